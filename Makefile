@@ -1,0 +1,28 @@
+# The two commands of this project: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: run test lint install
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# The service on $(HOST):$(PORT) with SQLite and the provider emulators.
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py run_local --host $(HOST) --port $(PORT)
+
+# The whole test suite, on SQLite unless DATABASE_URL says otherwise.
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

@@ -1,0 +1,167 @@
+"""All settings of the service, read from the environment in this one place.
+
+Every variable is listed with its meaning in `.env.example` and in README.md. Defaults are
+chosen so that `make run` works on a fresh clone: SQLite in the project folder and the
+provider emulators on loopback.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Django core -----------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-only-key-change-me-in-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several gunicorn threads write at once; wait for the lock instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+# Provider calls must be journaled even when the request fails later, so no request-wide
+# transaction: each change to a payment takes its own short transaction.
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "payments",
+]
+
+MIDDLEWARE = [
+    "payments.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+# Registers POST to both `/payment/click` and `/payment/click/`; a redirect would lose the
+# body, so both forms are routed explicitly and nothing is appended.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "Asia/Tashkent"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve admin and API-docs assets straight from the installed apps, so a fresh clone
+# needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+
+# Request bodies larger than this are refused with a code-7 envelope before parsing.
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
+
+# --- REST framework and OpenAPI --------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["payments.api.envelope.EnvelopeJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["payments.api.envelope.LimitedJSONParser"],
+    "EXCEPTION_HANDLER": "payments.api.envelope.exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Cash-register payment API",
+    "DESCRIPTION": (
+        "CLICK PASS, PAYME GO and HUMO payments for cash registers. Every response is the "
+        "envelope `{data, error, is_success}`; HTTP 200 for every outcome a register acts on."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- The register this service stands behind -------------------------------------------
+REGISTER_INN = env.str("REGISTER_INN", default="000000000")
+REGISTER_KKM_ID = env.str("REGISTER_KKM_ID", default="00000001")
+REGISTER_DEVICE_ID = env.str("REGISTER_DEVICE_ID", default="00000001")
+REGISTER_CASHBOX_CODE = env.str("REGISTER_CASHBOX_CODE", default="POS-01")
+
+# Hosts an OFD receipt URL may point at.
+OFD_ALLOWED_HOSTS = env.list("OFD_ALLOWED_HOSTS", default=["ofd.soliq.uz"])
+
+# --- Providers -------------------------------------------------------------------------
+# The QR providers the service offers: name -> gateway module. A new provider is a module
+# in providers/ and one entry here.
+QR_PROVIDERS = {
+    "click": "providers.click.gateway",
+}
+
+# Seconds to wait for a TCP connection to any provider.
+PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
+
+CLICK_BASE_URL = env.str("CLICK_BASE_URL", default="http://127.0.0.1:8101/v2/merchant/")
+CLICK_SERVICE_ID = env.int("CLICK_SERVICE_ID", default=40012)
+CLICK_MERCHANT_USER_ID = env.str("CLICK_MERCHANT_USER_ID", default="12345")
+CLICK_SECRET_KEY = env.str("CLICK_SECRET_KEY", default="EMULATOR_SECRET_KEY")
+# The charge may take a while at CLICK's side; status and fiscal calls are quick.
+CLICK_PAYMENT_READ_TIMEOUT = env.float("CLICK_PAYMENT_READ_TIMEOUT", default=30.0)
+CLICK_READ_TIMEOUT = env.float("CLICK_READ_TIMEOUT", default=10.0)
+# While CLICK says "created"/"processing", ask payment/status this many times, this many
+# seconds apart, before answering the register with code 110.
+CLICK_STATUS_POLL_ATTEMPTS = env.int("CLICK_STATUS_POLL_ATTEMPTS", default=10)
+CLICK_STATUS_POLL_INTERVAL = env.float("CLICK_STATUS_POLL_INTERVAL", default=1.0)
+
+# --- Logging ---------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "payments.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}

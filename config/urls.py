@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from payments.api.views import UnknownPathView
+
+handler500 = "payments.api.envelope.server_error"
+
+urlpatterns = [
+    path("", include("payments.api.urls")),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin", RedirectView.as_view(url="/admin/")),
+    path("admin/", admin.site.urls),
+    # Last: whatever nobody routes answers 404 in the envelope, whatever DEBUG says.
+    re_path(r"^", UnknownPathView.as_view()),
+]

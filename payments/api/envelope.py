@@ -1,0 +1,118 @@
+"""The response envelope `{data, error, is_success}` and everything that guarantees it.
+
+One renderer (UTF-8 JSON, Cyrillic unescaped), one parser (size limit, named JSON errors),
+one DRF exception handler, and a plain Django handler for what never reaches DRF (HTTP 500
+outside a view). Unknown paths are routed to a catch-all DRF view (payments.api.views), so
+they pass the same exception handler.
+"""
+
+import json
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from payments.errors import ApplicationError, ErrorCode
+from payments.middleware import current_request_id
+
+logger = logging.getLogger(__name__)
+
+
+class EnvelopeJSONRenderer(JSONRenderer):
+    charset = "utf-8"
+    ensure_ascii = False
+
+
+class LimitedJSONParser(JSONParser):
+    """JSON only, at most MAX_REQUEST_BODY_BYTES, with the parse error named in the answer."""
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:  # noqa: ANN001
+        limit = settings.MAX_REQUEST_BODY_BYTES
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise exceptions.ParseError(f"Request body too large: the limit is {limit} bytes.")
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.loads(raw.decode(encoding))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise exceptions.ParseError(f"Invalid JSON: {exc}") from exc
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def success(data: Any) -> Response:
+    return Response({"data": data, "error": None, "is_success": True})
+
+
+def failure(
+    code: int, message: str, data: Any = None, http_status: int = status.HTTP_200_OK
+) -> Response:
+    error = {"code": int(code), "message": message, "data": data}
+    return Response({"data": None, "error": error, "is_success": False}, status=http_status)
+
+
+def _validation_message(detail: Any) -> str:
+    # A serializer's errors arrive as a dict; anything else (a list, a string) is not tied
+    # to a field and goes under non_field_errors, as DRF itself names such errors.
+    if not isinstance(detail, dict):
+        detail = {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+    return compact_json(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """Turn every exception raised in a DRF view into the envelope."""
+    if isinstance(exc, ApplicationError):
+        return failure(exc.code, exc.message, exc.data, exc.http_status)
+    if isinstance(exc, Http404 | exceptions.NotFound):
+        request = context.get("request")
+        path = request.path if request is not None else ""
+        return failure(ErrorCode.NOT_FOUND, "NOT_FOUND", {"path": path}, status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return failure(
+            ErrorCode.METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            {"detail": str(exc.detail)},
+            status.HTTP_405_METHOD_NOT_ALLOWED,
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        return failure(ErrorCode.VALIDATION, _validation_message(exc.detail))
+    if isinstance(exc, exceptions.APIException):
+        # Parse errors, unsupported media types: the register sent something we cannot read.
+        return failure(ErrorCode.VALIDATION, _validation_message(str(exc.detail)))
+    return internal_error_response(exc)
+
+
+def internal_error_response(exc: BaseException | None) -> Response:
+    request_id = current_request_id()
+    logger.error("unexpected error, request %s", request_id, exc_info=exc)
+    return failure(
+        ErrorCode.INTERNAL,
+        "INTERNAL_ERROR",
+        {"request_id": request_id},
+        status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an exception outside any DRF view still answers in the envelope."""
+    body = {
+        "data": None,
+        "error": {
+            "code": int(ErrorCode.INTERNAL),
+            "message": "INTERNAL_ERROR",
+            "data": {"request_id": getattr(request, "request_id", current_request_id())},
+        },
+        "is_success": False,
+    }
+    return HttpResponse(
+        compact_json(body).encode(),
+        status=500,
+        content_type="application/json; charset=utf-8",
+    )

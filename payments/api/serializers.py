@@ -1,0 +1,168 @@
+"""Input and output serializers of the register API.
+
+Input validation messages are DRF's own and reach the register unchanged (code 7).
+"""
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from payments.models import FiscalStatus, Payment, PaymentStatus, Provider
+from payments.ofd import InvalidReceiptUrlError, OfdReceipt, parse_receipt_url
+
+MAX_AMOUNT_TIYIN = 10**12
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class OfdReceiptUrlField(serializers.CharField):
+    """An OFD receipt URL, validated and parsed into an `OfdReceipt`."""
+
+    default_error_messages = {"invalid_receipt": "Enter a valid OFD receipt URL: {reason}."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 500)
+        kwargs.setdefault(
+            "help_text",
+            "The receipt's OFD URL: https://ofd.soliq.uz/check?t=<terminal>&r=<receipt no>"
+            "&c=<YYYYMMDDhhmmss>&s=<fiscal sign>",
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> OfdReceipt:
+        url = super().to_internal_value(data)
+        try:
+            return parse_receipt_url(url)
+        except InvalidReceiptUrlError as exc:
+            self.fail("invalid_receipt", reason=str(exc))
+            raise  # unreachable: fail() raises
+
+    def to_representation(self, value: OfdReceipt | str) -> str:
+        return value.url if isinstance(value, OfdReceipt) else str(value)
+
+
+class AliasedInput(serializers.Serializer):
+    """Accepts the later field names registers use beside the seed's (`aliases`)."""
+
+    aliases: dict[str, str] = {}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            data = dict(data)
+            for alias, name in self.aliases.items():
+                if name not in data and alias in data:
+                    data[name] = data.pop(alias)
+        return super().to_internal_value(data)
+
+
+class QrChargeInput(serializers.Serializer):
+    amount = serializers.IntegerField(
+        min_value=1, max_value=MAX_AMOUNT_TIYIN, help_text="Amount in tiyin (1 UZS = 100 tiyin)."
+    )
+    qr_code = serializers.CharField(
+        min_length=6,
+        max_length=64,
+        help_text="The code the customer's app shows, digits as scanned (leading zeros kept).",
+    )
+
+    def validate_qr_code(self, value: str) -> str:
+        if not _DIGITS.fullmatch(value):
+            raise serializers.ValidationError("Enter only the digits 0-9.")
+        return value
+
+
+class ClickConfirmInput(AliasedInput):
+    aliases = {"qr_code": "qrcode", "qrcodel": "qrcode"}
+
+    payment_id = serializers.CharField(
+        max_length=64, help_text="CLICK's payment id from the charge answer, or our transaction_id."
+    )
+    qrcode = OfdReceiptUrlField()
+
+
+class ClickChargeOutput(serializers.Serializer):
+    status_code = serializers.SerializerMethodField(help_text="CLICK's error_code: 0.")
+    status = serializers.SerializerMethodField(help_text='Always "successfully".')
+    message = serializers.CharField(source="provider_message", help_text="CLICK's error_note.")
+    transaction_id = serializers.UUIDField()
+    payment_id = serializers.CharField(source="provider_payment_id", help_text="CLICK's id.")
+    amount = serializers.IntegerField(help_text="Tiyin.")
+    qr_code = serializers.CharField()
+    client_phone_number = serializers.CharField(source="payer_phone")
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_status_code(self, payment: Payment) -> int:
+        return int(payment.provider_code or 0)
+
+    def get_status(self, payment: Payment) -> str:
+        return "successfully"
+
+
+class ClickConfirmOutput(serializers.Serializer):
+    inn = serializers.SerializerMethodField(help_text="The register's INN.")
+    payment_id = serializers.CharField(source="provider_payment_id")
+    qr_code = serializers.CharField(source="fiscal_receipt_url", help_text="The receipt URL.")
+    status = serializers.SerializerMethodField(help_text='Always "successfully".')
+    error = serializers.SerializerMethodField(help_text="Always null.")
+
+    def get_inn(self, payment: Payment) -> str:
+        return settings.REGISTER_INN
+
+    def get_status(self, payment: Payment) -> str:
+        return "successfully"
+
+    @extend_schema_field(OpenApiTypes.NONE)
+    def get_error(self, payment: Payment) -> None:
+        return None
+
+
+class PaymentStatusOutput(serializers.ModelSerializer):
+    provider = serializers.ChoiceField(choices=Provider.choices)
+    status = serializers.ChoiceField(choices=PaymentStatus.choices)
+    fiscal_status = serializers.ChoiceField(choices=FiscalStatus.choices)
+    payment_id = serializers.CharField(
+        source="provider_payment_id", help_text="The provider's id; empty until it gave one."
+    )
+    amount = serializers.IntegerField(help_text="Tiyin.")
+
+    class Meta:
+        model = Payment
+        fields = [
+            "transaction_id",
+            "provider",
+            "amount",
+            "status",
+            "fiscal_status",
+            "payment_id",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class ErrorOutput(serializers.Serializer):
+    code = serializers.IntegerField(
+        help_text="7 validation, 103 internal, 104 provider error, 106 conflict, 108 PIN pad, "
+        "110 outcome unknown (ask the status), 404/405 unknown path/method."
+    )
+    message = serializers.CharField(
+        help_text="For code 7 the field errors as compact JSON; else the code's name."
+    )
+    data = serializers.JSONField(allow_null=True, help_text="Details, e.g. the provider's code.")
+
+
+def enveloped(data_serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The envelope around one endpoint's data, for the OpenAPI schema."""
+    name = data_serializer.__name__.removesuffix("Output") + "Envelope"
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "data": data_serializer(allow_null=True, help_text="null when is_success is false."),
+            "error": ErrorOutput(allow_null=True, help_text="null when is_success is true."),
+            "is_success": serializers.BooleanField(),
+        },
+    )

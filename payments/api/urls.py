@@ -1,0 +1,15 @@
+"""Register-facing routes. Each path answers with and without its trailing slash."""
+
+from django.urls import re_path
+
+from payments.api import views
+
+urlpatterns = [
+    re_path(r"^payment/click/?$", views.ClickChargeView.as_view(), name="click-charge"),
+    re_path(r"^payment/click_confirm/?$", views.ClickConfirmView.as_view(), name="click-confirm"),
+    re_path(
+        r"^payment/status/(?P<transaction_id>[^/]+)/?$",
+        views.PaymentStatusView.as_view(),
+        name="payment-status",
+    ),
+]

@@ -1,0 +1,139 @@
+"""Thin API views: validate, call one service, answer in the envelope."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments.api.envelope import success
+from payments.api.serializers import (
+    ClickChargeOutput,
+    ClickConfirmInput,
+    ClickConfirmOutput,
+    PaymentStatusOutput,
+    QrChargeInput,
+    enveloped,
+)
+from payments.errors import ApplicationError
+from payments.models import Payment, PaymentStatus
+from payments.selectors import payment_by_transaction_id
+from payments.services.charging import charge_qr_code
+from payments.services.fiscal import submit_receipt
+
+
+def charge_answer(payment: Payment, output: type[serializers.Serializer]) -> Response:
+    """What the register hears about a charge, from the payment as it stands."""
+    if payment.status == PaymentStatus.PAID:
+        return success(output(payment).data)
+    if payment.status == PaymentStatus.FAILED:
+        code = payment.provider_code
+        provider_code: Any = int(code) if code.lstrip("-").isdigit() else (code or None)
+        raise ApplicationError.billing(payment.provider, provider_code, payment.provider_message)
+    if payment.status == PaymentStatus.REVERSED:
+        raise ApplicationError.conflict("reversed", transaction_id=str(payment.transaction_id))
+    # created, processing, unknown: the register must not charge again; it asks the status.
+    raise ApplicationError.outcome_unknown(payment.transaction_id)
+
+
+class QrChargeView(APIView):
+    """POST a scanned code and an amount; the provider is charged once."""
+
+    provider = ""
+    output_serializer: type[serializers.Serializer] = serializers.Serializer
+
+    def post(self, request: Request) -> Response:
+        given = QrChargeInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        payment = charge_qr_code(provider=self.provider, **given.validated_data)
+        return charge_answer(payment, self.output_serializer)
+
+
+class FiscalConfirmView(APIView):
+    """POST the fiscal receipt URL of a paid payment; it is passed to the provider once."""
+
+    provider = ""
+    input_serializer: type[serializers.Serializer] = serializers.Serializer
+    reference_field = "payment_id"
+    receipt_field = "qrcode"
+
+    def post(self, request: Request) -> Response:
+        given = self.input_serializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        payment, result = submit_receipt(
+            provider=self.provider,
+            reference=given.validated_data[self.reference_field],
+            receipt=given.validated_data[self.receipt_field],
+        )
+        return success(self.answer(payment, result))
+
+    def answer(self, payment: Payment, result: Any) -> Any:
+        raise NotImplementedError
+
+
+class ClickChargeView(QrChargeView):
+    provider = "click"
+    output_serializer = ClickChargeOutput
+
+    @extend_schema(
+        operation_id="click_charge",
+        summary="Charge a CLICK PASS code",
+        request=QrChargeInput,
+        responses={200: enveloped(ClickChargeOutput)},
+        description=(
+            "Creates the payment, charges the code once through CLICK and answers its outcome. "
+            "The same code again returns the first outcome without a second charge (another "
+            "amount: code 106). Code 104: CLICK declined (its code and note in error.data). "
+            "Code 110: the outcome is not known yet; do not charge again, ask "
+            "GET /payment/status/{transaction_id}."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+class ClickConfirmView(FiscalConfirmView):
+    provider = "click"
+    input_serializer = ClickConfirmInput
+
+    def answer(self, payment: Payment, result: Any) -> Any:
+        return ClickConfirmOutput(payment).data
+
+    @extend_schema(
+        operation_id="click_confirm",
+        summary="Pass the fiscal receipt of a CLICK payment to CLICK",
+        request=ClickConfirmInput,
+        responses={200: enveloped(ClickConfirmOutput)},
+        description=(
+            "`qr_code` is accepted as an alias of `qrcode`. The same URL again answers success "
+            "without calling CLICK twice; another URL after success is code 106."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+class PaymentStatusView(APIView):
+    @extend_schema(
+        operation_id="payment_status",
+        summary="A payment as it stands now",
+        parameters=[OpenApiParameter("transaction_id", str, OpenApiParameter.PATH)],
+        responses={200: enveloped(PaymentStatusOutput)},
+        description="Code 106 with reason not_found when there is no such payment.",
+    )
+    def get(self, request: Request, transaction_id: str) -> Response:
+        payment = payment_by_transaction_id(transaction_id)
+        if payment is None:
+            raise ApplicationError.conflict("not_found", transaction_id=transaction_id)
+        return success(PaymentStatusOutput(payment).data)
+
+
+class UnknownPathView(APIView):
+    """The last URL pattern: any path nobody else routes answers 404 in the envelope."""
+
+    schema = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        raise exceptions.NotFound()

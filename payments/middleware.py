@@ -1,0 +1,39 @@
+"""A request id on every request, in the logs and in the `X-Request-ID` answer header.
+
+An operator who gets code 103 with a request id from a cashier finds the traceback by it.
+"""
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+_current = threading.local()
+
+
+def current_request_id() -> str:
+    return getattr(_current, "request_id", "-")
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = uuid.uuid4().hex
+        request.request_id = request_id
+        _current.request_id = request_id
+        try:
+            response = self.get_response(request)
+        finally:
+            _current.request_id = "-"
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id()
+        return True

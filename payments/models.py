@@ -1,0 +1,139 @@
+"""The payment record, its timeline and the journal of every exchange with a provider.
+
+Money is integer tiyin everywhere (1 UZS = 100 tiyin). Rows here are changed only through
+`payments.services.transitions.change_payment`, which locks the row first.
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class Provider(models.TextChoices):
+    CLICK = "click", "CLICK PASS"
+    PAYME = "payme", "PAYME GO"
+    HUMO = "humo", "HUMO (PIN pad)"
+
+
+class PaymentStatus(models.TextChoices):
+    CREATED = "created", "Created"
+    PROCESSING = "processing", "Processing"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Outcome unknown"
+    REVERSED = "reversed", "Reversed"
+
+
+class FiscalStatus(models.TextChoices):
+    NOT_REQUIRED = "not_required", "Not required"
+    PENDING = "pending", "Waiting for the receipt"
+    SUBMITTED = "submitted", "Submitted"
+    FAILED = "failed", "Submission failed"
+
+
+class Payment(models.Model):
+    transaction_id = models.UUIDField(
+        unique=True, default=uuid.uuid4, editable=False, help_text="Our id, made before any call."
+    )
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    amount = models.BigIntegerField(help_text="Amount in tiyin (1 UZS = 100 tiyin).")
+    qr_code = models.CharField(
+        max_length=64, null=True, blank=True, help_text="The CLICK PASS / PAYME GO code scanned."
+    )
+    provider_payment_id = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(
+        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED
+    )
+    # The provider's own words, kept verbatim: its status value, its error code and text.
+    provider_status = models.CharField(max_length=32, blank=True, default="")
+    provider_code = models.CharField(max_length=32, blank=True, default="")
+    provider_message = models.TextField(blank=True, default="")
+    fiscal_status = models.CharField(
+        max_length=16, choices=FiscalStatus.choices, default=FiscalStatus.NOT_REQUIRED
+    )
+    fiscal_receipt_url = models.CharField(max_length=500, blank=True, default="")
+    fiscal_error = models.TextField(blank=True, default="")
+    payer_phone = models.CharField(max_length=32, blank=True, default="")
+    masked_card = models.CharField(max_length=32, blank=True, default="")
+    needs_attention = models.BooleanField(
+        default=False, help_text="Set when the service could not settle the payment by itself."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # A scanned code is charged at most once per provider, whatever the races: the
+            # second insert fails and the request answers with the first one's outcome.
+            models.UniqueConstraint(
+                fields=["provider", "qr_code"],
+                condition=Q(qr_code__isnull=False),
+                name="payment_qr_code_once_per_provider",
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "provider_payment_id"],
+                condition=~Q(provider_payment_id=""),
+                name="payment_provider_id_unique",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=PaymentStatus.values), name="payment_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(fiscal_status__in=FiscalStatus.values),
+                name="payment_fiscal_status_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="payment_status_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.transaction_id} ({self.status})"
+
+
+class PaymentEvent(models.Model):
+    """One change of a payment's status or fiscal status: the payment's timeline."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    to_status = models.CharField(max_length=16, blank=True, default="")
+    from_fiscal_status = models.CharField(max_length=16, blank=True, default="")
+    to_fiscal_status = models.CharField(max_length=16, blank=True, default="")
+    actor = models.CharField(max_length=150, default="system", help_text="Who or what changed it.")
+    reason = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id}: {self.from_status}->{self.to_status} ({self.reason})"
+
+
+class ProviderExchange(models.Model):
+    """The journal: one row per request to a provider, with secrets already redacted."""
+
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="exchanges", null=True, blank=True
+    )
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    operation = models.CharField(max_length=64)
+    method = models.CharField(max_length=8)
+    url = models.CharField(max_length=500)
+    request_headers = models.JSONField(default=dict)
+    request_body = models.JSONField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, default="")
+    error = models.CharField(
+        max_length=255, blank=True, default="", help_text="Transport failure, if any."
+    )
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.operation} -> {self.response_status or self.error}"

@@ -1,0 +1,1 @@
+"""Payment providers: one small module of functions per gateway, one result type for all."""

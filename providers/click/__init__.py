@@ -1,0 +1,1 @@
+"""CLICK PASS through the CLICK Merchant API."""

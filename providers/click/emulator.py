@@ -1,0 +1,423 @@
+"""A CLICK Merchant API emulator over real HTTP, for `make run` and the tests.
+
+It serves the endpoints this service uses, keeps payments in memory with their statuses,
+confirmation mode, reversal and OFD data, checks the `Auth` digest and its timestamp, and
+counts the charges it accepted. Scripted behaviours are picked by the scanned code
+(`otp_data`); any other code is paid at once. The table is in README.md:
+
+    9901CCCC  declined with error_code -CCCC (default -5017), no payment id
+    9902N     processing, paid at the N-th status request (N = 1..9)
+    9903DD    slow: answers after DD tenths of a second, paid
+    9904      timeout: never answers, nothing charged
+    9905      HTTP 500, nothing charged
+    9906      charged, but the answer is an HTML page, not JSON
+    9907      charged, but the answer is lost (never answers)
+    9908      connection reset, nothing charged
+    9909      confirmation mode: waits for click_pass/confirm (cancelled after the window)
+    9910CCCC  declined with error_code -CCCC and a payment id; status says the same
+    9911      declined answer with a payment id, yet the status says paid
+
+Run: python -m providers.click.emulator --port 8101
+"""
+
+import argparse
+import contextlib
+import json
+import re
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from providers.click.auth import digest
+
+TASHKENT = ZoneInfo("Asia/Tashkent")
+PREFIX = "/v2/merchant/"
+NOT_FOUND = -404  # the emulator's own code: CLICK publishes no list of Merchant API codes
+CODE_ALREADY_USED = -400
+CANCELLED_UNCONFIRMED = -1
+REVERSED = -2
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: dict[str, Any] | str | None = None
+    # "answer", or a fault: "hang" (no answer), "reset" (connection reset)
+    action: str = "answer"
+    delay: float = 0.0
+
+
+@dataclass
+class EmulatedPayment:
+    payment_id: int
+    otp_data: str
+    amount: Decimal
+    transaction_id: str
+    day: str
+    created: float
+    status: int
+    confirm_mode: int = 0
+    polls_until_paid: int = 0
+    ofd_qrcode: str = ""
+    phone_number: str = "998901234567"
+    card_number: str = "986011******4410"
+    history: list[str] = field(default_factory=list)
+
+
+class ClickEmulator:
+    """The emulator's state and rules; `ClickEmulatorServer` puts it on HTTP."""
+
+    def __init__(
+        self,
+        *,
+        service_id: int = 40012,
+        merchant_user_id: str = "12345",
+        secret_key: str = "EMULATOR_SECRET_KEY",
+        hang_seconds: float = 60.0,
+        confirm_window: float = 30.0,
+        max_clock_skew: int = 300,
+    ) -> None:
+        self.service_id = service_id
+        self.merchant_user_id = merchant_user_id
+        self.secret_key = secret_key
+        self.hang_seconds = hang_seconds
+        self.confirm_window = confirm_window
+        self.max_clock_skew = max_clock_skew
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.payments: dict[int, EmulatedPayment] = {}
+            self.charges_by_code: dict[str, int] = {}
+            self.requests: list[str] = []
+            self._next_id = 3418800000
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "charges_accepted": sum(self.charges_by_code.values()),
+                "charges_by_code": dict(self.charges_by_code),
+                "payments": len(self.payments),
+                "requests": list(self.requests),
+            }
+
+    # --- dispatch ----------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
+        if path.startswith("/_emulator/"):
+            return self._control(method, path)
+        if not path.startswith(PREFIX):
+            return Reply(404, {"error_code": -404, "error_note": "Not found"})
+        route = path[len(PREFIX) :].strip("/")
+        with self._lock:
+            self.requests.append(f"{method} {route}")
+        if not self._authorized(headers.get("auth", "")):
+            return Reply(401, {"error_code": -401, "error_note": "Unauthorized"})
+        try:
+            body = json.loads(raw.decode()) if raw else {}
+        except ValueError:
+            return Reply(400, {"error_code": -400, "error_note": "Bad request: body is not JSON"})
+        parts = route.split("/")
+        routes = {
+            ("POST", "click_pass/payment"): lambda: self._pay(body),
+            ("POST", "click_pass/confirm"): lambda: self._confirm(body),
+            ("POST", "payment/ofd_data/submit_qrcode"): lambda: self._submit_qrcode(body),
+        }
+        if (method, route) in routes:
+            return routes[(method, route)]()
+        if method in ("PUT", "DELETE") and parts[:2] == ["click_pass", "confirmation"]:
+            return Reply(body={"error_code": 0, "error_note": "Успешно"})
+        if method == "GET" and parts[:2] == ["payment", "status"] and len(parts) == 4:
+            return self._status(parts[3])
+        if method == "GET" and parts[:2] == ["payment", "status_by_mti"] and len(parts) >= 4:
+            return self._status_by_mti(parts[3], parts[4] if len(parts) > 4 else "")
+        if method == "DELETE" and parts[:2] == ["payment", "reversal"] and len(parts) == 4:
+            return self._reverse(parts[3])
+        if method == "GET" and parts[:2] == ["payment", "ofd_data"] and len(parts) == 4:
+            return self._ofd_data(parts[3])
+        return Reply(404, {"error_code": -404, "error_note": f"No route {method} {route}"})
+
+    def _control(self, method: str, path: str) -> Reply:
+        if method == "GET" and path.rstrip("/") == "/_emulator/stats":
+            return Reply(body=self.stats())
+        if method == "POST" and path.rstrip("/") == "/_emulator/reset":
+            self.reset()
+            return Reply(body={"reset": True})
+        return Reply(404, {"error": "unknown control path"})
+
+    def _authorized(self, header: str) -> bool:
+        parts = header.split(":")
+        if len(parts) != 3 or parts[0] != self.merchant_user_id or not parts[2].isdigit():
+            return False
+        timestamp = int(parts[2])
+        if abs(time.time() - timestamp) > self.max_clock_skew:
+            return False
+        return parts[1] == digest(timestamp, self.secret_key)
+
+    # --- CLICK PASS ----------------------------------------------------------------------
+
+    def _pay(self, body: dict[str, Any]) -> Reply:
+        otp = str(body.get("otp_data", ""))
+        if body.get("service_id") != self.service_id or not otp:
+            return Reply(body={"error_code": -400, "error_note": "Неверные параметры"})
+        try:
+            amount = Decimal(str(body.get("amount")))
+        except InvalidOperation:
+            return Reply(body={"error_code": -400, "error_note": "Неверная сумма"})
+        if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+            return Reply(body={"error_code": -400, "error_note": "Неверная сумма"})
+        scenario, argument = otp[:4], otp[4:]
+
+        if scenario == "9904":
+            return Reply(action="hang")
+        if scenario == "9905":
+            return Reply(500, "Internal Server Error")
+        if scenario == "9908":
+            return Reply(action="reset")
+        if scenario == "9901":
+            code = _leading_number(argument, 4, default=5017)
+            return Reply(body={"error_code": -code, "error_note": "Недостаточно средств"})
+
+        with self._lock:
+            if otp in self.charges_by_code:
+                return Reply(
+                    body={"error_code": CODE_ALREADY_USED, "error_note": "QR-код уже использован"}
+                )
+            payment = self._new_payment(otp, amount, str(body.get("transaction_id", "")))
+            if scenario == "9910":
+                payment.status = -_leading_number(argument, 4, default=5017)
+                return Reply(body=self._payment_answer(payment, payment.status, "Отказ"))
+            self.charges_by_code[otp] = 1
+            if scenario == "9911":
+                return Reply(body=self._payment_answer(payment, -5017, "Отказ"))
+            if scenario == "9902":
+                payment.status = 1
+                payment.polls_until_paid = _leading_number(argument, 1, default=2)
+            if scenario == "9909":
+                payment.status, payment.confirm_mode = 1, 1
+            answer = self._payment_answer(payment, 0, "Успешно")
+        if scenario == "9903":
+            return Reply(body=answer, delay=_leading_number(argument, 2, default=15) / 10)
+        if scenario == "9906":
+            return Reply(200, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+        if scenario == "9907":
+            return Reply(action="hang")
+        return Reply(body=answer)
+
+    def _new_payment(self, otp: str, amount: Decimal, transaction_id: str) -> EmulatedPayment:
+        self._next_id += 1
+        now = time.time()
+        payment = EmulatedPayment(
+            payment_id=self._next_id,
+            otp_data=otp,
+            amount=amount,
+            transaction_id=transaction_id,
+            day=datetime.fromtimestamp(now, TASHKENT).date().isoformat(),
+            created=now,
+            status=2,
+        )
+        self.payments[payment.payment_id] = payment
+        return payment
+
+    def _payment_answer(self, payment: EmulatedPayment, error_code: int, note: str) -> dict:
+        return {
+            "error_code": error_code,
+            "error_note": note,
+            "payment_id": payment.payment_id,
+            "payment_status": payment.status,
+            "confirm_mode": payment.confirm_mode,
+            "card_type": "private",
+            "processing_type": "HUMO",
+            "card_number": payment.card_number,
+            "phone_number": payment.phone_number,
+        }
+
+    def _confirm(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            payment = self._find(body.get("payment_id"))
+            if payment is None:
+                return Reply(body={"error_code": NOT_FOUND, "error_note": "Платёж не найден"})
+            self._expire(payment)
+            if payment.confirm_mode != 1 or payment.status != 1:
+                return Reply(body={"error_code": -1, "error_note": "Платёж нельзя подтвердить"})
+            payment.status = 2
+            return Reply(body={"error_code": 0, "error_note": "Успешно подтвержден"})
+
+    # --- status, reversal, fiscal ----------------------------------------------------------
+
+    def _status(self, payment_id: str) -> Reply:
+        with self._lock:
+            payment = self._find(payment_id)
+            if payment is None:
+                return Reply(body={"error_code": NOT_FOUND, "error_note": "Платёж не найден"})
+            self._expire(payment)
+            if payment.polls_until_paid > 0:
+                payment.polls_until_paid -= 1
+                if payment.polls_until_paid == 0:
+                    payment.status = 2
+            return Reply(body=self._status_answer(payment))
+
+    def _status_by_mti(self, merchant_trans_id: str, day: str) -> Reply:
+        with self._lock:
+            for payment in self.payments.values():
+                if payment.transaction_id == merchant_trans_id and (not day or day == payment.day):
+                    self._expire(payment)
+                    answer = self._status_answer(payment)
+                    answer["merchant_trans_id"] = merchant_trans_id
+                    return Reply(body=answer)
+        return Reply(body={"error_code": NOT_FOUND, "error_note": "Платёж не найден"})
+
+    def _status_answer(self, payment: EmulatedPayment) -> dict[str, Any]:
+        return {
+            "error_code": 0,
+            "error_note": "Успешно",
+            "payment_id": payment.payment_id,
+            "payment_status": payment.status,
+        }
+
+    def _reverse(self, payment_id: str) -> Reply:
+        with self._lock:
+            payment = self._find(payment_id)
+            if payment is None:
+                return Reply(body={"error_code": NOT_FOUND, "error_note": "Платёж не найден"})
+            if payment.status != 2:
+                return Reply(body={"error_code": -1, "error_note": "Платёж не может быть отменён"})
+            payment.status = REVERSED
+            return Reply(
+                body={"error_code": 0, "error_note": "Успешно", "payment_id": payment.payment_id}
+            )
+
+    def _submit_qrcode(self, body: dict[str, Any]) -> Reply:
+        qrcode = str(body.get("qrcode", ""))
+        with self._lock:
+            payment = self._find(body.get("payment_id"))
+            if payment is None:
+                return Reply(body={"error_code": NOT_FOUND, "error_note": "Платёж не найден"})
+            if payment.status != 2:
+                return Reply(body={"error_code": -1, "error_note": "Платёж не оплачен"})
+            if not qrcode.startswith("https://"):
+                return Reply(body={"error_code": -400, "error_note": "Неверная ссылка на чек"})
+            payment.ofd_qrcode = qrcode
+            return Reply(body={"error_code": 0, "error_note": "Успешно"})
+
+    def _ofd_data(self, payment_id: str) -> Reply:
+        with self._lock:
+            payment = self._find(payment_id)
+            if payment is None:
+                return Reply(body={"error_code": NOT_FOUND, "error_note": "Платёж не найден"})
+            return Reply(body={"paymentId": payment.payment_id, "qrCodeURL": payment.ofd_qrcode})
+
+    def _find(self, payment_id: Any) -> EmulatedPayment | None:
+        try:
+            return self.payments.get(int(payment_id))
+        except (TypeError, ValueError):
+            return None
+
+    def _expire(self, payment: EmulatedPayment) -> None:
+        # Confirmation mode: a payment not confirmed in time is cancelled by CLICK.
+        unconfirmed = payment.confirm_mode == 1 and payment.status == 1
+        if unconfirmed and time.time() - payment.created > self.confirm_window:
+            payment.status = CANCELLED_UNCONFIRMED
+
+
+def _leading_number(text: str, digits: int, *, default: int) -> int:
+    match = re.match(rf"\d{{{digits}}}", text)
+    value = int(match.group()) if match else 0
+    return value or default
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "ClickEmulatorServer"
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        path = self.path.split("?", 1)[0]
+        reply = self.server.emulator.handle(self.command, path, headers, raw)
+        if reply.action == "hang":
+            time.sleep(self.server.emulator.hang_seconds)
+            self.close_connection = True
+            return
+        if reply.action == "reset":
+            # SO_LINGER 0: closing sends RST, the client sees "connection reset by peer".
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        if reply.delay:
+            time.sleep(reply.delay)
+        if isinstance(reply.body, str):
+            payload, content_type = reply.body.encode(), "text/html; charset=utf-8"
+        else:
+            payload = json.dumps(reply.body, ensure_ascii=False).encode()
+            content_type = "application/json; charset=utf-8"
+        self.send_response(reply.status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 (http.server names)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+
+class ClickEmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, emulator: ClickEmulator, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.emulator = emulator
+        self.verbose = False
+        super().__init__((host, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}{PREFIX}"
+
+    def start_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="click-emulator", daemon=True)
+        thread.start()
+        return thread
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="CLICK Merchant API emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8101)
+    parser.add_argument("--service-id", type=int, default=40012)
+    parser.add_argument("--merchant-user-id", default="12345")
+    parser.add_argument("--secret-key", default="EMULATOR_SECRET_KEY")
+    parser.add_argument("--hang-seconds", type=float, default=60.0)
+    parser.add_argument("--confirm-window", type=float, default=30.0)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+    emulator = ClickEmulator(
+        service_id=args.service_id,
+        merchant_user_id=args.merchant_user_id,
+        secret_key=args.secret_key,
+        hang_seconds=args.hang_seconds,
+        confirm_window=args.confirm_window,
+    )
+    server = ClickEmulatorServer(emulator, args.host, args.port)
+    server.verbose = args.verbose
+    print(f"CLICK emulator on {server.url}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

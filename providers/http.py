@@ -1,0 +1,175 @@
+"""HTTP to providers: one pooled session per process, and a journal row for every request.
+
+`send` never raises for transport trouble: it classifies it, so each gateway decides what a
+timeout means for its operation. It never retries either: a charge sent twice could be a
+charge made twice.
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+
+from payments.models import Payment, ProviderExchange
+
+logger = logging.getLogger(__name__)
+
+REDACTED = "[redacted]"
+SECRET_HEADERS = frozenset({"auth", "x-auth", "authorization"})
+SECRET_BODY_KEYS = frozenset({"secret_key", "password", "key"})
+_JOURNAL_TEXT_LIMIT = 20_000
+
+_session: requests.Session | None = None
+
+
+def session() -> requests.Session:
+    """The process's pooled session (keep-alive to each provider, no automatic retries)."""
+    global _session
+    if _session is None:
+        new = requests.Session()
+        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=32, max_retries=0)
+        new.mount("http://", adapter)
+        new.mount("https://", adapter)
+        _session = new
+    return _session
+
+
+class Failure:
+    """Why a request got no usable answer. NOT_SENT is the only one that proves nothing
+    happened at the provider."""
+
+    NOT_SENT = "not_sent"  # connection refused / connect timeout: the request never left
+    TIMEOUT = "timeout"
+    CONNECTION_RESET = "connection_reset"
+    SERVER_ERROR = "server_error"  # HTTP 5xx
+    NOT_JSON = "not_json"
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    status_code: int | None
+    body: Any
+    failure: str = ""
+    detail: str = ""
+
+    @property
+    def answered(self) -> bool:
+        """A readable answer came back (a JSON body, HTTP below 500)."""
+        return not self.failure
+
+    def json_object(self) -> dict[str, Any]:
+        return self.body if isinstance(self.body, dict) else {}
+
+
+def json_number(value: Decimal) -> int | float:
+    """A Decimal with at most two places as a JSON number.
+
+    Amounts here have at most 2 decimals and at most 13 significant digits, so the float's
+    shortest repr is exactly the decimal written (25000.5 stays 25000.5).
+    """
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def redact_body(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: (REDACTED if str(k).lower() in SECRET_BODY_KEYS else redact_body(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_body(v) for v in value]
+    return value
+
+
+def redact_text(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _classify(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.ConnectTimeout):
+        return Failure.NOT_SENT
+    if isinstance(exc, requests.Timeout):
+        return Failure.TIMEOUT
+    reason = exc.args[0] if exc.args else None
+    if isinstance(getattr(reason, "reason", None), NewConnectionError):
+        return Failure.NOT_SENT
+    return Failure.CONNECTION_RESET
+
+
+def send(
+    *,
+    payment: Payment | None,
+    provider: str,
+    operation: str,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    json_body: dict[str, Any] | None = None,
+    read_timeout: float,
+    secrets: list[str],
+) -> HttpExchange:
+    """Send one request, journal it (redacted), and return what came back."""
+    started = time.monotonic()
+    status_code: int | None = None
+    text = ""
+    body: Any = None
+    failure = detail = ""
+    data = json.dumps(json_body, ensure_ascii=False).encode() if json_body is not None else None
+    try:
+        response = session().request(
+            method,
+            url,
+            data=data,
+            headers=headers,
+            timeout=(settings.PROVIDER_CONNECT_TIMEOUT, read_timeout),
+            allow_redirects=False,
+        )
+        status_code = response.status_code
+        text = response.text
+        try:
+            body = response.json()
+        except ValueError:
+            # A 4xx is a refusal whatever its body says; only a 2xx/3xx must be JSON.
+            if status_code < 400:
+                failure, detail = Failure.NOT_JSON, "the answer is not JSON"
+        if status_code >= 500:
+            failure, detail = Failure.SERVER_ERROR, f"HTTP {status_code}"
+    except requests.RequestException as exc:
+        failure, detail = _classify(exc), f"{type(exc).__name__}: {exc}"
+    duration_ms = int((time.monotonic() - started) * 1000)
+
+    ProviderExchange.objects.create(
+        payment=payment,
+        provider=provider,
+        operation=operation,
+        method=method,
+        url=redact_text(url, secrets),
+        request_headers=redact_headers(headers),
+        request_body=redact_body(json_body),
+        response_status=status_code,
+        response_body=redact_text(text[:_JOURNAL_TEXT_LIMIT], secrets),
+        error=redact_text(f"{failure}: {detail}" if failure else "", secrets)[:255],
+        duration_ms=duration_ms,
+    )
+    logger.info(
+        "%s %s -> %s in %d ms",
+        provider,
+        operation,
+        failure or status_code,
+        duration_ms,
+    )
+    return HttpExchange(status_code=status_code, body=body, failure=failure, detail=detail)
