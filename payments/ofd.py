@@ -23,6 +23,10 @@ class OfdReceipt:
     fiscal_sign: str
 
 
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def parse_receipt_url(url: str) -> OfdReceipt:
     """Parse an OFD receipt URL; raise InvalidReceiptUrlError naming what is wrong."""
     parts = urlsplit(url)
@@ -38,11 +42,14 @@ def parse_receipt_url(url: str) -> OfdReceipt:
         if len(given) != 1 or not given[0].strip():
             raise InvalidReceiptUrlError(f"parameter '{name}' is missing")
         values[name] = given[0].strip()
-    if not values["r"].isdigit():
+    if not _ascii_digits(values["r"]):
         raise InvalidReceiptUrlError("parameter 'r' (receipt number) must be digits")
-    if not values["s"].isdigit():
+    if not _ascii_digits(values["s"]):
         raise InvalidReceiptUrlError("parameter 's' (fiscal sign) must be digits")
     try:
+        # strptime alone would take "2023010412180" (13 digits) too.
+        if not (len(values["c"]) == 14 and _ascii_digits(values["c"])):
+            raise ValueError(values["c"])
         issued_at = datetime.strptime(values["c"], "%Y%m%d%H%M%S")
     except ValueError as exc:
         raise InvalidReceiptUrlError("parameter 'c' must be a date-time YYYYMMDDhhmmss") from exc

@@ -33,13 +33,15 @@ class OfdReceiptUrlField(serializers.CharField):
         )
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data: Any) -> OfdReceipt:
-        url = super().to_internal_value(data)
+    def run_validation(self, data: Any = serializers.empty) -> OfdReceipt:
+        # Parse after CharField's own checks (blank, null, length), which want the string.
+        url = super().run_validation(data)
         try:
             return parse_receipt_url(url)
         except InvalidReceiptUrlError as exc:
-            self.fail("invalid_receipt", reason=str(exc))
-            raise  # unreachable: fail() raises
+            raise serializers.ValidationError(
+                self.error_messages["invalid_receipt"].format(reason=exc), code="invalid_receipt"
+            ) from exc
 
     def to_representation(self, value: OfdReceipt | str) -> str:
         return value.url if isinstance(value, OfdReceipt) else str(value)

@@ -98,7 +98,9 @@ class ClickEmulator:
             self.payments: dict[int, EmulatedPayment] = {}
             self.charges_by_code: dict[str, int] = {}
             self.requests: list[str] = []
-            self._next_id = 3418800000
+            # Ids keep growing across restarts, so a restarted emulator never hands out an
+            # id the service already stored.
+            self._next_id = time.time_ns() // 1000
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
