@@ -1,0 +1,76 @@
+import pytest
+
+from payments.models import FiscalStatus, Payment, PaymentStatus
+from payments.services.transitions import IllegalTransitionError, change_payment
+
+pytestmark = pytest.mark.django_db
+
+
+def make_payment(**fields) -> Payment:  # noqa: ANN003
+    return Payment.objects.create(provider="click", amount=500, qr_code="880101", **fields)
+
+
+def test_legal_path_records_each_change_in_the_timeline() -> None:
+    payment = make_payment()
+    payment = change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
+    payment = change_payment(
+        payment, status=PaymentStatus.PAID, reason="answered", provider_payment_id="77"
+    )
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PAID
+    assert payment.paid_at is not None
+    assert payment.provider_payment_id == "77"
+    # A paid QR payment waits for its fiscal receipt.
+    assert payment.fiscal_status == FiscalStatus.PENDING
+    steps = [(e.from_status, e.to_status, e.reason) for e in payment.events.all()]
+    assert steps == [("created", "processing", "sent"), ("processing", "paid", "answered")]
+
+
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        (PaymentStatus.FAILED, PaymentStatus.PAID),
+        (PaymentStatus.PAID, PaymentStatus.FAILED),
+        (PaymentStatus.CREATED, PaymentStatus.PAID),
+        (PaymentStatus.REVERSED, PaymentStatus.PAID),
+    ],
+)
+def test_illegal_transition_is_refused_and_changes_nothing(start: str, target: str) -> None:
+    payment = make_payment(status=start)
+    with pytest.raises(IllegalTransitionError):
+        change_payment(payment, status=target, reason="x", provider_code="-1")
+    payment.refresh_from_db()
+    assert payment.status == start
+    assert payment.provider_code == ""
+    assert not payment.events.exists()
+
+
+def test_fiscal_status_cannot_leave_submitted() -> None:
+    payment = make_payment(status=PaymentStatus.PAID, fiscal_status=FiscalStatus.SUBMITTED)
+    with pytest.raises(IllegalTransitionError):
+        change_payment(payment, fiscal_status=FiscalStatus.FAILED, reason="x")
+
+
+def test_same_status_only_writes_fields_without_an_event() -> None:
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    payment = change_payment(
+        payment, status=PaymentStatus.PROCESSING, reason="poll", provider_status="1"
+    )
+    assert payment.provider_status == "1"
+    assert not payment.events.exists()
+
+
+def test_identity_and_amount_cannot_be_written() -> None:
+    payment = make_payment()
+    with pytest.raises(TypeError):
+        change_payment(payment, reason="x", amount=1)
+
+
+def test_change_works_on_the_locked_row_not_a_stale_copy() -> None:
+    payment = make_payment()
+    stale = Payment.objects.get(pk=payment.pk)
+    change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
+    # The stale copy says "created", from which "paid" is illegal; the locked path judges
+    # the row as it is now ("processing") and allows it.
+    updated = change_payment(stale, status=PaymentStatus.PAID, reason="answered")
+    assert updated.status == PaymentStatus.PAID
