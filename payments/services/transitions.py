@@ -94,7 +94,7 @@ def change_payment(
             locked.fiscal_status = fiscal_status
         for name, value in fields.items():
             setattr(locked, name, value)
-        locked.save()
+        locked.save(update_fields=["status", "fiscal_status", "paid_at", "updated_at", *fields])
         if event.to_status or event.to_fiscal_status:
             event.save()
     return locked
