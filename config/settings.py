@@ -114,6 +114,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["payments.api.schema.paths_without_trailing_slash"],
 }
 
 # --- The register this service stands behind -------------------------------------------

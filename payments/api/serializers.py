@@ -117,7 +117,7 @@ class ClickConfirmOutput(serializers.Serializer):
     def get_status(self, payment: Payment) -> str:
         return "successfully"
 
-    @extend_schema_field(OpenApiTypes.NONE)
+    @extend_schema_field({"type": "string", "nullable": True, "description": "Always null."})
     def get_error(self, payment: Payment) -> None:
         return None
 

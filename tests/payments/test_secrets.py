@@ -1,0 +1,44 @@
+"""The CLICK secret key never reaches the database or the logs."""
+
+import logging
+
+import pytest
+from django.apps import apps
+from django.core import serializers
+
+from payments.models import ProviderExchange
+from tests.conftest import CLICK_SECRET
+
+pytestmark = pytest.mark.django_db
+
+SEED_URL = "https://ofd.soliq.uz/check?t=UZ170703100597&r=2421&c=20230104121801&s=514343190161"
+
+
+def test_secret_key_appears_nowhere_in_the_database_or_the_logs(api, click, caplog) -> None:  # noqa: ANN001
+    caplog.set_level(logging.DEBUG)
+    paid = api.post("/payment/click", {"amount": 500, "qr_code": "9909123456"}, format="json")
+    payment_id = paid.json()["data"]["payment_id"]
+    api.post(
+        "/payment/click_confirm", {"payment_id": payment_id, "qrcode": SEED_URL}, format="json"
+    )
+    for code in ("9905123456", "9906123456", "9904123456", "99015017123456"):
+        api.post("/payment/click", {"amount": 500, "qr_code": code}, format="json")
+
+    exchanges = ProviderExchange.objects.all()
+    assert {e.operation for e in exchanges} >= {
+        "click_pass/payment",
+        "click_pass/confirm",
+        "payment/status",
+        "payment/status_by_mti",
+        "payment/ofd_data/submit_qrcode",
+    }
+    assert {e.request_headers["Auth"] for e in exchanges} == {"[redacted]"}
+
+    dump = "".join(
+        serializers.serialize("json", model.objects.all()) for model in apps.get_models()
+    )
+    assert "click_pass/payment" in dump  # the dump really holds the journal
+    assert CLICK_SECRET not in dump
+    assert caplog.records, "the charge was logged"
+    logged = "\n".join(record.getMessage() for record in caplog.records) + caplog.text
+    assert CLICK_SECRET not in logged
