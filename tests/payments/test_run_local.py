@@ -1,0 +1,106 @@
+"""`make run`'s command really serves: gunicorn plus the CLICK emulator, over real HTTP.
+
+The seed's flow end to end: charge, fiscal receipt, status. Runs on its own SQLite file,
+whatever database the rest of the suite uses.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_URL = "https://ofd.soliq.uz/check?t=UZ170703100597&r=2421&c=20230104121801&s=514343190161"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, int]]:  # noqa: ANN001
+    database = tmp_path_factory.mktemp("run") / "db.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "CLICK_STATUS_POLL_INTERVAL": "0"}
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
+    port, emulator_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            *manage,
+            "run_local",
+            "--port",
+            str(port),
+            "--emulator-base-port",
+            str(emulator_port),
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not listening(port):
+        assert process.poll() is None, "run_local exited early"
+        assert time.monotonic() < deadline, "the service did not start listening"
+        time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}", process, emulator_port
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+def test_the_seed_flow_over_real_http(service) -> None:  # noqa: ANN001
+    base, _, _ = service
+    charge = requests.post(
+        f"{base}/payment/click", json={"amount": 500, "qr_code": "880101698207133392"}, timeout=10
+    ).json()
+    assert charge["is_success"] is True, charge
+    assert charge["data"]["amount"] == 500
+
+    confirm = requests.post(
+        f"{base}/payment/click_confirm/",
+        json={"payment_id": charge["data"]["payment_id"], "qrcode": SEED_URL},
+        timeout=10,
+    ).json()
+    assert confirm["is_success"] is True, confirm
+
+    status = requests.get(
+        f"{base}/payment/status/{charge['data']['transaction_id']}", timeout=10
+    ).json()
+    assert status["data"]["status"] == "paid"
+    assert status["data"]["fiscal_status"] == "submitted"
+
+    docs = requests.get(f"{base}/api/docs/", timeout=10)
+    assert docs.status_code == 200
+    css = requests.get(
+        f"{base}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css", timeout=10
+    )
+    assert css.status_code == 200
+
+
+def test_sigterm_stops_the_service_and_its_emulator(service) -> None:  # noqa: ANN001
+    _, process, emulator_port = service
+    assert listening(emulator_port)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) is not None
+    deadline = time.monotonic() + 10
+    while listening(emulator_port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not listening(emulator_port)
