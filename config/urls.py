@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from payments.api.views import UnknownPathView
 
+handler400 = "payments.api.envelope.bad_request"
 handler500 = "payments.api.envelope.server_error"
 
 urlpatterns = [

@@ -1,8 +1,8 @@
 """The response envelope `{data, error, is_success}` and everything that guarantees it.
 
 One renderer (UTF-8 JSON, Cyrillic unescaped), one parser (size limit, named JSON errors),
-one DRF exception handler, and a plain Django handler for what never reaches DRF (HTTP 500
-outside a view). Unknown paths are routed to a catch-all DRF view (payments.api.views), so
+one DRF exception handler, and plain Django handlers for what never reaches DRF (HTTP 400
+and 500 outside a view). Unknown paths are routed to a catch-all DRF view (payments.api.views), so
 they pass the same exception handler.
 """
 
@@ -51,11 +51,18 @@ def success(data: Any) -> Response:
     return Response({"data": data, "error": None, "is_success": True})
 
 
+def failure_body(code: int, message: str, data: Any = None) -> dict[str, Any]:
+    return {
+        "data": None,
+        "error": {"code": int(code), "message": message, "data": data},
+        "is_success": False,
+    }
+
+
 def failure(
     code: int, message: str, data: Any = None, http_status: int = status.HTTP_200_OK
 ) -> Response:
-    error = {"code": int(code), "message": message, "data": data}
-    return Response({"data": None, "error": error, "is_success": False}, status=http_status)
+    return Response(failure_body(code, message, data), status=http_status)
 
 
 def _validation_message(detail: Any) -> str:
@@ -100,19 +107,22 @@ def internal_error_response(exc: BaseException | None) -> Response:
     )
 
 
-def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: an exception outside any DRF view still answers in the envelope."""
-    body = {
-        "data": None,
-        "error": {
-            "code": int(ErrorCode.INTERNAL),
-            "message": "INTERNAL_ERROR",
-            "data": {"request_id": getattr(request, "request_id", current_request_id())},
-        },
-        "is_success": False,
-    }
+def _plain_response(body: dict[str, Any], http_status: int) -> HttpResponse:
     return HttpResponse(
         compact_json(body).encode(),
-        status=500,
+        status=http_status,
         content_type="application/json; charset=utf-8",
     )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an exception outside any DRF view still answers in the envelope."""
+    request_id = getattr(request, "request_id", current_request_id())
+    body = failure_body(ErrorCode.INTERNAL, "INTERNAL_ERROR", {"request_id": request_id})
+    return _plain_response(body, 500)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler400: what Django refuses before any view (a Host not in ALLOWED_HOSTS)."""
+    message = _validation_message("Bad request: the request was refused before any view.")
+    return _plain_response(failure_body(ErrorCode.VALIDATION, message), 400)

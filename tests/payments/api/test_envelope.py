@@ -50,6 +50,7 @@ def test_unknown_path_is_404_in_the_envelope(api, method: str, path: str) -> Non
         ("put", "/payment/click/"),
         ("delete", "/payment/click_confirm"),
         ("post", "/payment/status/ee000d20-b260-4b17-995a-a7bd113bdb22"),
+        ("options", "/payment/click"),
     ],
 )
 def test_wrong_method_is_405_in_the_envelope(api, method: str, path: str) -> None:  # noqa: ANN001
@@ -202,3 +203,13 @@ def test_handler500_answers_in_the_envelope() -> None:
     response = server_error(RequestFactory().get("/"))
     assert response.status_code == 500
     assert envelope(response)["error"]["code"] == 103
+
+
+def test_a_host_not_allowed_is_400_in_the_envelope(client, settings) -> None:  # noqa: ANN001
+    settings.DEBUG = False
+    response = client.post(
+        "/payment/click", "{}", content_type="application/json", HTTP_HOST="evil.example"
+    )
+    assert response.status_code == 400
+    body = envelope(response)
+    assert body["error"]["code"] == 7
