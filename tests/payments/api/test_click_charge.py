@@ -51,6 +51,12 @@ def test_seed_request_is_paid(api, click) -> None:  # noqa: ANN001
     assert sent["service_id"] == 40012
 
 
+def test_trailing_slash_form_is_served_without_redirect(api, click) -> None:  # noqa: ANN001
+    response = api.post("/payment/click/", {"amount": 500, "qr_code": SEED_CODE}, format="json")
+    assert response.status_code == 200
+    assert response.json()["is_success"] is True
+
+
 def test_amount_is_sent_in_soum_with_two_decimals(api, click) -> None:  # noqa: ANN001
     charge(api, "7700112233", amount=1234567)
     assert ProviderExchange.objects.get().request_body["amount"] == 12345.67
