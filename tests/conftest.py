@@ -5,13 +5,14 @@ from collections.abc import Iterator
 import pytest
 from rest_framework.test import APIClient
 
-from providers.click.emulator import ClickEmulator, ClickEmulatorServer
+from providers.click.emulator import PREFIX, ClickEmulator
+from providers.emulation import EmulatorServer
 
 CLICK_SECRET = "TEST_CLICK_SECRET_7f3e"
 
 
 @pytest.fixture(scope="session")
-def click_server() -> Iterator[ClickEmulatorServer]:
+def click_server() -> Iterator[EmulatorServer]:
     emulator = ClickEmulator(
         service_id=40012,
         merchant_user_id="12345",
@@ -19,7 +20,7 @@ def click_server() -> Iterator[ClickEmulatorServer]:
         hang_seconds=1.5,
         confirm_window=30.0,
     )
-    server = ClickEmulatorServer(emulator)
+    server = EmulatorServer(emulator, path=PREFIX)
     server.start_in_thread()
     yield server
     server.shutdown()
@@ -27,7 +28,7 @@ def click_server() -> Iterator[ClickEmulatorServer]:
 
 
 @pytest.fixture
-def click(click_server: ClickEmulatorServer, settings) -> ClickEmulator:  # noqa: ANN001
+def click(click_server: EmulatorServer, settings) -> ClickEmulator:  # noqa: ANN001
     """The CLICK emulator, emptied, with the service pointed at it and short timeouts."""
     settings.CLICK_BASE_URL = click_server.url
     settings.CLICK_SERVICE_ID = 40012

@@ -21,21 +21,17 @@ Run: python -m providers.click.emulator --port 8101
 """
 
 import argparse
-import contextlib
 import json
-import re
-import socket
-import struct
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from providers.click.auth import digest
+from providers.emulation import EmulatorServer, Reply, leading_number
 
 TASHKENT = ZoneInfo("Asia/Tashkent")
 PREFIX = "/v2/merchant/"
@@ -43,15 +39,6 @@ NOT_FOUND = -404  # the emulator's own code: CLICK publishes no list of Merchant
 CODE_ALREADY_USED = -400
 CANCELLED_UNCONFIRMED = -1
 REVERSED = -2
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: dict[str, Any] | str | None = None
-    # "answer", or a fault: "hang" (no answer), "reset" (connection reset)
-    action: str = "answer"
-    delay: float = 0.0
 
 
 @dataclass
@@ -72,7 +59,7 @@ class EmulatedPayment:
 
 
 class ClickEmulator:
-    """The emulator's state and rules; `ClickEmulatorServer` puts it on HTTP."""
+    """The emulator's state and rules; `EmulatorServer` puts it on HTTP."""
 
     def __init__(
         self,
@@ -114,8 +101,6 @@ class ClickEmulator:
     # --- dispatch ----------------------------------------------------------------------
 
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
-        if path.startswith("/_emulator/"):
-            return self._control(method, path)
         if not path.startswith(PREFIX):
             return Reply(404, {"error_code": -404, "error_note": "Not found"})
         route = path[len(PREFIX) :].strip("/")
@@ -147,14 +132,6 @@ class ClickEmulator:
             return self._ofd_data(parts[3])
         return Reply(404, {"error_code": -404, "error_note": f"No route {method} {route}"})
 
-    def _control(self, method: str, path: str) -> Reply:
-        if method == "GET" and path.rstrip("/") == "/_emulator/stats":
-            return Reply(body=self.stats())
-        if method == "POST" and path.rstrip("/") == "/_emulator/reset":
-            self.reset()
-            return Reply(body={"reset": True})
-        return Reply(404, {"error": "unknown control path"})
-
     def _authorized(self, header: str) -> bool:
         parts = header.split(":")
         if len(parts) != 3 or parts[0] != self.merchant_user_id or not parts[2].isdigit():
@@ -185,7 +162,7 @@ class ClickEmulator:
         if scenario == "9908":
             return Reply(action="reset")
         if scenario == "9901":
-            code = _leading_number(argument, 4, default=5017)
+            code = leading_number(argument, 4, default=5017)
             return Reply(body={"error_code": -code, "error_note": "Недостаточно средств"})
 
         with self._lock:
@@ -195,19 +172,19 @@ class ClickEmulator:
                 )
             payment = self._new_payment(otp, amount, str(body.get("transaction_id", "")))
             if scenario == "9910":
-                payment.status = -_leading_number(argument, 4, default=5017)
+                payment.status = -leading_number(argument, 4, default=5017)
                 return Reply(body=self._payment_answer(payment, payment.status, "Отказ"))
             self.charges_by_code[otp] = 1
             if scenario == "9911":
                 return Reply(body=self._payment_answer(payment, -5017, "Отказ"))
             if scenario == "9902":
                 payment.status = 1
-                payment.polls_until_paid = _leading_number(argument, 1, default=2)
+                payment.polls_until_paid = leading_number(argument, 1, default=2)
             if scenario == "9909":
                 payment.status, payment.confirm_mode = 1, 1
             answer = self._payment_answer(payment, 0, "Успешно")
         if scenario == "9903":
-            return Reply(body=answer, delay=_leading_number(argument, 2, default=15) / 10)
+            return Reply(body=answer, delay=leading_number(argument, 2, default=15) / 10)
         if scenario == "9906":
             return Reply(200, "<html><body><h1>502 Bad Gateway</h1></body></html>")
         if scenario == "9907":
@@ -330,72 +307,6 @@ class ClickEmulator:
             payment.status = CANCELLED_UNCONFIRMED
 
 
-def _leading_number(text: str, digits: int, *, default: int) -> int:
-    match = re.match(rf"\d{{{digits}}}", text)
-    value = int(match.group()) if match else 0
-    return value or default
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: "ClickEmulatorServer"
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        path = self.path.split("?", 1)[0]
-        reply = self.server.emulator.handle(self.command, path, headers, raw)
-        if reply.action == "hang":
-            time.sleep(self.server.emulator.hang_seconds)
-            self.close_connection = True
-            return
-        if reply.action == "reset":
-            # SO_LINGER 0: closing sends RST, the client sees "connection reset by peer".
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-            self.close_connection = True
-            return
-        if reply.delay:
-            time.sleep(reply.delay)
-        if isinstance(reply.body, str):
-            payload, content_type = reply.body.encode(), "text/html; charset=utf-8"
-        else:
-            payload = json.dumps(reply.body, ensure_ascii=False).encode()
-            content_type = "application/json; charset=utf-8"
-        self.send_response(reply.status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 (http.server names)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-
-class ClickEmulatorServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, emulator: ClickEmulator, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.emulator = emulator
-        self.verbose = False
-        super().__init__((host, port), _Handler)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}{PREFIX}"
-
-    def start_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="click-emulator", daemon=True)
-        thread.start()
-        return thread
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="CLICK Merchant API emulator")
     parser.add_argument("--host", default="127.0.0.1")
@@ -414,11 +325,9 @@ def main() -> None:
         hang_seconds=args.hang_seconds,
         confirm_window=args.confirm_window,
     )
-    server = ClickEmulatorServer(emulator, args.host, args.port)
+    server = EmulatorServer(emulator, args.host, args.port, PREFIX)
     server.verbose = args.verbose
-    print(f"CLICK emulator on {server.url}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+    server.serve_until_interrupted("CLICK emulator")
 
 
 if __name__ == "__main__":

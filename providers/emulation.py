@@ -1,0 +1,129 @@
+"""What the provider emulators share: an HTTP server whose app scripts faults.
+
+An emulator app has `handle(method, path, headers, raw) -> Reply`, `hang_seconds`,
+`stats()` and `reset()`. The server answers the reply, or plays its fault: no answer at all
+(`hang`), a connection reset (`reset`), or a late answer (`delay`). `/_emulator/stats` and
+`/_emulator/reset` are served for every app, so tests can count what the provider accepted.
+"""
+
+import contextlib
+import json
+import re
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: dict[str, Any] | str | None = None
+    # "answer", or a fault: "hang" (never answers), "reset" (connection reset)
+    action: str = "answer"
+    delay: float = 0.0
+
+
+class EmulatorApp(Protocol):
+    hang_seconds: float
+
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply: ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def reset(self) -> None: ...
+
+
+def leading_number(text: str, digits: int, *, default: int) -> int:
+    """The number in the first `digits` characters of a scripted code (else `default`)."""
+    match = re.match(rf"\d{{{digits}}}", text)
+    value = int(match.group()) if match else 0
+    return value or default
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "EmulatorServer"
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        path = self.path.split("?", 1)[0]
+        reply = self._control(path) or self.server.app.handle(self.command, path, headers, raw)
+        if reply.action == "hang":
+            time.sleep(self.server.app.hang_seconds)
+            self.close_connection = True
+            return
+        if reply.action == "reset":
+            # SO_LINGER 0: closing sends RST, the client sees "connection reset by peer".
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        if reply.delay:
+            time.sleep(reply.delay)
+        if isinstance(reply.body, str):
+            payload, content_type = reply.body.encode(), "text/html; charset=utf-8"
+        else:
+            payload = json.dumps(reply.body, ensure_ascii=False).encode()
+            content_type = "application/json; charset=utf-8"
+        self.send_response(reply.status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _control(self, path: str) -> Reply | None:
+        if self.command == "GET" and path.rstrip("/") == "/_emulator/stats":
+            return Reply(body=self.server.app.stats())
+        if self.command == "POST" and path.rstrip("/") == "/_emulator/reset":
+            self.server.app.reset()
+            return Reply(body={"reset": True})
+        return None
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 (http.server names)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self, app: EmulatorApp, host: str = "127.0.0.1", port: int = 0, path: str = "/"
+    ) -> None:
+        self.app = app
+        self.path = path
+        self.verbose = False
+        super().__init__((host, port), _Handler)
+
+    @property
+    def emulator(self) -> EmulatorApp:
+        return self.app
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}{self.path}"
+
+    @property
+    def control_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}/_emulator/"
+
+    def start_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="emulator", daemon=True)
+        thread.start()
+        return thread
+
+    def serve_until_interrupted(self, banner: str) -> None:
+        print(f"{banner} on {self.url}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            self.serve_forever()
