@@ -54,6 +54,9 @@ class Payment(models.Model):
     )
     fiscal_receipt_url = models.CharField(max_length=500, blank=True, default="")
     fiscal_error = models.TextField(blank=True, default="")
+    fiscal_response = models.JSONField(
+        null=True, blank=True, help_text="The provider's answer that accepted the receipt."
+    )
     payer_phone = models.CharField(max_length=32, blank=True, default="")
     masked_card = models.CharField(max_length=32, blank=True, default="")
     needs_attention = models.BooleanField(

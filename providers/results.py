@@ -22,5 +22,7 @@ class GatewayResult:
     message: str = ""
     payer_phone: str = ""
     masked_card: str = ""
+    # The provider says a person must look at this payment.
+    needs_attention: bool = False
     # The provider's answer body, when the register is to see it as it came.
     raw: dict[str, Any] | None = field(default=None, repr=False)

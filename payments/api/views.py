@@ -62,14 +62,14 @@ class FiscalConfirmView(APIView):
     def post(self, request: Request) -> Response:
         given = self.input_serializer(data=request.data)
         given.is_valid(raise_exception=True)
-        payment, result = submit_receipt(
+        payment = submit_receipt(
             provider=self.provider,
             reference=given.validated_data[self.reference_field],
             receipt=given.validated_data[self.receipt_field],
         )
-        return success(self.answer(payment, result))
+        return success(self.answer(payment))
 
-    def answer(self, payment: Payment, result: Any) -> Any:
+    def answer(self, payment: Payment) -> Any:
         raise NotImplementedError
 
 
@@ -98,7 +98,7 @@ class ClickConfirmView(FiscalConfirmView):
     provider = "click"
     input_serializer = ClickConfirmInput
 
-    def answer(self, payment: Payment, result: Any) -> Any:
+    def answer(self, payment: Payment) -> Any:
         return ClickConfirmOutput(payment).data
 
     @extend_schema(

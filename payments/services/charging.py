@@ -26,6 +26,8 @@ _CHARGE_STATUS = {
     Outcome.UNKNOWN: PaymentStatus.UNKNOWN,
 }
 _CHECK_STATUS = {k: v for k, v in _CHARGE_STATUS.items() if k is not Outcome.UNKNOWN}
+# Preparing charges nothing: only a refusal changes the payment (to failed).
+_PREPARE_STATUS = {Outcome.FAILED: PaymentStatus.FAILED}
 
 
 def charge_qr_code(*, provider: str, amount: int, qr_code: str) -> Payment:
@@ -43,6 +45,15 @@ def charge_qr_code(*, provider: str, amount: int, qr_code: str) -> Payment:
         return payment
 
     payment = change_payment(payment, status=PaymentStatus.PROCESSING, reason="charge sent")
+    prepare = getattr(gateway, "prepare", None)
+    if prepare is not None:
+        # A provider that needs an object before the charge (Payme's receipt): its id is
+        # committed before the charge, so a lost charge answer can still be looked up.
+        prepared = prepare(payment)
+        payment = record_result(payment, prepared, _PREPARE_STATUS, reason="prepared")
+        if prepared.outcome is not Outcome.SUCCESS:
+            return payment
+
     result = gateway.charge(payment)
     payment = record_result(payment, result, _CHARGE_STATUS, reason="charge answered")
     if result.outcome is Outcome.UNKNOWN:
@@ -56,6 +67,12 @@ def charge_qr_code(*, provider: str, amount: int, qr_code: str) -> Payment:
         time.sleep(interval)
         result = gateway.check(payment)
         payment = record_result(payment, result, _CHECK_STATUS, reason=f"status poll {attempt}")
+    settle = getattr(gateway, "settle_after_polling", None)
+    if result.outcome is Outcome.PENDING and settle is not None:
+        # Still not final after the window: the provider's own way to end it (Payme
+        # cancels a receipt still waiting, so that a late payment cannot land).
+        result = settle(payment, result)
+        payment = record_result(payment, result, _CHECK_STATUS, reason="settled after polling")
     return payment
 
 
@@ -87,6 +104,12 @@ def record_result(
         if value:
             fields[name] = value
     status = status_by_outcome.get(result.outcome)
+    if result.needs_attention:
+        # The provider itself says a person must look (Payme state 20, a late payment
+        # being returned): flag it, and an open outcome becomes ours too.
+        fields["needs_attention"] = True
+        if result.outcome is Outcome.UNKNOWN:
+            status = PaymentStatus.UNKNOWN
     try:
         return change_payment(
             payment, status=status, reason=f"{reason}: {result.outcome}", actor=actor, **fields

@@ -42,6 +42,7 @@ WRITABLE_FIELDS = frozenset(
         "masked_card",
         "fiscal_receipt_url",
         "fiscal_error",
+        "fiscal_response",
         "needs_attention",
     }
 )
