@@ -133,6 +133,7 @@ OFD_ALLOWED_HOSTS = env.list("OFD_ALLOWED_HOSTS", default=["ofd.soliq.uz"])
 # in providers/ and one entry here.
 QR_PROVIDERS = {
     "click": "providers.click.gateway",
+    "payme": "providers.payme.gateway",
 }
 
 # Seconds to wait for a TCP connection to any provider.
@@ -149,6 +150,25 @@ CLICK_READ_TIMEOUT = env.float("CLICK_READ_TIMEOUT", default=10.0)
 # seconds apart, before answering the register with code 110.
 CLICK_STATUS_POLL_ATTEMPTS = env.int("CLICK_STATUS_POLL_ATTEMPTS", default=10)
 CLICK_STATUS_POLL_INTERVAL = env.float("CLICK_STATUS_POLL_INTERVAL", default=1.0)
+
+PAYME_BASE_URL = env.str("PAYME_BASE_URL", default="http://127.0.0.1:8102/api")
+PAYME_CASHBOX_ID = env.str("PAYME_CASHBOX_ID", default="5e730e8e0b852a417aa49ceb")
+PAYME_KEY = env.str("PAYME_KEY", default="EMULATOR_PAYME_KEY")
+PAYME_CREATE_READ_TIMEOUT = env.float("PAYME_CREATE_READ_TIMEOUT", default=15.0)
+# A card can take a while to answer; Payme publishes no limit.
+PAYME_PAY_READ_TIMEOUT = env.float("PAYME_PAY_READ_TIMEOUT", default=45.0)
+PAYME_READ_TIMEOUT = env.float("PAYME_READ_TIMEOUT", default=10.0)
+# Recovery window while a receipt is not final: receipts.check this many times, this many
+# seconds apart; a receipt still waiting (state 0) after it is cancelled.
+PAYME_CHECK_ATTEMPTS = env.int("PAYME_CHECK_ATTEMPTS", default=15)
+PAYME_CHECK_INTERVAL = env.float("PAYME_CHECK_INTERVAL", default=2.0)
+# The receipt's `account` fields, as the cashbox is configured at Payme. Values are
+# templates over transaction_id, kkm_id, device_id, inn and cashbox_code; keep our
+# transaction id in one of them, so a receipt whose answer was lost can be found again.
+PAYME_ACCOUNT = env.json(
+    "PAYME_ACCOUNT",
+    default={"kkm_id": "{kkm_id}", "device_id": "{device_id}", "document": "{transaction_id}"},
+)
 
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -77,6 +77,14 @@ def json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def as_int(value: Any) -> int | None:
+    """An integer from a provider's answer, which may send numbers as strings; else None."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
 

@@ -7,8 +7,12 @@ from rest_framework.test import APIClient
 
 from providers.click.emulator import PREFIX, ClickEmulator
 from providers.emulation import EmulatorServer
+from providers.payme.emulator import PATH as PAYME_PATH
+from providers.payme.emulator import PaymeEmulator
 
 CLICK_SECRET = "TEST_CLICK_SECRET_7f3e"
+PAYME_CASHBOX = "6f0c0e0a1b2c3d4e5f607182"
+PAYME_KEY = "TEST_PAYME_KEY_91ac"
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +44,32 @@ def click(click_server: EmulatorServer, settings) -> ClickEmulator:  # noqa: ANN
     settings.CLICK_STATUS_POLL_INTERVAL = 0
     click_server.emulator.reset()
     return click_server.emulator
+
+
+@pytest.fixture(scope="session")
+def payme_server() -> Iterator[EmulatorServer]:
+    emulator = PaymeEmulator(cashbox_id=PAYME_CASHBOX, key=PAYME_KEY, hang_seconds=1.5)
+    server = EmulatorServer(emulator, path=PAYME_PATH)
+    server.start_in_thread()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def payme(payme_server: EmulatorServer, settings) -> PaymeEmulator:  # noqa: ANN001
+    """The Payme emulator, emptied, with the service pointed at it and short timeouts."""
+    settings.PAYME_BASE_URL = payme_server.url
+    settings.PAYME_CASHBOX_ID = PAYME_CASHBOX
+    settings.PAYME_KEY = PAYME_KEY
+    settings.PAYME_CREATE_READ_TIMEOUT = 0.6
+    settings.PAYME_PAY_READ_TIMEOUT = 0.6
+    settings.PAYME_READ_TIMEOUT = 0.6
+    settings.PAYME_CHECK_ATTEMPTS = 3
+    settings.PAYME_CHECK_INTERVAL = 0
+    payme_server.emulator.reset()
+    payme_server.emulator.fiscal_answer_shape = "receipt"
+    return payme_server.emulator
 
 
 @pytest.fixture

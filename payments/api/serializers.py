@@ -122,6 +122,78 @@ class ClickConfirmOutput(serializers.Serializer):
         return None
 
 
+class PaymeConfirmInput(AliasedInput):
+    aliases = {"payment_id": "payme_id", "qr_code": "qr_code_url"}
+
+    payme_id = serializers.CharField(
+        max_length=64, help_text="Payme's receipt id from the charge answer, or our transaction_id."
+    )
+    receipt_id = serializers.CharField(
+        required=False, max_length=20, help_text="The receipt number; must equal r in the URL."
+    )
+    qr_code_url = OfdReceiptUrlField()
+    fiscal_sign = serializers.CharField(
+        required=False, max_length=32, help_text="The fiscal sign; must equal s in the URL."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        receipt: OfdReceipt = attrs["qr_code_url"]
+        mismatches = {}
+        for name, from_url, letter in (
+            ("receipt_id", receipt.receipt_number, "r"),
+            ("fiscal_sign", receipt.fiscal_sign, "s"),
+        ):
+            given = attrs.get(name)
+            if given is not None and not _same_number(given, from_url):
+                mismatches[name] = [f"Does not match the receipt URL ({letter}={from_url})."]
+        if mismatches:
+            raise serializers.ValidationError(mismatches)
+        return attrs
+
+
+def _same_number(given: str, from_url: str) -> bool:
+    # "02421" and "2421" name the same receipt; fiscal signs are compared the same way.
+    return bool(_DIGITS.fullmatch(given)) and int(given) == int(from_url)
+
+
+class PaymeChargeOutput(serializers.Serializer):
+    amount = serializers.IntegerField(help_text="Tiyin.")
+    transaction_id = serializers.UUIDField()
+    payment_id = serializers.CharField(source="provider_payment_id", help_text="Payme's _id.")
+    inn = serializers.SerializerMethodField(help_text="The register's INN.")
+    qr_code = serializers.CharField()
+    kkm_id = serializers.SerializerMethodField(help_text="The register's KKM id.")
+    device_id = serializers.SerializerMethodField(help_text="The register's device id.")
+    status = serializers.SerializerMethodField(help_text='Always "successfully".')
+    message = serializers.SerializerMethodField(help_text='Always "successfully payment".')
+    client_phone_number = serializers.CharField(source="payer_phone")
+
+    def get_inn(self, payment: Payment) -> str:
+        return settings.REGISTER_INN
+
+    def get_kkm_id(self, payment: Payment) -> str:
+        return settings.REGISTER_KKM_ID
+
+    def get_device_id(self, payment: Payment) -> str:
+        return settings.REGISTER_DEVICE_ID
+
+    def get_status(self, payment: Payment) -> str:
+        return "successfully"
+
+    def get_message(self, payment: Payment) -> str:
+        return "successfully payment"
+
+
+class PaymeConfirmOutput(serializers.Serializer):
+    """Payme's JSON-RPC answer to receipts.set_fiscal_data, as it came."""
+
+    id = serializers.IntegerField(allow_null=True, help_text="The JSON-RPC request id.")
+    result = serializers.JSONField(
+        help_text='{"receipt": {"_id", "create_time", "pay_time"}} or {"success": true}.'
+    )
+    error = serializers.JSONField(allow_null=True, help_text="Always null here.")
+
+
 class PaymentStatusOutput(serializers.ModelSerializer):
     provider = serializers.ChoiceField(choices=Provider.choices)
     status = serializers.ChoiceField(choices=PaymentStatus.choices)

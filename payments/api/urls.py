@@ -7,6 +7,8 @@ from payments.api import views
 urlpatterns = [
     re_path(r"^payment/click/?$", views.ClickChargeView.as_view(), name="click-charge"),
     re_path(r"^payment/click_confirm/?$", views.ClickConfirmView.as_view(), name="click-confirm"),
+    re_path(r"^payment/payme/?$", views.PaymeChargeView.as_view(), name="payme-charge"),
+    re_path(r"^payment/payme_confirm/?$", views.PaymeConfirmView.as_view(), name="payme-confirm"),
     re_path(
         r"^payment/status/(?P<transaction_id>[^/]+)/?$",
         views.PaymentStatusView.as_view(),

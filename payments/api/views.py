@@ -13,6 +13,9 @@ from payments.api.serializers import (
     ClickChargeOutput,
     ClickConfirmInput,
     ClickConfirmOutput,
+    PaymeChargeOutput,
+    PaymeConfirmInput,
+    PaymeConfirmOutput,
     PaymentStatusOutput,
     QrChargeInput,
     enveloped,
@@ -109,6 +112,53 @@ class ClickConfirmView(FiscalConfirmView):
         description=(
             "`qr_code` is accepted as an alias of `qrcode`. The same URL again answers success "
             "without calling CLICK twice; another URL after success is code 106."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+class PaymeChargeView(QrChargeView):
+    provider = "payme"
+    output_serializer = PaymeChargeOutput
+
+    @extend_schema(
+        operation_id="payme_charge",
+        summary="Charge a PAYME GO code",
+        request=QrChargeInput,
+        responses={200: enveloped(PaymeChargeOutput)},
+        description=(
+            "Creates the payment, a Payme receipt for the amount, and pays it with the code "
+            "once. The same code again returns the first outcome without a second charge "
+            "(another amount: code 106). Code 104: Payme declined (its code and Russian text "
+            "in error.data). Code 110: not settled yet; do not charge again, ask "
+            "GET /payment/status/{transaction_id}."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+class PaymeConfirmView(FiscalConfirmView):
+    provider = "payme"
+    input_serializer = PaymeConfirmInput
+    reference_field = "payme_id"
+    receipt_field = "qr_code_url"
+
+    def answer(self, payment: Payment) -> Any:
+        return payment.fiscal_response
+
+    @extend_schema(
+        operation_id="payme_confirm",
+        summary="Pass the fiscal receipt of a Payme payment to Payme",
+        request=PaymeConfirmInput,
+        responses={200: enveloped(PaymeConfirmOutput)},
+        description=(
+            "`payment_id` and `qr_code` are accepted as aliases of `payme_id` and "
+            "`qr_code_url`. `receipt_id` and `fiscal_sign` may be left out (they are read "
+            "from the URL); given, they must match it. `data` is Payme's JSON-RPC answer. The "
+            "same URL again answers the same without calling Payme twice; another URL after "
+            "success is code 106."
         ),
     )
     def post(self, request: Request) -> Response:

@@ -16,7 +16,7 @@ from payments.models import Payment
 from payments.ofd import OfdReceipt
 from providers import http
 from providers.click.auth import auth_header
-from providers.http import Failure, HttpExchange
+from providers.http import Failure, HttpExchange, as_int
 from providers.results import GatewayResult, Outcome
 
 PROVIDER = "click"
@@ -58,7 +58,10 @@ def charge(payment: Payment) -> GatewayResult:
         verified = check_by_payment_id(payment, result.provider_payment_id)
         if verified.outcome is Outcome.SUCCESS:
             return verified
-    if result.outcome in (Outcome.FAILED, Outcome.UNKNOWN) or _int(answer.get("confirm_mode")) != 1:
+    if (
+        result.outcome in (Outcome.FAILED, Outcome.UNKNOWN)
+        or as_int(answer.get("confirm_mode")) != 1
+    ):
         return result
     confirmed = _call(
         payment,
@@ -185,7 +188,7 @@ def _payment_result(exchange: HttpExchange) -> GatewayResult:
     if rejected:
         return rejected
     answer = exchange.json_object()
-    error_code = _int(answer.get("error_code"))
+    error_code = as_int(answer.get("error_code"))
     payment_id = "" if answer.get("payment_id") in (None, "") else str(answer["payment_id"])
     raw_status = answer.get("payment_status")
     common = {
@@ -200,7 +203,7 @@ def _payment_result(exchange: HttpExchange) -> GatewayResult:
         return GatewayResult(Outcome.UNKNOWN, **common)
     if error_code < 0:
         return GatewayResult(Outcome.FAILED, **common)
-    status = _int(raw_status)
+    status = as_int(raw_status)
     if status is None:
         return GatewayResult(Outcome.UNKNOWN, **common)
     if status == PAID:
@@ -231,7 +234,7 @@ def _plain_result(exchange: HttpExchange, provider_payment_id: str) -> GatewayRe
     if rejected:
         return rejected
     answer = exchange.json_object()
-    error_code = _int(answer.get("error_code"))
+    error_code = as_int(answer.get("error_code"))
     outcome = Outcome.SUCCESS if error_code == 0 else Outcome.FAILED
     return GatewayResult(
         outcome,
@@ -240,13 +243,6 @@ def _plain_result(exchange: HttpExchange, provider_payment_id: str) -> GatewayRe
         message=str(answer.get("error_note", "")),
         raw=answer,
     )
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _id_value(provider_payment_id: str) -> int | str:

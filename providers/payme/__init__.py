@@ -1,0 +1,1 @@
+"""PAYME GO through the Payme Subscribe API (receipts)."""

@@ -1,0 +1,304 @@
+"""PAYME GO gateway over Payme's Subscribe API (JSON-RPC): receipts.* methods.
+
+A charge is two calls: `receipts.create` (prepare; the receipt id is committed before the
+money moves) and `receipts.pay` with the scanned code as `token`. Only receipt state 4 is
+paid. Every function returns a `GatewayResult`. Facts behind the rules: the Payme receipts
+reference, sections 5-10.
+"""
+
+import itertools
+from typing import Any
+
+from django.conf import settings
+
+from payments.models import Payment
+from payments.ofd import OfdReceipt
+from providers import http
+from providers.http import Failure, HttpExchange, as_int
+from providers.results import GatewayResult, Outcome
+
+PROVIDER = "payme"
+
+PAID = 4
+WAITING = 0  # created, not paid: the only state in which a cancel cannot hit money
+MANUAL = 20  # paused by Payme for a person to look at
+CANCELLED = frozenset({21, 50})  # 21: queued for cancellation (money going back); 50: done
+
+# Error classes of `receipts.pay` (reference §9). F: certainly not charged. C: our
+# configuration or request is wrong, not charged either. Every other code, listed or not,
+# leaves the outcome unknown and sends the payment to recovery.
+NOT_CHARGED_CODES = frozenset(
+    {-32500, -31300, -31301, -31303, -31400, -31602, -31610, -31611, -31612, -31630}
+    | set(range(-31099, -31049))
+    | {-32300, -32700, -32600, -32601, -32602, -32504, -31601}
+)
+
+_request_ids = itertools.count(1)
+
+
+def poll_schedule() -> tuple[int, float]:
+    """The recovery window: receipts.check this many times, this many seconds apart."""
+    return settings.PAYME_CHECK_ATTEMPTS, settings.PAYME_CHECK_INTERVAL
+
+
+def account_for(payment: Payment) -> dict[str, str]:
+    """The receipt's `account` fields as this cashbox is configured (PAYME_ACCOUNT)."""
+    values = {
+        "transaction_id": str(payment.transaction_id),
+        "kkm_id": settings.REGISTER_KKM_ID,
+        "device_id": settings.REGISTER_DEVICE_ID,
+        "inn": settings.REGISTER_INN,
+        "cashbox_code": settings.REGISTER_CASHBOX_CODE,
+    }
+    return {name: template.format(**values) for name, template in settings.PAYME_ACCOUNT.items()}
+
+
+def prepare(payment: Payment) -> GatewayResult:
+    """`receipts.create`: a receipt for the amount, in tiyin as Payme wants it."""
+    exchange = _rpc(
+        payment,
+        "receipts.create",
+        {"amount": payment.amount, "account": account_for(payment)},
+        settings.PAYME_CREATE_READ_TIMEOUT,
+    )
+    if not exchange.answered:
+        # No receipt id, so no pay can follow: nothing was charged. A receipt Payme may
+        # have made meanwhile stays unpaid (reconciliation cancels such orphans).
+        return GatewayResult(
+            Outcome.FAILED, message=f"no answer from Payme to receipts.create: {exchange.failure}"
+        )
+    error = _error(exchange)
+    if error:
+        return error
+    receipt = _receipt(exchange)
+    if not receipt.get("_id"):
+        return GatewayResult(Outcome.FAILED, message="receipts.create answered without a receipt")
+    return GatewayResult(
+        Outcome.SUCCESS,
+        provider_payment_id=str(receipt["_id"]),
+        provider_status=str(receipt.get("state", "")),
+    )
+
+
+def charge(payment: Payment) -> GatewayResult:
+    """`receipts.pay` with the scanned code as `token`. Sent once, never again."""
+    exchange = _rpc(
+        payment,
+        "receipts.pay",
+        {"id": payment.provider_payment_id, "token": payment.qr_code},
+        settings.PAYME_PAY_READ_TIMEOUT,
+    )
+    if not exchange.answered:
+        if exchange.failure == Failure.NOT_SENT:
+            return GatewayResult(Outcome.FAILED, message=f"Payme is unreachable: {exchange.detail}")
+        return GatewayResult(Outcome.UNKNOWN, message=f"no answer from Payme: {exchange.failure}")
+    error = _error(exchange)
+    if error and int(error.code or 0) not in NOT_CHARGED_CODES:
+        return GatewayResult(Outcome.UNKNOWN, code=error.code, message=error.message)
+    if error:
+        # Certainly not charged. Cancel the receipt all the same, so no late pay can land.
+        cancelled = _cancel(payment)
+        if cancelled.needs_attention:
+            return cancelled
+        return error
+    return _from_receipt(_receipt(exchange))
+
+
+def check(payment: Payment) -> GatewayResult:
+    """`receipts.check` (state only); on a payment just found paid, `receipts.get` for the
+    payer's phone and card."""
+    exchange = _rpc(
+        payment, "receipts.check", {"id": payment.provider_payment_id}, settings.PAYME_READ_TIMEOUT
+    )
+    if not exchange.answered:
+        return GatewayResult(Outcome.UNKNOWN, message=f"no answer from Payme: {exchange.failure}")
+    error = _error(exchange)
+    if error:
+        return GatewayResult(Outcome.UNKNOWN, code=error.code, message=error.message)
+    state = as_int(_result(exchange).get("state"))
+    if state == PAID and not payment.payer_phone:
+        full = _rpc(
+            payment,
+            "receipts.get",
+            {"id": payment.provider_payment_id},
+            settings.PAYME_READ_TIMEOUT,
+        )
+        if full.answered and not _error(full) and as_int(_receipt(full).get("state")) == PAID:
+            return _from_receipt(_receipt(full))
+    return _from_state(state, payment.provider_payment_id)
+
+
+def settle_after_polling(payment: Payment, last: GatewayResult) -> GatewayResult:
+    """After the window: a receipt still waiting (state 0) is cancelled, so a late pay
+    cannot land. Any other pending state is left as it is (the register gets 110)."""
+    if last.provider_status != str(WAITING):
+        return last
+    cancelled = _cancel(payment)
+    if cancelled.outcome is Outcome.SUCCESS:
+        return GatewayResult(
+            Outcome.FAILED,
+            provider_payment_id=payment.provider_payment_id,
+            provider_status=cancelled.provider_status,
+            message="Payme did not take the payment in time; the receipt was cancelled",
+        )
+    return cancelled
+
+
+def submit_fiscal(payment: Payment, receipt: OfdReceipt) -> GatewayResult:
+    """`receipts.set_fiscal_data` with the register's receipt, parsed from its OFD URL."""
+    fiscal_data = {
+        "status_code": 0,
+        "terminal_id": receipt.terminal_id,
+        "receipt_id": int(receipt.receipt_number),
+        "date": receipt.issued_at.strftime("%Y%m%d%H%M%S"),
+        "fiscal_sign": receipt.fiscal_sign,
+        "qr_code_url": receipt.url,
+    }
+    exchange = _rpc(
+        payment,
+        "receipts.set_fiscal_data",
+        {"id": payment.provider_payment_id, "fiscal_data": fiscal_data},
+        settings.PAYME_READ_TIMEOUT,
+    )
+    if not exchange.answered:
+        return GatewayResult(Outcome.UNKNOWN, message=f"no answer from Payme: {exchange.failure}")
+    error = _error(exchange)
+    if error:
+        return error
+    result = _result(exchange)
+    echoed_id = (result.get("receipt") or {}).get("_id")
+    # Two success shapes are in use: {"success": true} and {"receipt": {...}}.
+    refused = not result or result.get("success") is False
+    if refused or (echoed_id and echoed_id != payment.provider_payment_id):
+        return GatewayResult(Outcome.FAILED, message=f"unexpected answer: {result}")
+    answer = exchange.json_object()
+    return GatewayResult(
+        Outcome.SUCCESS,
+        provider_payment_id=payment.provider_payment_id,
+        raw={"id": answer.get("id"), "result": result, "error": None},
+    )
+
+
+def reverse(payment: Payment) -> GatewayResult:
+    """`receipts.cancel` of a paid receipt: queued for reversal (21), money goes back."""
+    cancelled = _cancel(payment)
+    if cancelled.outcome is Outcome.SUCCESS or cancelled.needs_attention:
+        return GatewayResult(
+            Outcome.SUCCESS,
+            provider_payment_id=payment.provider_payment_id,
+            provider_status=cancelled.provider_status,
+        )
+    return cancelled
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _rpc(payment: Payment, method: str, params: dict[str, Any], timeout: float) -> HttpExchange:
+    return http.send(
+        payment=payment,
+        provider=PROVIDER,
+        operation=method,
+        method="POST",
+        url=settings.PAYME_BASE_URL,
+        headers={
+            "Content-Type": "application/json",
+            "X-Auth": f"{settings.PAYME_CASHBOX_ID}:{settings.PAYME_KEY}",
+        },
+        json_body={"jsonrpc": "2.0", "id": next(_request_ids), "method": method, "params": params},
+        read_timeout=timeout,
+        secrets=[settings.PAYME_KEY],
+    )
+
+
+def _cancel(payment: Payment) -> GatewayResult:
+    """`receipts.cancel`: SUCCESS when the receipt ended cancelled (50); a 21 means money
+    had moved and is now being returned, which a person must know."""
+    exchange = _rpc(
+        payment, "receipts.cancel", {"id": payment.provider_payment_id}, settings.PAYME_READ_TIMEOUT
+    )
+    if not exchange.answered:
+        return GatewayResult(Outcome.UNKNOWN, message=f"no answer from Payme: {exchange.failure}")
+    error = _error(exchange)
+    if error:
+        return GatewayResult(Outcome.UNKNOWN, code=error.code, message=error.message)
+    state = as_int(_receipt(exchange).get("state"))
+    if state == 50:
+        return GatewayResult(Outcome.SUCCESS, provider_status="50")
+    if state == 21:
+        return GatewayResult(
+            Outcome.FAILED,
+            provider_status="21",
+            message="the payment went through late and is being returned to the customer",
+            needs_attention=True,
+        )
+    return GatewayResult(
+        Outcome.UNKNOWN, provider_status=str(state), message=f"cancel answered state {state}"
+    )
+
+
+def _from_receipt(receipt: dict[str, Any]) -> GatewayResult:
+    result = _from_state(as_int(receipt.get("state")), str(receipt.get("_id") or ""))
+    payer = receipt.get("payer") or {}
+    card = receipt.get("card") or {}
+    return GatewayResult(
+        result.outcome,
+        provider_payment_id=result.provider_payment_id,
+        provider_status=result.provider_status,
+        message=result.message,
+        needs_attention=result.needs_attention,
+        payer_phone=str(payer.get("phone") or ""),
+        masked_card=str(card.get("number") or ""),
+    )
+
+
+def _from_state(state: int | None, receipt_id: str) -> GatewayResult:
+    common = {
+        "provider_payment_id": receipt_id,
+        "provider_status": "" if state is None else str(state),
+    }
+    if state is None:
+        return GatewayResult(Outcome.UNKNOWN, message="Payme gave no receipt state", **common)
+    if state == PAID:
+        return GatewayResult(Outcome.SUCCESS, **common)
+    if state in CANCELLED:
+        return GatewayResult(
+            Outcome.FAILED, message=f"the receipt is cancelled (state {state})", **common
+        )
+    if state == MANUAL:
+        return GatewayResult(
+            Outcome.UNKNOWN,
+            message="Payme paused the receipt for manual review (state 20)",
+            needs_attention=True,
+            **common,
+        )
+    return GatewayResult(Outcome.PENDING, **common)
+
+
+def _error(exchange: HttpExchange) -> GatewayResult | None:
+    """A JSON-RPC error as a FAILED result with Payme's code and its Russian text."""
+    error = exchange.json_object().get("error")
+    if not error and exchange.status_code == 200:
+        return None
+    if not isinstance(error, dict):
+        return GatewayResult(Outcome.FAILED, message=f"HTTP {exchange.status_code} from Payme")
+    return GatewayResult(
+        Outcome.FAILED, code=as_int(error.get("code")), message=_text(error.get("message"))
+    )
+
+
+def _text(message: Any) -> str:
+    # Payme's message is a string, or {ru, uz, en}; the cashier reads Russian.
+    if isinstance(message, dict):
+        return str(message.get("ru") or message.get("uz") or message.get("en") or "")
+    return "" if message is None else str(message)
+
+
+def _result(exchange: HttpExchange) -> dict[str, Any]:
+    result = exchange.json_object().get("result")
+    return result if isinstance(result, dict) else {}
+
+
+def _receipt(exchange: HttpExchange) -> dict[str, Any]:
+    receipt = _result(exchange).get("receipt")
+    return receipt if isinstance(receipt, dict) else {}
