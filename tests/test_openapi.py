@@ -17,6 +17,8 @@ def test_every_register_path_is_described(schema: dict) -> None:
     assert set(schema["paths"]) == {
         "/payment/click",
         "/payment/click_confirm",
+        "/payment/payme",
+        "/payment/payme_confirm",
         "/payment/status/{transaction_id}",
     }
 
@@ -37,6 +39,8 @@ def test_answers_are_the_envelope(schema: dict) -> None:
         "client_phone_number",
     }
     assert data["status_code"]["type"] == "integer"
+    assert set(components["PaymeConfirmOutput"]["properties"]) == {"id", "result", "error"}
+    assert set(components["PaymeConfirmInputRequest"]["required"]) == {"payme_id", "qr_code_url"}
     charge_input = components["QrChargeInputRequest"]["properties"]
     assert charge_input["amount"]["maximum"] == 10**12
     assert charge_input["qr_code"]["maxLength"] == 64
