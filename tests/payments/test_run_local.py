@@ -34,10 +34,11 @@ def listening(port: int) -> bool:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, int]]:  # noqa: ANN001
     database = tmp_path_factory.mktemp("run") / "db.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "CLICK_STATUS_POLL_INTERVAL": "0"}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
-    port, emulator_port = free_port(), free_port()
+    port = free_port()
+    emulator_port = free_port()  # CLICK's; Payme's is the next one
     process = subprocess.Popen(
         [
             *manage,
@@ -95,12 +96,36 @@ def test_the_seed_flow_over_real_http(service) -> None:  # noqa: ANN001
     assert css.status_code == 200
 
 
-def test_sigterm_stops_the_service_and_its_emulator(service) -> None:  # noqa: ANN001
+def test_the_payme_seed_flow_over_real_http(service) -> None:  # noqa: ANN001
+    base, _, _ = service
+    charge = requests.post(
+        f"{base}/payment/payme", json={"amount": 500, "qr_code": "50501010793410803298"}, timeout=10
+    ).json()
+    assert charge["is_success"] is True, charge
+    confirm = requests.post(
+        f"{base}/payment/payme_confirm",
+        json={
+            "payme_id": charge["data"]["payment_id"],
+            "receipt_id": "2421",
+            "qr_code_url": SEED_URL,
+            "fiscal_sign": "514343190161",
+        },
+        timeout=10,
+    ).json()
+    assert confirm["is_success"] is True, confirm
+    status = requests.get(
+        f"{base}/payment/status/{charge['data']['transaction_id']}", timeout=10
+    ).json()
+    assert (status["data"]["status"], status["data"]["fiscal_status"]) == ("paid", "submitted")
+
+
+def test_sigterm_stops_the_service_and_its_emulators(service) -> None:  # noqa: ANN001
     _, process, emulator_port = service
-    assert listening(emulator_port)
+    emulator_ports = [emulator_port, emulator_port + 1]
+    assert all(listening(port) for port in emulator_ports)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) is not None
     deadline = time.monotonic() + 10
-    while listening(emulator_port) and time.monotonic() < deadline:
+    while any(listening(port) for port in emulator_ports) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not listening(emulator_port)
+    assert not any(listening(port) for port in emulator_ports)

@@ -11,15 +11,46 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-# name -> (module to run, environment variable the service reads its base URL from, path)
-EMULATORS = {
-    "click": ("providers.click.emulator", "CLICK_BASE_URL", "/v2/merchant/"),
-}
+
+@dataclass(frozen=True)
+class Emulator:
+    name: str
+    module: str
+    url_variable: str  # the setting that points the service at it
+    path: str
+    credentials: Callable[[], list[str]]  # the emulator's flags, from our settings
+
+
+EMULATORS = [
+    Emulator(
+        "CLICK",
+        "providers.click.emulator",
+        "CLICK_BASE_URL",
+        "/v2/merchant/",
+        lambda: [
+            "--service-id",
+            str(settings.CLICK_SERVICE_ID),
+            "--merchant-user-id",
+            settings.CLICK_MERCHANT_USER_ID,
+            "--secret-key",
+            settings.CLICK_SECRET_KEY,
+        ],
+    ),
+    Emulator(
+        "Payme",
+        "providers.payme.emulator",
+        "PAYME_BASE_URL",
+        "/api",
+        lambda: ["--cashbox-id", settings.PAYME_CASHBOX_ID, "--key", settings.PAYME_KEY],
+    ),
+]
 
 
 class Command(BaseCommand):
@@ -36,12 +67,13 @@ class Command(BaseCommand):
         children: list[subprocess.Popen] = []
         env = os.environ.copy()
         try:
-            for offset, (name, (module, variable, path)) in enumerate(EMULATORS.items()):
+            for offset, emulator in enumerate(EMULATORS):
                 port = options["emulator_base_port"] + offset
-                children.append(self._start_emulator(module, port))
-                _wait_for_port("127.0.0.1", port, name)
-                env[variable] = f"http://127.0.0.1:{port}{path}"
-                self.stdout.write(f"{name} emulator: {env[variable]}")
+                command = [sys.executable, "-m", emulator.module, "--port", str(port)]
+                children.append(subprocess.Popen(command + emulator.credentials()))
+                _wait_for_port("127.0.0.1", port, emulator.name)
+                env[emulator.url_variable] = f"http://127.0.0.1:{port}{emulator.path}"
+                self.stdout.write(f"{emulator.name} emulator: {env[emulator.url_variable]}")
             self._announce(options["host"], options["port"])
             gunicorn = subprocess.Popen(
                 [
@@ -57,9 +89,10 @@ class Command(BaseCommand):
                     str(options["workers"]),
                     "--threads",
                     str(options["threads"]),
-                    # A charge may wait for CLICK's read timeout plus a status poll.
+                    # gthread workers stay alive through long provider calls; this only
+                    # restarts a worker that stopped answering the arbiter altogether.
                     "--timeout",
-                    str(int(settings.CLICK_PAYMENT_READ_TIMEOUT * 2 + 30)),
+                    "120",
                     "--access-logfile",
                     "-",
                 ],
@@ -79,19 +112,6 @@ class Command(BaseCommand):
                     child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.kill()
-
-    def _start_emulator(self, module: str, port: int) -> subprocess.Popen:
-        command = [sys.executable, "-m", module, "--port", str(port)]
-        if module == "providers.click.emulator":
-            command += [
-                "--service-id",
-                str(settings.CLICK_SERVICE_ID),
-                "--merchant-user-id",
-                settings.CLICK_MERCHANT_USER_ID,
-                "--secret-key",
-                settings.CLICK_SECRET_KEY,
-            ]
-        return subprocess.Popen(command)
 
     def _announce(self, host: str, port: int) -> None:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
