@@ -1,0 +1,260 @@
+"""POST /payment/payme through the Payme emulator over real HTTP: every outcome."""
+
+import socket
+
+import pytest
+
+from payments.models import FiscalStatus, Payment, PaymentStatus, ProviderExchange
+from providers.payme import gateway as payme_gateway
+
+pytestmark = pytest.mark.django_db
+
+SEED_CODE = "50501010793410803298"
+
+
+def charge(api, qr_code: str, amount: int = 500) -> dict:  # noqa: ANN001
+    response = api.post("/payment/payme", {"amount": amount, "qr_code": qr_code}, format="json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def operations() -> list[str]:
+    return list(ProviderExchange.objects.values_list("operation", flat=True))
+
+
+def receipt_state(payme, payment: Payment) -> int:  # noqa: ANN001
+    return payme.receipts[payment.provider_payment_id].state
+
+
+def test_seed_request_is_paid(api, payme) -> None:  # noqa: ANN001
+    body = charge(api, SEED_CODE)
+    payment = Payment.objects.get()
+    assert body == {
+        "data": {
+            "amount": 500,
+            "transaction_id": str(payment.transaction_id),
+            "payment_id": payment.provider_payment_id,
+            "inn": "000000000",
+            "qr_code": SEED_CODE,
+            "kkm_id": "00000001",
+            "device_id": "00000001",
+            "status": "successfully",
+            "message": "successfully payment",
+            "client_phone_number": "998901234567",
+        },
+        "error": None,
+        "is_success": True,
+    }
+    assert len(payment.provider_payment_id) == 24
+    assert payment.status == PaymentStatus.PAID
+    assert payment.fiscal_status == FiscalStatus.PENDING
+    assert payment.masked_card == "860006******6311"
+    assert operations() == ["receipts.create", "receipts.pay"]
+    create, pay = ProviderExchange.objects.all()
+    # Tiyin unchanged; our transaction id travels as the document number.
+    assert create.request_body["params"] == {
+        "amount": 500,
+        "account": {
+            "kkm_id": "00000001",
+            "device_id": "00000001",
+            "document": str(payment.transaction_id),
+        },
+    }
+    assert pay.request_body["params"] == {"id": payment.provider_payment_id, "token": SEED_CODE}
+    assert payme.stats()["paid_by_code"] == {SEED_CODE: 1}
+
+
+def test_receipt_id_is_committed_before_the_pay_call(api, payme, monkeypatch) -> None:  # noqa: ANN001
+    seen = []
+    real_charge = payme_gateway.charge
+
+    def spying_charge(payment: Payment):  # noqa: ANN202
+        seen.append(Payment.objects.get(pk=payment.pk).provider_payment_id)
+        return real_charge(payment)
+
+    monkeypatch.setattr(payme_gateway, "charge", spying_charge)
+    charge(api, SEED_CODE)
+    assert seen == [Payment.objects.get().provider_payment_id]
+    assert seen[0]
+
+
+def test_account_fields_are_configurable(api, payme, settings) -> None:  # noqa: ANN001
+    settings.PAYME_ACCOUNT = {"order_id": "REG-{cashbox_code}-{transaction_id}"}
+    charge(api, SEED_CODE)
+    payment = Payment.objects.get()
+    sent = ProviderExchange.objects.first().request_body["params"]["account"]
+    assert sent == {"order_id": f"REG-POS-01-{payment.transaction_id}"}
+
+
+def test_decline_is_104_with_paymes_code_and_russian_text(api, payme) -> None:  # noqa: ANN001
+    body = charge(api, "980131630123")
+    payment = Payment.objects.get()
+    assert body["error"] == {
+        "code": 104,
+        "message": "BILLING_ERROR",
+        "data": {"provider": "payme", "code": -31630, "note": "Отказ в оплате"},
+    }
+    assert payment.status == PaymentStatus.FAILED
+    # The receipt is cancelled so that no late pay can land on it.
+    assert operations() == ["receipts.create", "receipts.pay", "receipts.cancel"]
+    assert receipt_state(payme, payment) == 50
+    # The journal keeps Payme's raw error, all three languages.
+    pay = ProviderExchange.objects.get(operation="receipts.pay")
+    assert '"en": "Payment declined"' in pay.response_body
+    assert payme.stats()["receipts_paid"] == 0
+
+
+def test_wrong_credentials_are_104_with_a_plain_string_message(api, payme, settings) -> None:  # noqa: ANN001
+    settings.PAYME_KEY = "WRONG"
+    body = charge(api, SEED_CODE)
+    assert body["error"]["data"] == {
+        "provider": "payme",
+        "code": -32504,
+        "note": "Недостаточно привилегий",
+    }
+    assert operations() == ["receipts.create"]
+    assert Payment.objects.get().status == PaymentStatus.FAILED
+
+
+def test_amount_below_the_cashbox_minimum_is_refused_at_create(api, payme) -> None:  # noqa: ANN001
+    body = charge(api, SEED_CODE, amount=99)
+    assert body["error"]["data"]["code"] == -31611
+    assert operations() == ["receipts.create"]
+    assert payme.stats()["receipts"] == 0
+
+
+def test_debiting_then_paid_polls_receipts_check(api, payme) -> None:  # noqa: ANN001
+    body = charge(api, "98022123456")
+    assert body["is_success"] is True
+    assert body["data"]["client_phone_number"] == "998901234567"
+    # The pay answer already carried the payer, so no receipts.get is needed.
+    assert operations() == ["receipts.create", "receipts.pay", "receipts.check", "receipts.check"]
+
+
+def test_still_debiting_after_the_window_is_110_and_not_cancelled(api, payme) -> None:  # noqa: ANN001
+    body = charge(api, "98029123456")
+    payment = Payment.objects.get()
+    assert body["error"] == {
+        "code": 110,
+        "message": "PAYMENT_OUTCOME_UNKNOWN",
+        "data": {"transaction_id": str(payment.transaction_id)},
+    }
+    assert payment.status == PaymentStatus.PROCESSING
+    assert payment.provider_status == "2"
+    assert "receipts.cancel" not in operations()
+
+
+def test_slow_answer_within_the_timeout_is_paid(api, payme) -> None:  # noqa: ANN001
+    assert charge(api, "980303123456")["is_success"] is True
+
+
+@pytest.mark.parametrize(
+    ("code", "failure"),
+    [
+        ("9804123456", "timeout"),
+        ("9805123456", "server_error"),
+        ("9811123456", "connection_reset"),
+        ("980132400123", ""),  # "system error": outcome unknown, not paid
+        ("980139999123", ""),  # a code the reference does not list: unknown too
+    ],
+)
+def test_unknown_pay_outcome_not_paid_is_cancelled_after_the_window(
+    api,
+    payme,
+    code: str,
+    failure: str,  # noqa: ANN001
+) -> None:
+    body = charge(api, code)
+    payment = Payment.objects.get()
+    assert body["error"]["code"] == 104
+    assert body["error"]["data"]["note"] == (
+        "Payme did not take the payment in time; the receipt was cancelled"
+    )
+    assert payment.status == PaymentStatus.FAILED
+    assert receipt_state(payme, payment) == 50
+    # pay once, the lookup, three polls, then the cancel: never a second pay.
+    assert operations() == ["receipts.create", "receipts.pay"] + ["receipts.check"] * 4 + [
+        "receipts.cancel"
+    ]
+    assert ProviderExchange.objects.get(operation="receipts.pay").error.startswith(failure)
+    assert payme.stats()["receipts_paid"] == 0
+
+
+@pytest.mark.parametrize("code", ["9806123456", "9807123456", "9812123456"])
+def test_paid_but_answer_lost_or_unreadable_is_found_paid(api, payme, code: str) -> None:  # noqa: ANN001
+    body = charge(api, code)
+    payment = Payment.objects.get()
+    assert body["is_success"] is True
+    assert body["data"]["client_phone_number"] == "998901234567"
+    assert payment.status == PaymentStatus.PAID
+    assert operations() == ["receipts.create", "receipts.pay", "receipts.check", "receipts.get"]
+    # One receipt, paid once: recovery never pays again.
+    assert payme.stats()["receipts"] == 1
+    assert payme.stats()["paid_by_code"] == {code: 1}
+
+
+def test_stuck_in_state_0_is_cancelled_and_failed(api, payme) -> None:  # noqa: ANN001
+    body = charge(api, "9808123456")
+    payment = Payment.objects.get()
+    assert body["error"]["code"] == 104
+    assert payment.status == PaymentStatus.FAILED
+    assert payment.provider_status == "50"
+    assert not payment.needs_attention
+
+
+def test_state_20_is_unknown_and_flagged_for_an_operator(api, payme) -> None:  # noqa: ANN001
+    body = charge(api, "9809123456")
+    payment = Payment.objects.get()
+    assert body["error"]["code"] == 110
+    assert payment.status == PaymentStatus.UNKNOWN
+    assert payment.needs_attention
+    assert payment.provider_status == "20"
+    assert "receipts.cancel" not in operations()
+
+
+def test_cancel_that_finds_a_late_payment_is_recorded_and_flagged(api, payme) -> None:  # noqa: ANN001
+    body = charge(api, "9810123456")
+    payment = Payment.objects.get()
+    assert body["error"]["code"] == 104
+    assert body["error"]["data"]["note"] == (
+        "the payment went through late and is being returned to the customer"
+    )
+    assert payment.status == PaymentStatus.FAILED
+    assert payment.provider_status == "21"
+    assert payment.needs_attention
+    assert payme.stats()["paid_by_code"] == {"9810123456": 1}
+    assert receipt_state(payme, payment) == 21
+
+
+def test_unreachable_payme_fails_without_charging(api, payme, settings) -> None:  # noqa: ANN001
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        settings.PAYME_BASE_URL = f"http://127.0.0.1:{probe.getsockname()[1]}/api"
+    body = charge(api, SEED_CODE)
+    assert body["error"]["code"] == 104
+    assert Payment.objects.get().status == PaymentStatus.FAILED
+
+
+def test_same_code_twice_pays_one_receipt(api, payme) -> None:  # noqa: ANN001
+    first = charge(api, SEED_CODE)
+    assert charge(api, SEED_CODE) == first
+    assert payme.stats()["receipts"] == 1
+    assert payme.stats()["paid_by_code"] == {SEED_CODE: 1}
+
+
+def test_the_same_code_is_separate_for_each_provider(api, payme, click) -> None:  # noqa: ANN001
+    assert charge(api, "7700112233")["is_success"] is True
+    clicked = api.post("/payment/click", {"amount": 500, "qr_code": "7700112233"}, format="json")
+    assert clicked.json()["is_success"] is True
+    assert Payment.objects.count() == 2
+
+
+def test_a_payme_charge_runs_a_bounded_number_of_queries(
+    api,
+    payme,
+    django_assert_num_queries,  # noqa: ANN001
+) -> None:
+    # As for CLICK (14), plus the receipt: its journal row and the locked write of its id
+    # (savepoint, lock, update, release).
+    with django_assert_num_queries(19):
+        assert charge(api, SEED_CODE)["is_success"] is True
