@@ -15,20 +15,22 @@ PAYME_CASHBOX = "6f0c0e0a1b2c3d4e5f607182"
 PAYME_KEY = "TEST_PAYME_KEY_91ac"
 
 
-@pytest.fixture(scope="session")
-def click_server() -> Iterator[EmulatorServer]:
-    emulator = ClickEmulator(
-        service_id=40012,
-        merchant_user_id="12345",
-        secret_key=CLICK_SECRET,
-        hang_seconds=1.5,
-        confirm_window=30.0,
-    )
-    server = EmulatorServer(emulator, path=PREFIX)
+def _serve(app: ClickEmulator | PaymeEmulator, path: str) -> Iterator[EmulatorServer]:
+    server = EmulatorServer(app, path=path)
     server.start_in_thread()
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def click_server() -> Iterator[EmulatorServer]:
+    yield from _serve(
+        ClickEmulator(
+            service_id=40012, merchant_user_id="12345", secret_key=CLICK_SECRET, hang_seconds=1.5
+        ),
+        PREFIX,
+    )
 
 
 @pytest.fixture
@@ -48,12 +50,9 @@ def click(click_server: EmulatorServer, settings) -> ClickEmulator:  # noqa: ANN
 
 @pytest.fixture(scope="session")
 def payme_server() -> Iterator[EmulatorServer]:
-    emulator = PaymeEmulator(cashbox_id=PAYME_CASHBOX, key=PAYME_KEY, hang_seconds=1.5)
-    server = EmulatorServer(emulator, path=PAYME_PATH)
-    server.start_in_thread()
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from _serve(
+        PaymeEmulator(cashbox_id=PAYME_CASHBOX, key=PAYME_KEY, hang_seconds=1.5), PAYME_PATH
+    )
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -76,27 +76,54 @@ class FiscalConfirmView(APIView):
         raise NotImplementedError
 
 
+def _charge_schema(operation_id: str, label: str, output: type, how: str) -> Any:
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=operation_id,
+            summary=f"Charge a {label} code",
+            request=QrChargeInput,
+            responses={200: enveloped(output)},
+            description=(
+                f"Creates the payment and {how}; then answers the outcome. The same code again "
+                "returns the first outcome without a second charge (another amount: code 106). "
+                "Code 104: the provider declined (its own code and text in error.data). "
+                "Code 110: not settled yet; do not charge again, ask "
+                "GET /payment/status/{transaction_id}."
+            ),
+        )
+    )
+
+
+def _confirm_schema(operation_id: str, label: str, request: type, output: type, how: str) -> Any:
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=operation_id,
+            summary=f"Pass the fiscal receipt of a {label} payment to {label}",
+            request=request,
+            responses={200: enveloped(output)},
+            description=(
+                f"{how} The same URL again answers the same without calling {label} twice; "
+                "another URL after success is code 106."
+            ),
+        )
+    )
+
+
+@_charge_schema(
+    "click_charge", "CLICK PASS", ClickChargeOutput, "charges the code once through CLICK"
+)
 class ClickChargeView(QrChargeView):
     provider = "click"
     output_serializer = ClickChargeOutput
 
-    @extend_schema(
-        operation_id="click_charge",
-        summary="Charge a CLICK PASS code",
-        request=QrChargeInput,
-        responses={200: enveloped(ClickChargeOutput)},
-        description=(
-            "Creates the payment, charges the code once through CLICK and answers its outcome. "
-            "The same code again returns the first outcome without a second charge (another "
-            "amount: code 106). Code 104: CLICK declined (its code and note in error.data). "
-            "Code 110: the outcome is not known yet; do not charge again, ask "
-            "GET /payment/status/{transaction_id}."
-        ),
-    )
-    def post(self, request: Request) -> Response:
-        return super().post(request)
 
-
+@_confirm_schema(
+    "click_confirm",
+    "CLICK",
+    ClickConfirmInput,
+    ClickConfirmOutput,
+    "`qr_code` is accepted as an alias of `qrcode`.",
+)
 class ClickConfirmView(FiscalConfirmView):
     provider = "click"
     input_serializer = ClickConfirmInput
@@ -104,41 +131,27 @@ class ClickConfirmView(FiscalConfirmView):
     def answer(self, payment: Payment) -> Any:
         return ClickConfirmOutput(payment).data
 
-    @extend_schema(
-        operation_id="click_confirm",
-        summary="Pass the fiscal receipt of a CLICK payment to CLICK",
-        request=ClickConfirmInput,
-        responses={200: enveloped(ClickConfirmOutput)},
-        description=(
-            "`qr_code` is accepted as an alias of `qrcode`. The same URL again answers success "
-            "without calling CLICK twice; another URL after success is code 106."
-        ),
-    )
-    def post(self, request: Request) -> Response:
-        return super().post(request)
 
-
+@_charge_schema(
+    "payme_charge",
+    "PAYME GO",
+    PaymeChargeOutput,
+    "a Payme receipt for the amount, which it pays once with the code",
+)
 class PaymeChargeView(QrChargeView):
     provider = "payme"
     output_serializer = PaymeChargeOutput
 
-    @extend_schema(
-        operation_id="payme_charge",
-        summary="Charge a PAYME GO code",
-        request=QrChargeInput,
-        responses={200: enveloped(PaymeChargeOutput)},
-        description=(
-            "Creates the payment, a Payme receipt for the amount, and pays it with the code "
-            "once. The same code again returns the first outcome without a second charge "
-            "(another amount: code 106). Code 104: Payme declined (its code and Russian text "
-            "in error.data). Code 110: not settled yet; do not charge again, ask "
-            "GET /payment/status/{transaction_id}."
-        ),
-    )
-    def post(self, request: Request) -> Response:
-        return super().post(request)
 
-
+@_confirm_schema(
+    "payme_confirm",
+    "Payme",
+    PaymeConfirmInput,
+    PaymeConfirmOutput,
+    "`payment_id` and `qr_code` are accepted as aliases of `payme_id` and `qr_code_url`. "
+    "`receipt_id` and `fiscal_sign` may be left out (they are read from the URL); given, "
+    "they must match it. `data` is Payme's JSON-RPC answer.",
+)
 class PaymeConfirmView(FiscalConfirmView):
     provider = "payme"
     input_serializer = PaymeConfirmInput
@@ -147,22 +160,6 @@ class PaymeConfirmView(FiscalConfirmView):
 
     def answer(self, payment: Payment) -> Any:
         return payment.fiscal_response
-
-    @extend_schema(
-        operation_id="payme_confirm",
-        summary="Pass the fiscal receipt of a Payme payment to Payme",
-        request=PaymeConfirmInput,
-        responses={200: enveloped(PaymeConfirmOutput)},
-        description=(
-            "`payment_id` and `qr_code` are accepted as aliases of `payme_id` and "
-            "`qr_code_url`. `receipt_id` and `fiscal_sign` may be left out (they are read "
-            "from the URL); given, they must match it. `data` is Payme's JSON-RPC answer. The "
-            "same URL again answers the same without calling Payme twice; another URL after "
-            "success is code 106."
-        ),
-    )
-    def post(self, request: Request) -> Response:
-        return super().post(request)
 
 
 class PaymentStatusView(APIView):

@@ -3,8 +3,7 @@ from datetime import datetime
 import pytest
 
 from payments.ofd import InvalidReceiptUrlError, parse_receipt_url
-
-SEED_URL = "https://ofd.soliq.uz/check?t=UZ170703100597&r=2421&c=20230104121801&s=514343190161"
+from tests.helpers import SEED_URL
 
 
 def test_parses_the_seed_receipt_url() -> None:

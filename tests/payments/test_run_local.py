@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.helpers import SEED_URL
+
 ROOT = Path(__file__).resolve().parents[2]
-SEED_URL = "https://ofd.soliq.uz/check?t=UZ170703100597&r=2421&c=20230104121801&s=514343190161"
 
 
 def free_port() -> int:

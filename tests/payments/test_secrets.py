@@ -9,10 +9,9 @@ from django.core import serializers
 
 from payments.models import ProviderExchange
 from tests.conftest import CLICK_SECRET, PAYME_KEY
+from tests.helpers import SEED_URL
 
 pytestmark = pytest.mark.django_db
-
-SEED_URL = "https://ofd.soliq.uz/check?t=UZ170703100597&r=2421&c=20230104121801&s=514343190161"
 
 
 def test_secret_keys_appear_nowhere_in_the_database_or_the_logs(api, click, payme, caplog) -> None:  # noqa: ANN001

@@ -1,6 +1,5 @@
 """The journaled HTTP layer: redaction and how transport trouble is classified."""
 
-import socket
 from decimal import Decimal
 
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from payments.models import ProviderExchange
 from providers import http
 from providers.http import Failure
+from tests.helpers import closed_port
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +33,7 @@ def test_json_number_is_exact_for_two_decimals() -> None:
 
 
 def test_connection_refused_is_not_sent_and_journaled() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = closed_port()
     exchange = http.send(
         payment=None,
         provider="click",

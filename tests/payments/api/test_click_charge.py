@@ -1,11 +1,9 @@
 """POST /payment/click through the CLICK emulator over real HTTP: every outcome."""
 
-import json
-import socket
-
 import pytest
 
 from payments.models import FiscalStatus, Payment, PaymentStatus, ProviderExchange
+from tests.helpers import closed_port, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -13,9 +11,7 @@ SEED_CODE = "880101698207133392"
 
 
 def charge(api, qr_code: str, amount: int = 500) -> dict:  # noqa: ANN001
-    response = api.post("/payment/click", {"amount": amount, "qr_code": qr_code}, format="json")
-    assert response.status_code == 200
-    return json.loads(response.content)
+    return post_json(api, "/payment/click", {"amount": amount, "qr_code": qr_code})
 
 
 def operations(payment: Payment) -> list[str]:
@@ -158,10 +154,7 @@ def test_charged_but_answer_unreadable_or_lost_is_found_paid(api, click, code) -
 
 
 def test_unreachable_click_fails_without_charging(api, click, settings) -> None:  # noqa: ANN001
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    settings.CLICK_BASE_URL = f"http://127.0.0.1:{closed_port}/v2/merchant/"
+    settings.CLICK_BASE_URL = f"http://127.0.0.1:{closed_port()}/v2/merchant/"
     body = charge(api, "7700112233")
     assert body["error"]["code"] == 104
     assert body["error"]["data"]["code"] is None

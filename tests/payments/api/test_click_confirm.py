@@ -6,22 +6,14 @@ import pytest
 from django.utils import timezone
 
 from payments.models import FiscalStatus, Payment, PaymentStatus, ProviderExchange
+from tests.helpers import OTHER_URL, SEED_URL, post_json
 
 pytestmark = pytest.mark.django_db
-
-SEED_URL = "https://ofd.soliq.uz/check?t=UZ170703100597&r=2421&c=20230104121801&s=514343190161"
-OTHER_URL = "https://ofd.soliq.uz/check?t=UZ170703100597&r=2904&c=20230222120100&s=113075569254"
-
-
-def post(api, path: str, body: dict) -> dict:  # noqa: ANN001
-    response = api.post(path, body, format="json")
-    assert response.status_code == 200
-    return json.loads(response.content)
 
 
 @pytest.fixture
 def paid(api, click) -> dict:  # noqa: ANN001
-    body = post(api, "/payment/click", {"amount": 500, "qr_code": "880101698207133392"})
+    body = post_json(api, "/payment/click", {"amount": 500, "qr_code": "880101698207133392"})
     assert body["is_success"] is True
     return body["data"]
 
@@ -31,7 +23,7 @@ def submits(click) -> int:  # noqa: ANN001
 
 
 def test_seed_confirm_succeeds_and_click_has_the_receipt(api, click, paid) -> None:  # noqa: ANN001
-    body = post(
+    body = post_json(
         api, "/payment/click_confirm", {"payment_id": paid["payment_id"], "qrcode": SEED_URL}
     )
     assert body == {
@@ -52,7 +44,7 @@ def test_seed_confirm_succeeds_and_click_has_the_receipt(api, click, paid) -> No
 
 
 def test_status_shows_paid_and_fiscalized(api, click, paid) -> None:  # noqa: ANN001
-    post(api, "/payment/click_confirm", {"payment_id": paid["payment_id"], "qrcode": SEED_URL})
+    post_json(api, "/payment/click_confirm", {"payment_id": paid["payment_id"], "qrcode": SEED_URL})
     response = api.get(f"/payment/status/{paid['transaction_id']}")
     body = json.loads(response.content)
     payment = Payment.objects.get()
@@ -72,15 +64,15 @@ def test_status_shows_paid_and_fiscalized(api, click, paid) -> None:  # noqa: AN
 
 def test_same_url_again_succeeds_without_a_second_call(api, click, paid) -> None:  # noqa: ANN001
     body = {"payment_id": paid["payment_id"], "qrcode": SEED_URL}
-    first = post(api, "/payment/click_confirm", body)
-    second = post(api, "/payment/click_confirm/", body)
+    first = post_json(api, "/payment/click_confirm", body)
+    second = post_json(api, "/payment/click_confirm/", body)
     assert second == first
     assert submits(click) == 1
 
 
 def test_another_url_after_success_is_106(api, click, paid) -> None:  # noqa: ANN001
-    post(api, "/payment/click_confirm", {"payment_id": paid["payment_id"], "qrcode": SEED_URL})
-    body = post(
+    post_json(api, "/payment/click_confirm", {"payment_id": paid["payment_id"], "qrcode": SEED_URL})
+    body = post_json(
         api, "/payment/click_confirm", {"payment_id": paid["payment_id"], "qrcode": OTHER_URL}
     )
     assert body["error"] == {
@@ -93,7 +85,7 @@ def test_another_url_after_success_is_106(api, click, paid) -> None:  # noqa: AN
 
 
 def test_found_by_our_transaction_id_and_qr_code_alias(api, click, paid) -> None:  # noqa: ANN001
-    body = post(
+    body = post_json(
         api, "/payment/click_confirm", {"payment_id": paid["transaction_id"], "qr_code": SEED_URL}
     )
     assert body["is_success"] is True
@@ -101,17 +93,19 @@ def test_found_by_our_transaction_id_and_qr_code_alias(api, click, paid) -> None
 
 
 def test_unknown_payment_is_106_not_found(api, click) -> None:  # noqa: ANN001
-    body = post(api, "/payment/click_confirm", {"payment_id": "2354512461", "qrcode": SEED_URL})
+    body = post_json(
+        api, "/payment/click_confirm", {"payment_id": "2354512461", "qrcode": SEED_URL}
+    )
     assert body["error"]["code"] == 106
     assert body["error"]["data"] == {"reason": "not_found", "payment_id": "2354512461"}
     assert not ProviderExchange.objects.exists()
 
 
 def test_unpaid_payment_is_106_not_paid(api, click) -> None:  # noqa: ANN001
-    declined = post(api, "/payment/click", {"amount": 500, "qr_code": "99015017123456"})
+    declined = post_json(api, "/payment/click", {"amount": 500, "qr_code": "99015017123456"})
     assert declined["error"]["code"] == 104
     payment = Payment.objects.get()
-    body = post(
+    body = post_json(
         api,
         "/payment/click_confirm",
         {"payment_id": str(payment.transaction_id), "qrcode": SEED_URL},
@@ -123,7 +117,7 @@ def test_unpaid_payment_is_106_not_paid(api, click) -> None:  # noqa: ANN001
 def test_refused_submission_is_104_and_can_be_sent_again(api, click, paid) -> None:  # noqa: ANN001
     # CLICK refuses the receipt while the payment is reversed at its side.
     click.payments[int(paid["payment_id"])].status = -2
-    body = post(
+    body = post_json(
         api, "/payment/click_confirm", {"payment_id": paid["payment_id"], "qrcode": SEED_URL}
     )
     assert body["error"]["code"] == 104
@@ -133,7 +127,7 @@ def test_refused_submission_is_104_and_can_be_sent_again(api, click, paid) -> No
     assert payment.fiscal_error == "Платёж не оплачен"
 
     click.payments[int(paid["payment_id"])].status = 2
-    again = post(
+    again = post_json(
         api, "/payment/click_confirm", {"payment_id": paid["payment_id"], "qrcode": SEED_URL}
     )
     assert again["is_success"] is True
@@ -151,7 +145,7 @@ def test_status_of_an_unknown_transaction_is_106(api) -> None:  # noqa: ANN001
 
 
 def test_status_of_an_unknown_outcome_says_unknown(api, click) -> None:  # noqa: ANN001
-    first = post(api, "/payment/click", {"amount": 500, "qr_code": "9905123456"})
+    first = post_json(api, "/payment/click", {"amount": 500, "qr_code": "9905123456"})
     transaction_id = first["error"]["data"]["transaction_id"]
     body = json.loads(api.get(f"/payment/status/{transaction_id}").content)
     assert body["data"]["status"] == PaymentStatus.UNKNOWN

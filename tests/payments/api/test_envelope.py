@@ -7,10 +7,9 @@ from django.test import RequestFactory
 
 from payments.api.envelope import server_error
 from payments.models import Payment, ProviderExchange
+from tests.helpers import SEED_URL
 
 pytestmark = pytest.mark.django_db
-
-SEED_URL = "https://ofd.soliq.uz/check?t=UZ170703100597&r=2421&c=20230104121801&s=514343190161"
 
 
 def envelope(response) -> dict:  # noqa: ANN001

@@ -1,11 +1,10 @@
 """POST /payment/payme through the Payme emulator over real HTTP: every outcome."""
 
-import socket
-
 import pytest
 
 from payments.models import FiscalStatus, Payment, PaymentStatus, ProviderExchange
 from providers.payme import gateway as payme_gateway
+from tests.helpers import closed_port, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -13,9 +12,7 @@ SEED_CODE = "50501010793410803298"
 
 
 def charge(api, qr_code: str, amount: int = 500) -> dict:  # noqa: ANN001
-    response = api.post("/payment/payme", {"amount": amount, "qr_code": qr_code}, format="json")
-    assert response.status_code == 200
-    return response.json()
+    return post_json(api, "/payment/payme", {"amount": amount, "qr_code": qr_code})
 
 
 def operations() -> list[str]:
@@ -227,9 +224,7 @@ def test_cancel_that_finds_a_late_payment_is_recorded_and_flagged(api, payme) ->
 
 
 def test_unreachable_payme_fails_without_charging(api, payme, settings) -> None:  # noqa: ANN001
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        settings.PAYME_BASE_URL = f"http://127.0.0.1:{probe.getsockname()[1]}/api"
+    settings.PAYME_BASE_URL = f"http://127.0.0.1:{closed_port()}/api"
     body = charge(api, SEED_CODE)
     assert body["error"]["code"] == 104
     assert Payment.objects.get().status == PaymentStatus.FAILED

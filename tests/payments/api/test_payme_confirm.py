@@ -5,22 +5,14 @@ import json
 import pytest
 
 from payments.models import FiscalStatus, Payment
+from tests.helpers import OTHER_URL, SEED_URL, post_json
 
 pytestmark = pytest.mark.django_db
-
-SEED_URL = "https://ofd.soliq.uz/check?t=UZ170703100597&r=2421&c=20230104121801&s=514343190161"
-OTHER_URL = "https://ofd.soliq.uz/check?t=UZ170703100597&r=2904&c=20230222120100&s=113075569254"
-
-
-def post(api, path: str, body: dict) -> dict:  # noqa: ANN001
-    response = api.post(path, body, format="json")
-    assert response.status_code == 200
-    return response.json()
 
 
 @pytest.fixture
 def paid(api, payme) -> dict:  # noqa: ANN001
-    body = post(api, "/payment/payme", {"amount": 500, "qr_code": "50501010793410803298"})
+    body = post_json(api, "/payment/payme", {"amount": 500, "qr_code": "50501010793410803298"})
     assert body["is_success"] is True
     return body["data"]
 
@@ -39,7 +31,7 @@ def fiscal_calls(payme) -> int:  # noqa: ANN001
 
 
 def test_seed_confirm_answers_paymes_json_rpc_body(api, payme, paid) -> None:  # noqa: ANN001
-    body = post(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
+    body = post_json(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
     receipt = payme.receipts[paid["payment_id"]]
     assert body["is_success"] is True
     assert body["error"] is None
@@ -67,7 +59,7 @@ def test_seed_confirm_answers_paymes_json_rpc_body(api, payme, paid) -> None:  #
 
 
 def test_aliases_and_fields_read_from_the_url(api, payme, paid) -> None:  # noqa: ANN001
-    body = post(
+    body = post_json(
         api, "/payment/payme_confirm", {"payment_id": paid["payment_id"], "qr_code": SEED_URL}
     )
     assert body["is_success"] is True
@@ -75,7 +67,7 @@ def test_aliases_and_fields_read_from_the_url(api, payme, paid) -> None:  # noqa
 
 
 def test_found_by_our_transaction_id(api, payme, paid) -> None:  # noqa: ANN001
-    body = post(api, "/payment/payme_confirm", seed_confirm(paid["transaction_id"]))
+    body = post_json(api, "/payment/payme_confirm", seed_confirm(paid["transaction_id"]))
     assert body["is_success"] is True
 
 
@@ -103,7 +95,9 @@ def test_seed_error_example_fiscal_sign_null(api, payme, paid) -> None:  # noqa:
     ],
 )
 def test_receipt_fields_must_match_the_url(api, payme, paid, field, value, expected) -> None:  # noqa: ANN001
-    body = post(api, "/payment/payme_confirm", {**seed_confirm(paid["payment_id"]), field: value})
+    body = post_json(
+        api, "/payment/payme_confirm", {**seed_confirm(paid["payment_id"]), field: value}
+    )
     assert body["error"]["code"] == 7
     assert json.loads(body["error"]["message"]) == {field: [expected]}
     assert fiscal_calls(payme) == 0
@@ -111,21 +105,21 @@ def test_receipt_fields_must_match_the_url(api, payme, paid, field, value, expec
 
 def test_receipt_id_as_a_number_with_leading_zero_matches(api, payme, paid) -> None:  # noqa: ANN001
     request = {**seed_confirm(paid["payment_id"]), "receipt_id": 2421}
-    assert post(api, "/payment/payme_confirm", request)["is_success"] is True
+    assert post_json(api, "/payment/payme_confirm", request)["is_success"] is True
     request = {**seed_confirm(paid["payment_id"]), "receipt_id": "02421"}
-    assert post(api, "/payment/payme_confirm", request)["is_success"] is True
+    assert post_json(api, "/payment/payme_confirm", request)["is_success"] is True
 
 
 def test_same_url_again_answers_the_same_without_a_second_call(api, payme, paid) -> None:  # noqa: ANN001
-    first = post(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
-    second = post(api, "/payment/payme_confirm/", seed_confirm(paid["payment_id"]))
+    first = post_json(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
+    second = post_json(api, "/payment/payme_confirm/", seed_confirm(paid["payment_id"]))
     assert second == first
     assert fiscal_calls(payme) == 1
 
 
 def test_another_url_after_success_is_106(api, payme, paid) -> None:  # noqa: ANN001
-    post(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
-    body = post(
+    post_json(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
+    body = post_json(
         api,
         "/payment/payme_confirm",
         {"payme_id": paid["payment_id"], "qr_code_url": OTHER_URL},
@@ -137,7 +131,7 @@ def test_another_url_after_success_is_106(api, payme, paid) -> None:  # noqa: AN
 
 def test_the_success_true_answer_shape_counts_as_success(api, payme, paid) -> None:  # noqa: ANN001
     payme.fiscal_answer_shape = "success"
-    body = post(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
+    body = post_json(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
     assert body["is_success"] is True
     assert body["data"]["result"] == {"success": True}
     assert Payment.objects.get().fiscal_status == FiscalStatus.SUBMITTED
@@ -145,7 +139,7 @@ def test_the_success_true_answer_shape_counts_as_success(api, payme, paid) -> No
 
 def test_a_refused_submission_is_104_and_recorded(api, payme, paid) -> None:  # noqa: ANN001
     payme.receipts[paid["payment_id"]].state = 21  # reversed at Payme meanwhile
-    body = post(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
+    body = post_json(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
     assert body["error"]["code"] == 104
     assert body["error"]["data"] == {"provider": "payme", "code": -31610, "note": "Чек не оплачен"}
     payment = Payment.objects.get()
@@ -154,7 +148,7 @@ def test_a_refused_submission_is_104_and_recorded(api, payme, paid) -> None:  # 
 
 
 def test_unknown_receipt_is_106_not_found(api, payme) -> None:  # noqa: ANN001
-    body = post(api, "/payment/payme_confirm", seed_confirm("63b5282a6f47f572807fd53e"))
+    body = post_json(api, "/payment/payme_confirm", seed_confirm("63b5282a6f47f572807fd53e"))
     assert body["error"]["data"] == {
         "reason": "not_found",
         "payment_id": "63b5282a6f47f572807fd53e",
@@ -163,6 +157,6 @@ def test_unknown_receipt_is_106_not_found(api, payme) -> None:  # noqa: ANN001
 
 
 def test_a_click_payment_is_not_found_through_payme(api, payme, click) -> None:  # noqa: ANN001
-    clicked = post(api, "/payment/click", {"amount": 500, "qr_code": "880101698207133392"})
-    body = post(api, "/payment/payme_confirm", seed_confirm(clicked["data"]["transaction_id"]))
+    clicked = post_json(api, "/payment/click", {"amount": 500, "qr_code": "880101698207133392"})
+    body = post_json(api, "/payment/payme_confirm", seed_confirm(clicked["data"]["transaction_id"]))
     assert body["error"]["data"]["reason"] == "not_found"
