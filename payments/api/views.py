@@ -76,36 +76,41 @@ class FiscalConfirmView(APIView):
         raise NotImplementedError
 
 
-def _charge_schema(operation_id: str, label: str, output: type, how: str) -> Any:
+def _post_schema(operation_id: str, summary: str, request: type, output: type, doc: str) -> Any:
+    """The OpenAPI description of a POST endpoint whose data is `output` in the envelope."""
     return extend_schema_view(
         post=extend_schema(
             operation_id=operation_id,
-            summary=f"Charge a {label} code",
-            request=QrChargeInput,
+            summary=summary,
+            request=request,
             responses={200: enveloped(output)},
-            description=(
-                f"Creates the payment and {how}; then answers the outcome. The same code again "
-                "returns the first outcome without a second charge (another amount: code 106). "
-                "Code 104: the provider declined (its own code and text in error.data). "
-                "Code 110: not settled yet; do not charge again, ask "
-                "GET /payment/status/{transaction_id}."
-            ),
+            description=doc,
         )
     )
 
 
+def _charge_schema(operation_id: str, label: str, output: type, how: str) -> Any:
+    return _post_schema(
+        operation_id,
+        f"Charge a {label} code",
+        QrChargeInput,
+        output,
+        f"Creates the payment and {how}; then answers the outcome. The same code again "
+        "returns the first outcome without a second charge (another amount: code 106). "
+        "Code 104: the provider declined (its own code and text in error.data). "
+        "Code 110: not settled yet; do not charge again, ask "
+        "GET /payment/status/{transaction_id}.",
+    )
+
+
 def _confirm_schema(operation_id: str, label: str, request: type, output: type, how: str) -> Any:
-    return extend_schema_view(
-        post=extend_schema(
-            operation_id=operation_id,
-            summary=f"Pass the fiscal receipt of a {label} payment to {label}",
-            request=request,
-            responses={200: enveloped(output)},
-            description=(
-                f"{how} The same URL again answers the same without calling {label} twice; "
-                "another URL after success is code 106."
-            ),
-        )
+    return _post_schema(
+        operation_id,
+        f"Pass the fiscal receipt of a {label} payment to {label}",
+        request,
+        output,
+        f"{how} The same URL again answers the same without calling {label} twice; "
+        "another URL after success is code 106.",
     )
 
 
