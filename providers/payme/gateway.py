@@ -125,7 +125,7 @@ def check(payment: Payment) -> GatewayResult:
         )
         if full.answered and not _error(full) and as_int(_receipt(full).get("state")) == PAID:
             return _from_receipt(_receipt(full))
-    return _from_state(state, payment.provider_payment_id)
+    return state_result(state, payment.provider_payment_id)
 
 
 def settle_after_polling(payment: Payment, last: GatewayResult) -> GatewayResult:
@@ -238,7 +238,7 @@ def _cancel(payment: Payment) -> GatewayResult:
 
 
 def _from_receipt(receipt: dict[str, Any]) -> GatewayResult:
-    result = _from_state(as_int(receipt.get("state")), str(receipt.get("_id") or ""))
+    result = state_result(as_int(receipt.get("state")), str(receipt.get("_id") or ""))
     payer = receipt.get("payer") or {}
     card = receipt.get("card") or {}
     return GatewayResult(
@@ -252,7 +252,7 @@ def _from_receipt(receipt: dict[str, Any]) -> GatewayResult:
     )
 
 
-def _from_state(state: int | None, receipt_id: str) -> GatewayResult:
+def state_result(state: int | None, receipt_id: str) -> GatewayResult:
     common = {
         "provider_payment_id": receipt_id,
         "provider_status": "" if state is None else str(state),

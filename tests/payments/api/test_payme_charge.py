@@ -253,3 +253,25 @@ def test_a_payme_charge_runs_a_bounded_number_of_queries(
     # (savepoint, lock, update, release).
     with django_assert_num_queries(19):
         assert charge(api, SEED_CODE)["is_success"] is True
+
+
+NOT_CHARGED = [-32500, -31300, -31301, -31303, -31400, -31602, -31610, -31611, -31612, -31630]
+NOT_CHARGED += [-31050, -31099]  # account fields
+CONFIGURATION = [-32300, -32700, -32600, -32601, -32602, -32504, -31601]
+OUTCOME_UNKNOWN = [-32400, -31001, -31002, -31302, -31622, -31623, -31234]
+
+
+@pytest.mark.parametrize("code", NOT_CHARGED + CONFIGURATION)
+def test_every_not_charged_error_class_is_104_at_once(api, payme, code: int) -> None:  # noqa: ANN001
+    body = charge(api, f"9801{-code}001")
+    assert body["error"]["code"] == 104
+    assert body["error"]["data"]["code"] == code
+    assert operations() == ["receipts.create", "receipts.pay", "receipts.cancel"]
+
+
+@pytest.mark.parametrize("code", OUTCOME_UNKNOWN)
+def test_every_unknown_outcome_error_goes_to_recovery(api, payme, code: int) -> None:  # noqa: ANN001
+    body = charge(api, f"9801{-code}001")
+    assert body["error"]["code"] == 104
+    assert operations()[2:] == ["receipts.check"] * 4 + ["receipts.cancel"]
+    assert Payment.objects.get().provider_status == "50"
