@@ -1,4 +1,5 @@
-"""The same code from several registers at the same moment: one charge, one story.
+"""The same code from several registers at the same moment: one charge, one story, for
+CLICK PASS and PAYME GO alike.
 
 Runs on PostgreSQL, where concurrent writers really race. SQLite serializes every writer
 on one file lock, so the race this proves cannot happen there; the test is skipped.
@@ -18,17 +19,25 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PARALLEL = 8
 
 
-def test_same_code_at_once_charges_once(click) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("provider", "code", "counter"),
+    [
+        # Both answer after 0.3 s, so the others arrive while the first is in flight.
+        ("click", "990303000777", "charges_by_code"),
+        ("payme", "980303000777", "paid_by_code"),
+    ],
+)
+def test_same_code_at_once_charges_once(click, payme, provider, code, counter) -> None:  # noqa: ANN001
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serializes writers; the race is proven on PostgreSQL")
-    code = "990303000777"  # answers after 0.3 s, so the others arrive while it is in flight
+    emulator = {"click": click, "payme": payme}[provider]
     barrier = threading.Barrier(PARALLEL)
 
     def one_register(_: int) -> dict:
         try:
             barrier.wait(timeout=10)
             response = APIClient().post(
-                "/payment/click", {"amount": 500, "qr_code": code}, format="json"
+                f"/payment/{provider}", {"amount": 500, "qr_code": code}, format="json"
             )
             return response.json()
         finally:
@@ -37,7 +46,7 @@ def test_same_code_at_once_charges_once(click) -> None:  # noqa: ANN001
     with ThreadPoolExecutor(PARALLEL) as pool:
         answers = list(pool.map(one_register, range(PARALLEL)))
 
-    assert click.stats()["charges_by_code"] == {code: 1}
+    assert emulator.stats()[counter] == {code: 1}
     assert Payment.objects.count() == 1
     transaction_id = str(Payment.objects.get().transaction_id)
     paid = [a for a in answers if a["is_success"]]
