@@ -18,7 +18,9 @@ any other code is paid at once. The table is in README.md:
     9811       connection reset, nothing paid
     9812       pay answers error -32400 (system error), yet the receipt is paid
 
-By amount: receipts.create refuses less than 100 tiyin (-31611, below the minimum).
+By amount, for receipts.create: less than 100 tiyin is refused (-31611, below the
+minimum); an amount ending in 0404 makes the receipt but loses the answer; one ending in
+0505 is HTTP 500 and makes nothing.
 
 Run: python -m providers.payme.emulator --port 8102
 """
@@ -150,12 +152,14 @@ class PaymeEmulator:
         answer_id = None if name == "receipts.pay" else request_id
         return Reply(body={"jsonrpc": "2.0", "id": answer_id, "result": outcome})
 
-    def _create(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _create(self, params: dict[str, Any]) -> dict[str, Any] | Reply:
         amount = params.get("amount")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise PaymeError(-31610, "Неверное значение поля", "amount")
         if amount < MINIMUM_AMOUNT:
             raise PaymeError(-31611, "Сумма меньше минимальной", "amount")
+        if amount % 10000 == 505:
+            return Reply(500, "Internal Server Error")
         account = params.get("account")
         if not isinstance(account, dict) or not account:
             raise PaymeError(-31050, "Неверный счёт", "account")
@@ -168,6 +172,8 @@ class PaymeEmulator:
                 create_time=_now_ms(),
             )
             self.receipts[receipt.receipt_id] = receipt
+            if amount % 10000 == 404:
+                return Reply(action="hang")
             return {"receipt": receipt.as_dict()}
 
     def _pay(self, params: dict[str, Any]) -> dict[str, Any] | Reply:

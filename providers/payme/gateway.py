@@ -7,9 +7,11 @@ reference, sections 5-10.
 """
 
 import itertools
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from payments.models import Payment
 from payments.ofd import OfdReceipt
@@ -34,6 +36,8 @@ NOT_CHARGED_CODES = frozenset(
 )
 
 _request_ids = itertools.count(1)
+_GET_ALL_PAGE = 50  # Payme's maximum
+_GET_ALL_MAX_PAGES = 20
 
 
 def poll_schedule() -> tuple[int, float]:
@@ -54,30 +58,60 @@ def account_for(payment: Payment) -> dict[str, str]:
 
 
 def prepare(payment: Payment) -> GatewayResult:
-    """`receipts.create`: a receipt for the amount, in tiyin as Payme wants it."""
-    exchange = _rpc(
-        payment,
-        "receipts.create",
-        {"amount": payment.amount, "account": account_for(payment)},
-        settings.PAYME_CREATE_READ_TIMEOUT,
-    )
-    if not exchange.answered:
-        # No receipt id, so no pay can follow: nothing was charged. A receipt Payme may
-        # have made meanwhile stays unpaid (reconciliation cancels such orphans).
+    """`receipts.create`: a receipt for the amount, in tiyin as Payme wants it.
+
+    A lost answer may hide a receipt Payme did make: it is looked up by our account values
+    first, and only if it is not there is one more made. Nothing is charged either way
+    (an orphan receipt stays unpaid; reconciliation cancels such receipts).
+    """
+    created = _create(payment)
+    if created.outcome is not Outcome.UNKNOWN:
+        return created
+    found = find_receipt(payment)
+    if found is not None:
         return GatewayResult(
-            Outcome.FAILED, message=f"no answer from Payme to receipts.create: {exchange.failure}"
+            Outcome.SUCCESS,
+            provider_payment_id=str(found["_id"]),
+            provider_status=str(found.get("state", "")),
         )
-    error = _error(exchange)
-    if error:
-        return error
-    receipt = _receipt(exchange)
-    if not receipt.get("_id"):
-        return GatewayResult(Outcome.FAILED, message="receipts.create answered without a receipt")
-    return GatewayResult(
-        Outcome.SUCCESS,
-        provider_payment_id=str(receipt["_id"]),
-        provider_status=str(receipt.get("state", "")),
-    )
+    again = _create(payment)
+    if again.outcome is Outcome.UNKNOWN:
+        return GatewayResult(Outcome.FAILED, message=again.message)
+    return again
+
+
+def find_receipt(payment: Payment) -> dict[str, Any] | None:
+    """The receipt made for this payment, found by its `account` values with
+    receipts.get_all around the payment's creation; None when not found or not searchable."""
+    if not any("{transaction_id}" in t for t in settings.PAYME_ACCOUNT.values()):
+        return None  # without our id in the account, a receipt cannot be told apart
+    wanted = account_for(payment)
+    window = timedelta(minutes=5)
+    period = {
+        "from": int((payment.created_at - window).timestamp() * 1000),
+        "to": int((timezone.now() + window).timestamp() * 1000),
+    }
+    for page in range(_GET_ALL_MAX_PAGES):
+        exchange = _rpc(
+            payment,
+            "receipts.get_all",
+            {"count": _GET_ALL_PAGE, "offset": page * _GET_ALL_PAGE, **period},
+            settings.PAYME_READ_TIMEOUT,
+        )
+        receipts = exchange.json_object().get("result") if exchange.answered else None
+        if not isinstance(receipts, list):
+            return None
+        for receipt in receipts:
+            account = {
+                entry.get("name"): entry.get("value")
+                for entry in receipt.get("account") or []
+                if isinstance(entry, dict)
+            }
+            if all(account.get(name) == value for name, value in wanted.items()):
+                return receipt
+        if len(receipts) < _GET_ALL_PAGE:
+            return None
+    return None
 
 
 def charge(payment: Payment) -> GatewayResult:
@@ -208,6 +242,31 @@ def _rpc(payment: Payment, method: str, params: dict[str, Any], timeout: float) 
         json_body={"jsonrpc": "2.0", "id": next(_request_ids), "method": method, "params": params},
         read_timeout=timeout,
         secrets=[settings.PAYME_KEY],
+    )
+
+
+def _create(payment: Payment) -> GatewayResult:
+    exchange = _rpc(
+        payment,
+        "receipts.create",
+        {"amount": payment.amount, "account": account_for(payment)},
+        settings.PAYME_CREATE_READ_TIMEOUT,
+    )
+    if not exchange.answered:
+        outcome = Outcome.FAILED if exchange.failure == Failure.NOT_SENT else Outcome.UNKNOWN
+        return GatewayResult(
+            outcome, message=f"no answer from Payme to receipts.create: {exchange.failure}"
+        )
+    error = _error(exchange)
+    if error:
+        return error
+    receipt = _receipt(exchange)
+    if not receipt.get("_id"):
+        return GatewayResult(Outcome.FAILED, message="receipts.create answered without a receipt")
+    return GatewayResult(
+        Outcome.SUCCESS,
+        provider_payment_id=str(receipt["_id"]),
+        provider_status=str(receipt.get("state", "")),
     )
 
 

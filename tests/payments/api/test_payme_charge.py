@@ -120,6 +120,35 @@ def test_amount_below_the_cashbox_minimum_is_refused_at_create(api, payme) -> No
     assert payme.stats()["receipts"] == 0
 
 
+def test_a_lost_create_answer_finds_the_receipt_by_our_transaction_id(api, payme) -> None:  # noqa: ANN001
+    body = charge(api, SEED_CODE, amount=10404)  # the emulator makes it, the answer is lost
+    payment = Payment.objects.get()
+    assert body["is_success"] is True
+    assert operations() == ["receipts.create", "receipts.get_all", "receipts.pay"]
+    assert payme.stats()["receipts"] == 1
+    assert payme.receipts[payment.provider_payment_id].state == 4
+
+
+def test_a_create_that_made_nothing_is_tried_once_more_then_fails(api, payme) -> None:  # noqa: ANN001
+    body = charge(api, SEED_CODE, amount=10505)  # HTTP 500, nothing made
+    assert body["error"]["code"] == 104
+    assert "receipts.create" in body["error"]["data"]["note"]
+    assert operations() == ["receipts.create", "receipts.get_all", "receipts.create"]
+    assert payme.stats()["receipts"] == 0
+    assert Payment.objects.get().status == PaymentStatus.FAILED
+
+
+def test_without_our_id_in_the_account_a_lost_receipt_is_not_searched(
+    api,
+    payme,
+    settings,  # noqa: ANN001
+) -> None:
+    settings.PAYME_ACCOUNT = {"kkm_id": "{kkm_id}"}
+    body = charge(api, SEED_CODE, amount=10505)
+    assert body["error"]["code"] == 104
+    assert operations() == ["receipts.create", "receipts.create"]
+
+
 def test_debiting_then_paid_polls_receipts_check(api, payme) -> None:  # noqa: ANN001
     body = charge(api, "98022123456")
     assert body["is_success"] is True
