@@ -18,6 +18,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
 from payments.models import Payment, ProviderExchange
+from providers.results import GatewayResult, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,22 @@ class HttpExchange:
 
     def json_object(self) -> dict[str, Any]:
         return self.body if isinstance(self.body, dict) else {}
+
+
+def unanswered(
+    exchange: HttpExchange, provider: str, *, not_sent_fails: bool = True
+) -> GatewayResult:
+    """The result of a request that got no usable answer.
+
+    Only a request that never left (NOT_SENT) is known not to have acted: FAILED. Anything
+    else is UNKNOWN. For a lookup, or a cancel whose failure must not end the payment,
+    `not_sent_fails=False`: not reaching the provider then says nothing either way.
+    """
+    if exchange.failure == Failure.NOT_SENT and not_sent_fails:
+        return GatewayResult(
+            Outcome.FAILED, message=f"{provider} is unreachable: {exchange.detail}"
+        )
+    return GatewayResult(Outcome.UNKNOWN, message=f"no answer from {provider}: {exchange.failure}")
 
 
 def json_number(value: Decimal) -> int | float:

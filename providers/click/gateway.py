@@ -16,10 +16,11 @@ from payments.models import Payment
 from payments.ofd import OfdReceipt
 from providers import http
 from providers.click.auth import auth_header
-from providers.http import Failure, HttpExchange, as_int
+from providers.http import HttpExchange, as_int
 from providers.results import GatewayResult, Outcome
 
 PROVIDER = "click"
+LABEL = "CLICK"
 PAID = 2
 
 
@@ -50,7 +51,7 @@ def charge(payment: Payment) -> GatewayResult:
         read_timeout=settings.CLICK_PAYMENT_READ_TIMEOUT,
     )
     if not exchange.answered:
-        return _no_answer(exchange)
+        return http.unanswered(exchange, LABEL)
     answer = exchange.json_object()
     result = _payment_result(exchange)
     if result.outcome is Outcome.FAILED and result.provider_payment_id:
@@ -165,12 +166,6 @@ def _call(
     )
 
 
-def _no_answer(exchange: HttpExchange) -> GatewayResult:
-    if exchange.failure == Failure.NOT_SENT:
-        return GatewayResult(Outcome.FAILED, message=f"CLICK is unreachable: {exchange.detail}")
-    return GatewayResult(Outcome.UNKNOWN, message=f"no answer from CLICK: {exchange.failure}")
-
-
 def _rejected(exchange: HttpExchange) -> GatewayResult | None:
     """HTTP 4xx: CLICK refused the request itself (auth, format); nothing was processed."""
     if exchange.status_code is not None and exchange.status_code >= 400:
@@ -216,7 +211,7 @@ def _payment_result(exchange: HttpExchange) -> GatewayResult:
 def _status_result(exchange: HttpExchange) -> GatewayResult:
     """Like `_payment_result`, but a lookup that fails tells nothing about the payment."""
     if not exchange.answered:
-        return GatewayResult(Outcome.UNKNOWN, message=f"no answer from CLICK: {exchange.failure}")
+        return http.unanswered(exchange, LABEL, not_sent_fails=False)
     result = _payment_result(exchange)
     lookup_failed = exchange.status_code >= 400 or (
         result.code is not None and int(result.code) < 0 and not result.provider_status
@@ -229,7 +224,7 @@ def _status_result(exchange: HttpExchange) -> GatewayResult:
 def _plain_result(exchange: HttpExchange, provider_payment_id: str) -> GatewayResult:
     """Read an answer that is only `error_code` + `error_note`."""
     if not exchange.answered:
-        return _no_answer(exchange)
+        return http.unanswered(exchange, LABEL)
     rejected = _rejected(exchange)
     if rejected:
         return rejected

@@ -16,10 +16,11 @@ from django.utils import timezone
 from payments.models import Payment
 from payments.ofd import OfdReceipt
 from providers import http
-from providers.http import Failure, HttpExchange, as_int
+from providers.http import HttpExchange, as_int
 from providers.results import GatewayResult, Outcome
 
 PROVIDER = "payme"
+LABEL = "Payme"
 
 PAID = 4
 WAITING = 0  # created, not paid: the only state in which a cancel cannot hit money
@@ -123,9 +124,7 @@ def charge(payment: Payment) -> GatewayResult:
         settings.PAYME_PAY_READ_TIMEOUT,
     )
     if not exchange.answered:
-        if exchange.failure == Failure.NOT_SENT:
-            return GatewayResult(Outcome.FAILED, message=f"Payme is unreachable: {exchange.detail}")
-        return GatewayResult(Outcome.UNKNOWN, message=f"no answer from Payme: {exchange.failure}")
+        return http.unanswered(exchange, LABEL)
     error = _error(exchange)
     if error and int(error.code or 0) not in NOT_CHARGED_CODES:
         return GatewayResult(Outcome.UNKNOWN, code=error.code, message=error.message)
@@ -145,7 +144,7 @@ def check(payment: Payment) -> GatewayResult:
         payment, "receipts.check", {"id": payment.provider_payment_id}, settings.PAYME_READ_TIMEOUT
     )
     if not exchange.answered:
-        return GatewayResult(Outcome.UNKNOWN, message=f"no answer from Payme: {exchange.failure}")
+        return http.unanswered(exchange, LABEL, not_sent_fails=False)
     error = _error(exchange)
     if error:
         return GatewayResult(Outcome.UNKNOWN, code=error.code, message=error.message)
@@ -195,7 +194,7 @@ def submit_fiscal(payment: Payment, receipt: OfdReceipt) -> GatewayResult:
         settings.PAYME_READ_TIMEOUT,
     )
     if not exchange.answered:
-        return GatewayResult(Outcome.UNKNOWN, message=f"no answer from Payme: {exchange.failure}")
+        return http.unanswered(exchange, LABEL)
     error = _error(exchange)
     if error:
         return error
@@ -253,10 +252,7 @@ def _create(payment: Payment) -> GatewayResult:
         settings.PAYME_CREATE_READ_TIMEOUT,
     )
     if not exchange.answered:
-        outcome = Outcome.FAILED if exchange.failure == Failure.NOT_SENT else Outcome.UNKNOWN
-        return GatewayResult(
-            outcome, message=f"no answer from Payme to receipts.create: {exchange.failure}"
-        )
+        return http.unanswered(exchange, f"{LABEL} to receipts.create")
     error = _error(exchange)
     if error:
         return error
@@ -277,7 +273,7 @@ def _cancel(payment: Payment) -> GatewayResult:
         payment, "receipts.cancel", {"id": payment.provider_payment_id}, settings.PAYME_READ_TIMEOUT
     )
     if not exchange.answered:
-        return GatewayResult(Outcome.UNKNOWN, message=f"no answer from Payme: {exchange.failure}")
+        return http.unanswered(exchange, LABEL, not_sent_fails=False)
     error = _error(exchange)
     if error:
         return GatewayResult(Outcome.UNKNOWN, code=error.code, message=error.message)
