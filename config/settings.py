@@ -5,6 +5,7 @@ chosen so that `make run` works on a fresh clone: SQLite in the project folder a
 provider emulators on loopback.
 """
 
+import tempfile
 from pathlib import Path
 
 import environ
@@ -169,6 +170,40 @@ PAYME_ACCOUNT = env.json(
     "PAYME_ACCOUNT",
     default={"kkm_id": "{kkm_id}", "device_id": "{device_id}", "document": "{transaction_id}"},
 )
+
+# --- HUMO PIN pad (serial line) -------------------------------------------------------
+# A device path (/dev/serial/by-id/..., /dev/ttyUSB0, a pty) or socket://host:port.
+# Empty: no PIN pad, and HUMO requests answer code 108.
+PINPAD_URL = env.str("PINPAD_URL", default="")
+# 8N1 as USB-CDC pads (and ptys) take it; a native RS-232 Concert terminal wants 7E1.
+PINPAD_BAUDRATE = env.int("PINPAD_BAUDRATE", default=9600)
+PINPAD_BYTESIZE = env.int("PINPAD_BYTESIZE", default=8)
+PINPAD_PARITY = env.str("PINPAD_PARITY", default="N")
+PINPAD_STOPBITS = env.float("PINPAD_STOPBITS", default=1)
+PINPAD_WRITE_TIMEOUT = env.float("PINPAD_WRITE_TIMEOUT", default=2.0)
+PINPAD_POS_NUMBER = env.str("PINPAD_POS_NUMBER", default="01")
+# One request on the line at a time, across all server processes: a lock file here. A
+# second request waits this many seconds for it (0: answers "busy" at once).
+PINPAD_LOCK_DIR = Path(env.str("PINPAD_LOCK_DIR", default=tempfile.gettempdir()))
+PINPAD_LOCK_WAIT = env.float("PINPAD_LOCK_WAIT", default=30.0)
+# Seconds between attempts to open a line that went away (USB re-enumeration).
+PINPAD_REOPEN_BACKOFF = [
+    float(s) for s in env.list("PINPAD_REOPEN_BACKOFF", default=["1", "2", "5"])
+]
+# How long the customer may take with card and PIN, plus the bank's answer.
+PINPAD_ANSWER_WAIT = env.float("PINPAD_ANSWER_WAIT", default=180.0)
+# Link-layer deadlines and retries (docs/pinpad-protocol.md).
+PINPAD_LINK_TIMING = {
+    "enq_wait": env.float("PINPAD_ENQ_WAIT", default=2.0),
+    "enq_attempts": env.int("PINPAD_ENQ_ATTEMPTS", default=3),
+    "retry_pause": env.float("PINPAD_RETRY_PAUSE", default=1.0),
+    "frame_ack_wait": env.float("PINPAD_FRAME_ACK_WAIT", default=3.0),
+    "transmissions": env.int("PINPAD_TRANSMISSIONS", default=3),
+    "first_byte_wait": env.float("PINPAD_FIRST_BYTE_WAIT", default=3.0),
+    "inter_byte_wait": env.float("PINPAD_INTER_BYTE_WAIT", default=1.0),
+    "eot_wait": env.float("PINPAD_EOT_WAIT", default=2.0),
+    "max_frame": env.int("PINPAD_MAX_FRAME", default=8192),
+}
 
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,0 +1,439 @@
+"""A HUMO PIN-pad emulator: the terminal's side of our link and messages.
+
+It listens on a pseudo-terminal (the driver opens the real `/dev/pts/N`, or a stable
+symlink to it) or on a TCP socket (`socket://host:port`). It keeps a shift: purchases,
+cancels by RRN, the end-of-day report with totals that add up, the last transaction.
+Slips are in the HUMO layout (36 columns, Cyrillic). Scripted behaviours are picked by the
+purchase amount in tiyin, by its last three digits (README.md has the table):
+
+    116, 117, 303  declined with that host code (no funds, wrong PIN, journal full)
+    984            busy: nothing done, host code 984
+    901            slow PIN entry: answers after --slow-seconds
+    902            NAKs our request frame once
+    903            the answer's first transmission has a bad LRC
+    904            the answer's first transmission is truncated
+    905            sends the answer of the previous transaction first (stale), then this one
+    906            approved, but the answer never comes (the last-transaction query finds it)
+    907            nothing done and never answers
+    908            unplugged after taking the request: the line goes away, nothing done
+    910            never ACKs or NAKs our request frame (nothing done)
+    911            approved, but every transmission of the answer has a bad LRC
+
+Run: python -m pinpad.emulator --link .run/pinpad   (or --tcp 8103)
+"""
+
+import argparse
+import contextlib
+import os
+import random
+import select
+import socket
+import threading
+import time
+import tty
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pinpad.link import ACK, NAK, Link, LinkError, LinkTiming, Silence
+from pinpad.messages import Action, MessageError, PinpadAnswer, PinpadRequest
+from pinpad.slips import (
+    ShiftTotals,
+    SlipData,
+    cancel_slip,
+    close_day_report,
+    purchase_slip,
+)
+
+TERMINAL_ID = "01000002"
+MERCHANT_ID = "190339999999902"
+
+
+# --- the line ----------------------------------------------------------------------------
+
+
+class PtyLine:
+    """The master end of a pseudo-terminal. `unplug` closes it (the driver sees the line
+    go away) and makes a new one, re-pointing the symlink."""
+
+    def __init__(self, link_path: Path | None = None) -> None:
+        self.link_path = link_path
+        self.timeout: float | None = None
+        self._plug()
+
+    def _plug(self) -> None:
+        self.master, self._slave = os.openpty()
+        # Raw at once, or the line discipline echoes our bytes back until the driver opens.
+        tty.setraw(self._slave)
+        self.path = os.ttyname(self._slave)
+        if self.link_path is not None:
+            self.link_path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.link_path.with_name(self.link_path.name + ".new")
+            temporary.unlink(missing_ok=True)
+            temporary.symlink_to(self.path)
+            temporary.replace(self.link_path)
+        # Our own slave descriptor stays open, so reading the master never fails with EIO
+        # while no driver has the port open.
+
+    @property
+    def url(self) -> str:
+        return str(self.link_path) if self.link_path is not None else self.path
+
+    def unplug(self) -> None:
+        self.close()
+        self._plug()
+
+    def close(self) -> None:
+        for descriptor in (self.master, self._slave):
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
+
+    def read(self, size: int = 1) -> bytes:
+        ready, _, _ = select.select([self.master], [], [], self.timeout)
+        return os.read(self.master, size) if ready else b""
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            written = os.write(self.master, view)
+            view = view[written:]
+        return len(data)
+
+
+class TcpLine:
+    """One driver connection at a time on a TCP port (`socket://127.0.0.1:PORT`)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.server = socket.create_server((host, port), reuse_port=False)
+        self.timeout: float | None = None
+        self.connection: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.getsockname()[:2]
+        return f"socket://{host}:{port}"
+
+    def read(self, size: int = 1) -> bytes:
+        if self.connection is None:
+            self.server.settimeout(self.timeout)
+            try:
+                self.connection, _ = self.server.accept()
+            except TimeoutError:
+                return b""
+        self.connection.settimeout(self.timeout)
+        try:
+            data = self.connection.recv(size)
+        except TimeoutError:
+            return b""
+        if not data:  # the driver closed its end: wait for the next one
+            self.connection.close()
+            self.connection = None
+        return data
+
+    def write(self, data: bytes) -> int:
+        if self.connection is None:
+            raise OSError("no driver connected")
+        self.connection.sendall(data)
+        return len(data)
+
+    def unplug(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def close(self) -> None:
+        self.unplug()
+        self.server.close()
+
+
+# --- the terminal ------------------------------------------------------------------------
+
+
+@dataclass
+class Transaction:
+    action: str
+    order_id: str
+    amount: int
+    rrn: str
+    auth_code: str
+    host_code: str
+    approved: bool
+    number: int
+    slip: str
+    original_rrn: str = ""
+    cancelled: bool = False
+
+
+class PinpadEmulator:
+    def __init__(
+        self,
+        line: PtyLine | TcpLine,
+        timing: LinkTiming | None = None,
+        slow_seconds: float = 5.0,
+    ) -> None:
+        self.line = line
+        self.timing = timing or LinkTiming(first_byte_wait=10.0)
+        self.slow_seconds = slow_seconds
+        self.ignore_enq = False  # answer nothing to ENQ: a terminal switched off
+        self.shift = 1
+        self.transactions: list[Transaction] = []
+        self.last: Transaction | None = None
+        self.requests: list[tuple[str, int, str]] = []  # (action, amount, order id)
+        self.link_errors: list[str] = []
+        self._number = 0
+        self._rrn_sequence = random.randint(10_000_000, 50_000_000)
+        self._naked: set[str] = set()
+        self._stop = threading.Event()
+
+    # --- serving -------------------------------------------------------------------------
+
+    def serve_forever(self) -> None:
+        while not self._stop.is_set():
+            self.serve_one()
+
+    def start_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="pinpad-emulator", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def serve_one(self, wait: float = 0.5) -> None:
+        """Serve at most one request (returns after `wait` seconds of an idle line)."""
+        if self.ignore_enq:
+            self.line.timeout = wait
+            self.line.read(64)
+            return
+        link = Link(self.line, self.timing, yields=False)
+        try:
+            payload = link.receive_message(wait, respond=self._respond)
+            request = PinpadRequest.decode(payload)
+        except Silence:
+            return
+        except (LinkError, MessageError, OSError) as exc:
+            self.link_errors.append(f"{type(exc).__name__}: {exc}")
+            return
+        self.requests.append((request.action, request.amount, request.order_id))
+        scenario = request.amount % 1000 if request.action == Action.PURCHASE else 0
+        if scenario == 908:
+            self.line.unplug()
+            return
+        if scenario == 907:
+            return  # nothing done, nothing said
+        previous = self._answer_of(self.last) if self.last else None
+        answer = self._handle(request, scenario)
+        if scenario == 906:
+            return  # done, but the answer never comes
+        if scenario == 901:
+            time.sleep(self.slow_seconds)
+        try:
+            if scenario == 905 and previous is not None:
+                link.send_message(previous.encode())
+            link.send_message(answer.encode(), outgoing=_fault(scenario))
+        except (LinkError, OSError) as exc:
+            self.link_errors.append(f"sending: {type(exc).__name__}: {exc}")
+
+    def _respond(self, payload: bytes) -> int | None:
+        try:
+            request = PinpadRequest.decode(payload)
+        except MessageError:
+            return NAK
+        scenario = request.amount % 1000 if request.action == Action.PURCHASE else 0
+        if scenario == 910:
+            return None
+        if scenario == 902 and request.order_id not in self._naked:
+            self._naked.add(request.order_id)
+            return NAK
+        return ACK
+
+    # --- business ------------------------------------------------------------------------
+
+    def _handle(self, request: PinpadRequest, scenario: int) -> PinpadAnswer:
+        if request.action == Action.PURCHASE:
+            return self._purchase(request, scenario)
+        if request.action == Action.CANCEL:
+            return self._cancel(request)
+        if request.action == Action.CLOSE_DAY:
+            return self._close_day()
+        if request.action == Action.LAST_TRANSACTION:
+            return self._last_transaction()
+        return PinpadAnswer(action=request.action, done=False, host_code="999")
+
+    def _purchase(self, request: PinpadRequest, scenario: int) -> PinpadAnswer:
+        if scenario == 984:
+            return PinpadAnswer(
+                action=Action.PURCHASE, done=False, host_code="984", order_id=request.order_id
+            )
+        host_code = f"{scenario:03d}" if scenario in (116, 117, 303) else "000"
+        approved = host_code == "000"
+        number = self._next_number()
+        data = self._slip_data(number, request.amount, host_code, approved)
+        record = Transaction(
+            action=Action.PURCHASE,
+            order_id=request.order_id,
+            amount=request.amount,
+            rrn=data.rrn,
+            auth_code=data.auth_code,
+            host_code=host_code,
+            approved=approved,
+            number=number,
+            slip=purchase_slip(data, approved),
+        )
+        self._record(record)
+        return self._answer_of(record)
+
+    def _cancel(self, request: PinpadRequest) -> PinpadAnswer:
+        original = next(
+            (
+                t
+                for t in self.transactions
+                if t.action == Action.PURCHASE and t.approved and t.rrn == request.original_rrn
+            ),
+            None,
+        )
+        if original is None:
+            host_code = "914"  # original not found
+        elif original.cancelled:
+            host_code = "218"  # already cancelled
+        elif request.amount > original.amount:
+            host_code = "915"  # more than the original
+        else:
+            host_code = "400"  # how an approved cancel reads on HUMO slips
+        approved = host_code == "400"
+        number = self._next_number()
+        data = self._slip_data(number, request.amount, host_code, approved)
+        record = Transaction(
+            action=Action.CANCEL,
+            order_id=request.order_id,
+            amount=request.amount,
+            rrn=data.rrn,
+            auth_code=data.auth_code,
+            host_code=host_code,
+            approved=approved,
+            number=number,
+            slip=cancel_slip(data, request.original_rrn, approved),
+            original_rrn=request.original_rrn,
+        )
+        if approved and original is not None:
+            original.cancelled = True
+        self._record(record)
+        return self._answer_of(record)
+
+    def _close_day(self) -> PinpadAnswer:
+        report = close_day_report(TERMINAL_ID, MERCHANT_ID, self.shift, self.totals(), _now())
+        answer = PinpadAnswer(
+            action=Action.CLOSE_DAY,
+            done=True,
+            host_code="000",
+            terminal_id=TERMINAL_ID,
+            shift=str(self.shift),
+            slip=report,
+        )
+        self.shift += 1
+        self.transactions = []
+        self._number = 0
+        return answer
+
+    def _last_transaction(self) -> PinpadAnswer:
+        if self.last is None:
+            return PinpadAnswer(action=Action.LAST_TRANSACTION, done=False, host_code="202")
+        last = self._answer_of(self.last)
+        return PinpadAnswer(
+            **{**last.__dict__, "action": Action.LAST_TRANSACTION, "reported_action": last.action}
+        )
+
+    def totals(self) -> ShiftTotals:
+        approved = [t for t in self.transactions if t.approved]
+        purchases = [t for t in approved if t.action == Action.PURCHASE]
+        cancels = [t for t in approved if t.action == Action.CANCEL]
+        return ShiftTotals(
+            purchases=len(purchases),
+            purchase_amount=sum(t.amount for t in purchases),
+            cancels=len(cancels),
+            cancel_amount=sum(t.amount for t in cancels),
+        )
+
+    def _record(self, record: Transaction) -> None:
+        self.transactions.append(record)
+        self.last = record
+
+    def _answer_of(self, record: Transaction) -> PinpadAnswer:
+        return PinpadAnswer(
+            action=record.action,
+            done=record.approved,
+            host_code=record.host_code,
+            order_id=record.order_id,
+            amount=record.amount,
+            rrn=record.rrn,
+            auth_code=record.auth_code,
+            masked_pan="986009******7856",
+            terminal_id=TERMINAL_ID,
+            slip_number=str(record.number),
+            shift=str(self.shift),
+            original_rrn=record.original_rrn,
+            slip=record.slip,
+        )
+
+    def _next_number(self) -> int:
+        self._number += 1
+        return self._number
+
+    def _slip_data(self, number: int, amount: int, host_code: str, approved: bool) -> SlipData:
+        when = _now()
+        self._rrn_sequence += 1
+        # RRNs start with the year's last digit and the day of the year, as HUMO's do.
+        rrn = f"{when.year % 10}{when.timetuple().tm_yday:03d}{self._rrn_sequence:08d}"
+        return SlipData(
+            terminal_id=TERMINAL_ID,
+            merchant_id=MERCHANT_ID,
+            shift=self.shift,
+            number=number,
+            amount=amount,
+            rrn=rrn,
+            auth_code=f"{random.randint(100000, 999999)}" if approved else "",
+            host_code=host_code,
+            masked_pan="986009******7856",
+            when=when,
+        )
+
+
+def _fault(scenario: int):  # noqa: ANN202
+    """The answer's transmission filter for the scripted link faults."""
+    if scenario == 903:
+        return lambda n, data: data[:-1] + bytes([data[-1] ^ 0x55]) if n == 0 else data
+    if scenario == 904:
+        return lambda n, data: data[: len(data) // 2] if n == 0 else data
+    if scenario == 911:
+        return lambda n, data: data[:-1] + bytes([data[-1] ^ 0x55])
+    return None
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="HUMO PIN-pad emulator")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--link", type=Path, help="symlink to create to the pty")
+    where.add_argument("--tcp", type=int, help="listen on this TCP port instead")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--slow-seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    line = TcpLine(args.host, args.tcp) if args.tcp else PtyLine(args.link)
+    emulator = PinpadEmulator(line, slow_seconds=args.slow_seconds)
+    where_to = f"{line.url} -> {line.path}" if isinstance(line, PtyLine) else line.url
+    print(f"PIN pad emulator on {where_to}", flush=True)
+    try:
+        emulator.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        line.close()
+        if isinstance(line, PtyLine) and line.link_path is not None:
+            line.link_path.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""What travels inside the link's frames.
+
+- `ConcertRequest` / `ConcertAnswer`: the public Concert E/E+ layout (fixed-width ASCII), for
+  Concert-speaking terminals and as a conformance check of our framing.
+- `PinpadRequest` / `PinpadAnswer`: our own extension for HUMO operations, TLV in the
+  Caisse-AP (Concert V3) syntax: 2-letter tag, 3-digit length, ASCII value, `CZ` first.
+  Public V3 tags are reused where the meaning matches; everything no public protocol
+  defines is under the private `X*` prefix. docs/pinpad-protocol.md has the table.
+"""
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+UZS = "860"
+TLV_VERSION = "0300"
+
+
+class MessageError(ValueError):
+    """A payload that does not follow the message layout."""
+
+
+# --- Concert E / E+ (public) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConcertRequest:
+    amount: int  # minor units; E/E+ carry 8 digits at most
+    pos: str = "01"
+    answer_flag: str = "1"  # 1: return the REP field
+    payment_mode: str = "1"  # 1: card
+    kind: str = "0"  # 0 purchase, 1 refund, 2 cancellation
+    currency: str = UZS
+    private: str = ""  # echoed back; 10 characters
+    delay: str | None = "A010"  # E+ only: answer at the end of the transaction
+    authorization: str | None = "B010"  # E+ only: the terminal decides
+
+    def encode(self) -> bytes:
+        if not 0 <= self.amount <= 99_999_999:
+            raise MessageError("Concert E/E+ carry at most 8 digits of amount")
+        text = (
+            f"{self.pos:0>2.2}{self.amount:08d}{self.answer_flag}{self.payment_mode}"
+            f"{self.kind}{self.currency}{self.private:<10.10}"
+        )
+        if self.delay is not None and self.authorization is not None:
+            text += self.delay + self.authorization
+        return text.encode("ascii")
+
+
+@dataclass(frozen=True)
+class ConcertAnswer:
+    pos: str
+    status: str  # 0 accepted, 7 refused / not done, 9 handled (immediate mode)
+    amount: int
+    payment_mode: str
+    rep: str
+    currency: str
+    private: str
+
+    @classmethod
+    def decode(cls, payload: bytes) -> "ConcertAnswer":
+        text = _ascii(payload)
+        # 80 or 25 characters of data: 83 or 28 bytes once framed (STX, ETX, LRC).
+        if len(text) == 80:
+            rep, tail = text[12:67], text[67:]
+        elif len(text) == 25:
+            rep, tail = "", text[12:]
+        else:
+            raise MessageError(f"a Concert answer is 80 or 25 characters, not {len(text)}")
+        if not text[3:11].isdigit():
+            raise MessageError("the amount is not digits")
+        return cls(
+            pos=text[0:2],
+            status=text[2],
+            amount=int(text[3:11]),
+            payment_mode=text[11],
+            rep=rep,
+            currency=tail[0:3],
+            private=tail[3:13],
+        )
+
+
+# --- TLV (Caisse-AP syntax) --------------------------------------------------------------
+
+_TAG = re.compile(r"[A-Z]{2}")
+
+
+_MAX_VALUE = 999  # a 3-digit length
+
+
+def encode_tlv(fields: dict[str, str]) -> bytes:
+    """`CZ` first, then the others in the given order. A value longer than 999 characters
+    (a slip) is split over consecutive fields with the same tag (our extension)."""
+    ordered = {"CZ": fields.get("CZ", TLV_VERSION), **fields}
+    out = []
+    for tag, value in ordered.items():
+        if not _TAG.fullmatch(tag):
+            raise MessageError(f"bad tag {tag!r}")
+        chunks = [value[i : i + _MAX_VALUE] for i in range(0, len(value), _MAX_VALUE)]
+        for chunk in chunks or [""]:
+            out.append(f"{tag}{len(chunk):03d}{chunk}")
+    return "".join(out).encode("ascii")
+
+
+def decode_tlv(payload: bytes) -> dict[str, str]:
+    text = _ascii(payload)
+    fields: dict[str, str] = {}
+    position, previous = 0, ""
+    while position < len(text):
+        tag, length = text[position : position + 2], text[position + 2 : position + 5]
+        if not _TAG.fullmatch(tag) or not length.isdigit():
+            raise MessageError(f"bad TLV header at {position}")
+        end = position + 5 + int(length)
+        if end > len(text):
+            raise MessageError(f"value of {tag} runs past the end")
+        if tag in fields and tag != previous:
+            raise MessageError(f"{tag} appears twice")
+        fields[tag] = fields.get(tag, "") + text[position + 5 : end]
+        position, previous = end, tag
+    if next(iter(fields), None) != "CZ":
+        raise MessageError("CZ must come first")
+    return fields
+
+
+def _ascii(payload: bytes) -> str:
+    try:
+        return payload.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise MessageError("not 7-bit ASCII") from exc
+
+
+# --- our extension ---------------------------------------------------------------------
+
+
+class Action:
+    PURCHASE = "0"
+    CANCEL = "2"
+    CLOSE_DAY = "B"  # "telecollection" in Concert V3 terms
+    LAST_TRANSACTION = "L"  # private
+
+
+@dataclass(frozen=True)
+class PinpadRequest:
+    action: str
+    order_id: str = ""  # our id for the operation (CF), echoed in the answer
+    amount: int = 0  # tiyin
+    original_rrn: str = ""  # for a cancel
+
+    def encode(self, pos: str = "01") -> bytes:
+        fields = {"CA": pos, "CD": self.action, "CE": UZS}
+        if self.amount:
+            fields["CB"] = f"{self.amount:012d}"
+        if self.order_id:
+            fields["CF"] = self.order_id
+        if self.original_rrn:
+            fields["XO"] = self.original_rrn
+        return encode_tlv(fields)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> "PinpadRequest":
+        fields = decode_tlv(payload)
+        if "CD" not in fields:
+            raise MessageError("no action (CD)")
+        return cls(
+            action=fields["CD"],
+            order_id=fields.get("CF", ""),
+            amount=_amount(fields.get("CB", "")),
+            original_rrn=fields.get("XO", ""),
+        )
+
+
+@dataclass(frozen=True)
+class PinpadAnswer:
+    action: str
+    done: bool  # AE: 10 done, 01 not done
+    host_code: str = ""
+    order_id: str = ""
+    amount: int = 0
+    rrn: str = ""
+    auth_code: str = ""
+    masked_pan: str = ""
+    terminal_id: str = ""
+    slip_number: str = ""
+    shift: str = ""
+    original_rrn: str = ""
+    # In an answer to LAST_TRANSACTION (whose CD stays "L"): the action it reports.
+    reported_action: str = ""
+    slip: str = ""  # Cyrillic: travels as Base64 of UTF-8 to keep the link 7-bit
+
+    def encode(self, pos: str = "01") -> bytes:
+        fields = {
+            "CA": pos,
+            "CD": self.action,
+            "AE": "10" if self.done else "01",
+            "CE": UZS,
+            "CB": f"{self.amount:012d}",
+            "CF": self.order_id,
+            "XH": self.host_code,
+            "XR": self.rrn,
+            "AC": self.auth_code,
+            "AA": self.masked_pan,
+            "XT": self.terminal_id,
+            "XN": self.slip_number,
+            "XB": self.shift,
+            "XO": self.original_rrn,
+            "XA": self.reported_action,
+            "XS": base64.b64encode(self.slip.encode("utf-8")).decode("ascii"),
+        }
+        return encode_tlv({tag: value for tag, value in fields.items() if value})
+
+    @classmethod
+    def decode(cls, payload: bytes) -> "PinpadAnswer":
+        fields = decode_tlv(payload)
+        if "CD" not in fields or fields.get("AE") not in ("10", "01"):
+            raise MessageError("an answer needs CD and AE (10 or 01)")
+        try:
+            slip = base64.b64decode(fields.get("XS", ""), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise MessageError("XS is not Base64 of UTF-8") from exc
+        return cls(
+            action=fields["CD"],
+            done=fields["AE"] == "10",
+            host_code=fields.get("XH", ""),
+            order_id=fields.get("CF", ""),
+            amount=_amount(fields.get("CB", "")),
+            rrn=fields.get("XR", ""),
+            auth_code=fields.get("AC", ""),
+            masked_pan=fields.get("AA", ""),
+            terminal_id=fields.get("XT", ""),
+            slip_number=fields.get("XN", ""),
+            shift=fields.get("XB", ""),
+            original_rrn=fields.get("XO", ""),
+            reported_action=fields.get("XA", ""),
+            slip=slip,
+        )
+
+
+def _amount(text: str) -> int:
+    if not text:
+        return 0
+    if not text.isdigit() or len(text) > 12:
+        raise MessageError("CB must be up to 12 digits")
+    return int(text)

@@ -1,0 +1,177 @@
+"""The PIN pad's service API: purchase, cancel, close_day, last_transaction.
+
+Each call holds the line for one exchange (our request, the terminal's answer) and returns
+one `PinpadResult`. The rules of the result:
+
+- APPROVED / DECLINED: the terminal answered; approval follows the operation's success
+  codes (a purchase `000`; a cancel `000`, or `400` as real HUMO cancel slips show).
+- BUSY / UNAVAILABLE: nothing reached the terminal (the line is held by another request,
+  cannot be opened, or the terminal never opened the session / refused our frame).
+- UNKNOWN: the terminal may have acted but we have no readable answer (silence past the
+  deadline, a lost line after our frame, an unreadable answer). Never reported as declined.
+
+This module knows nothing of payments; `payments.services.humo` records what it returns.
+"""
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.conf import settings
+
+from pinpad.link import Link, LinkError, LinkTiming, NoAnswer, Rejected, Trace
+from pinpad.messages import Action, MessageError, PinpadAnswer, PinpadRequest
+from pinpad.transport import LineSettings, PinpadBusy, PinpadUnavailable, open_line
+
+
+class Status(StrEnum):
+    APPROVED = "approved"
+    DECLINED = "declined"
+    BUSY = "busy"
+    UNAVAILABLE = "unavailable"
+    UNKNOWN = "unknown"
+
+
+# Host response codes that mean success, per operation. "400" is how an approved cancel
+# slip reads on HUMO terminals.
+SUCCESS_CODES = {
+    Action.PURCHASE: frozenset({"000"}),
+    Action.CANCEL: frozenset({"000", "400"}),
+    Action.CLOSE_DAY: frozenset({"000"}),
+}
+BUSY_CODES = frozenset({"984"})  # "PIN pad busy": nothing was done
+
+
+@dataclass(frozen=True)
+class PinpadResult:
+    status: Status
+    action: str
+    request: PinpadRequest
+    answer: PinpadAnswer | None = None
+    reason: str = ""
+    trace: list[str] = field(default_factory=list)
+    # Answers of earlier operations that arrived meanwhile (they settle those operations).
+    stale: list[PinpadAnswer] = field(default_factory=list)
+    duration_ms: int = 0
+
+    @property
+    def host_code(self) -> str:
+        return self.answer.host_code if self.answer else ""
+
+    @property
+    def rrn(self) -> str:
+        return self.answer.rrn if self.answer else ""
+
+    @property
+    def slip(self) -> str:
+        return self.answer.slip if self.answer else ""
+
+
+class Pinpad:
+    def __init__(
+        self, line: LineSettings, timing: LinkTiming, answer_wait: float, pos: str = "01"
+    ) -> None:
+        self.line = line
+        self.timing = timing
+        self.answer_wait = answer_wait
+        self.pos = pos
+
+    @classmethod
+    def from_settings(cls) -> "Pinpad":
+        return cls(
+            LineSettings(
+                url=settings.PINPAD_URL,
+                baudrate=settings.PINPAD_BAUDRATE,
+                bytesize=settings.PINPAD_BYTESIZE,
+                parity=settings.PINPAD_PARITY,
+                stopbits=settings.PINPAD_STOPBITS,
+                write_timeout=settings.PINPAD_WRITE_TIMEOUT,
+                lock_dir=settings.PINPAD_LOCK_DIR,
+                lock_wait=settings.PINPAD_LOCK_WAIT,
+                reopen_backoff=tuple(settings.PINPAD_REOPEN_BACKOFF),
+            ),
+            LinkTiming(**settings.PINPAD_LINK_TIMING),
+            answer_wait=settings.PINPAD_ANSWER_WAIT,
+            pos=settings.PINPAD_POS_NUMBER,
+        )
+
+    def purchase(self, amount: int, order_id: str) -> PinpadResult:
+        return self._exchange(PinpadRequest(Action.PURCHASE, order_id=order_id, amount=amount))
+
+    def cancel(self, rrn: str, amount: int, order_id: str) -> PinpadResult:
+        request = PinpadRequest(Action.CANCEL, order_id=order_id, amount=amount, original_rrn=rrn)
+        return self._exchange(request)
+
+    def close_day(self) -> PinpadResult:
+        return self._exchange(PinpadRequest(Action.CLOSE_DAY))
+
+    def last_transaction(self) -> PinpadResult:
+        """What the terminal did last: the answer carries that operation's own fields, its
+        action in `reported_action`, and APPROVED means that operation was approved."""
+        return self._exchange(PinpadRequest(Action.LAST_TRANSACTION))
+
+    def _exchange(self, request: PinpadRequest) -> PinpadResult:
+        started = time.monotonic()
+        trace = Trace()
+        link: Link | None = None
+
+        def result(
+            status: Status, answer: PinpadAnswer | None = None, reason: str = ""
+        ) -> PinpadResult:
+            stale = [_decoded(p) for p in (link.stale if link else [])]
+            return PinpadResult(
+                status=status,
+                action=request.action,
+                request=request,
+                answer=answer,
+                reason=reason,
+                trace=trace.events,
+                stale=[a for a in stale if a is not None],
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
+
+        if not self.line.url:
+            return result(Status.UNAVAILABLE, reason="no PIN pad is configured (PINPAD_URL)")
+        try:
+            with open_line(self.line) as port:
+                link = Link(port, self.timing, trace)
+                link.send_message(request.encode(self.pos))
+                payload = link.receive_message(
+                    self.answer_wait, accept=lambda p: _answers(request, p)
+                )
+        except PinpadBusy as exc:
+            return result(Status.BUSY, reason=str(exc))
+        except PinpadUnavailable as exc:
+            return result(Status.UNAVAILABLE, reason=str(exc))
+        except (NoAnswer, Rejected) as exc:
+            return result(Status.UNAVAILABLE, reason=f"the PIN pad did not take the request: {exc}")
+        except LinkError as exc:
+            status = Status.UNKNOWN if exc.delivered else Status.UNAVAILABLE
+            return result(status, reason=f"{type(exc).__name__}: {exc}")
+        answer = _decoded(payload)
+        if answer is None:
+            return result(Status.UNKNOWN, reason="the answer could not be read")
+        if answer.host_code in BUSY_CODES and not answer.done:
+            return result(Status.BUSY, answer, reason="the PIN pad is busy")
+        action = (
+            answer.reported_action if request.action == Action.LAST_TRANSACTION else request.action
+        )
+        approved = answer.done and answer.host_code in SUCCESS_CODES.get(action, frozenset())
+        return result(Status.APPROVED if approved else Status.DECLINED, answer)
+
+
+def _decoded(payload: bytes) -> PinpadAnswer | None:
+    try:
+        return PinpadAnswer.decode(payload)
+    except MessageError:
+        return None
+
+
+def _answers(request: PinpadRequest, payload: bytes) -> bool:
+    """Whether a frame is the answer to this request, not a late one of an earlier."""
+    answer = _decoded(payload)
+    if answer is None:
+        return True  # unreadable: let the caller say so
+    if request.action == Action.LAST_TRANSACTION:
+        return answer.action == Action.LAST_TRANSACTION  # it reports another operation
+    return answer.order_id == request.order_id and answer.action == request.action

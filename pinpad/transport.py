@@ -1,0 +1,105 @@
+"""Opening the line to the PIN pad: one holder at a time, across threads and processes.
+
+A lock file (`flock`) is taken first, waiting at most `lock_wait` seconds (0: fail at once
+with "busy"); then the port is opened exclusively with pyserial's `serial_for_url`, so a
+device path (`/dev/serial/by-id/...`, `/dev/ttyUSB0`, a pty) and `socket://host:port` work
+alike. The port is opened for one operation and closed after it: a USB-serial adapter that
+re-enumerated, or an emulator that re-created its pty, is simply opened again.
+"""
+
+import fcntl
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import serial
+
+
+class PinpadBusy(Exception):
+    """Another request (this process or another) holds the line."""
+
+
+class PinpadUnavailable(Exception):
+    """The line cannot be opened: nothing was sent."""
+
+
+@dataclass(frozen=True)
+class LineSettings:
+    url: str
+    baudrate: int = 9600
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: float = 1
+    write_timeout: float = 2.0
+    lock_dir: Path = Path("/tmp")
+    lock_wait: float = 30.0
+    reopen_backoff: tuple[float, ...] = (1.0, 2.0, 5.0)
+
+    @property
+    def lock_path(self) -> Path:
+        digest = hashlib.sha1(self.url.encode()).hexdigest()[:16]
+        return self.lock_dir / f"pinpad-{digest}.lock"
+
+
+@contextmanager
+def line_lock(line: LineSettings) -> Iterator[None]:
+    """Hold the line's lock file; PinpadBusy if it stays taken for `lock_wait` seconds.
+
+    Each holder opens the file anew: flock locks belong to the open file, so two threads of
+    one process exclude each other just as two processes do.
+    """
+    line.lock_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(line.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + line.lock_wait
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() >= deadline:
+                    raise PinpadBusy("the PIN pad is serving another request") from exc
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def open_line(line: LineSettings) -> Iterator[serial.SerialBase]:
+    """The open port, under the line's lock, with stale input dropped."""
+    with line_lock(line):
+        port = _open(line)
+        try:
+            # Bytes left from an earlier, abandoned exchange must not be read as an answer.
+            port.reset_input_buffer()
+            yield port
+        finally:
+            port.close()
+
+
+def _open(line: LineSettings) -> serial.SerialBase:
+    attempts = (0.0, *line.reopen_backoff)
+    for pause in attempts:
+        time.sleep(pause)
+        try:
+            return serial.serial_for_url(
+                line.url,
+                baudrate=line.baudrate,
+                bytesize=line.bytesize,
+                parity=line.parity,
+                stopbits=line.stopbits,
+                timeout=0,
+                write_timeout=line.write_timeout,
+                exclusive=True,
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            error = exc
+    raise PinpadUnavailable(f"cannot open {line.url}: {error}")
