@@ -58,6 +58,11 @@ class ApplicationError(Exception):
         return cls(ErrorCode.PAYMENT, {"reason": reason, **details})
 
     @classmethod
+    def pinpad(cls, host_code: str | None, reason: str, slip: str = "") -> "ApplicationError":
+        """The PIN pad declined, was busy or could not be reached."""
+        return cls(ErrorCode.XUMO, {"host_code": host_code, "reason": reason, "slip": slip or None})
+
+    @classmethod
     def outcome_unknown(cls, transaction_id: Any) -> "ApplicationError":
         """The charge may or may not have gone through; the register must ask, not recharge."""
         return cls(ErrorCode.OUTCOME_UNKNOWN, {"transaction_id": str(transaction_id)})

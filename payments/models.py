@@ -32,15 +32,28 @@ class FiscalStatus(models.TextChoices):
     FAILED = "failed", "Submission failed"
 
 
+class Operation(models.TextChoices):
+    PURCHASE = "purchase", "Purchase"
+    CANCEL = "cancel", "Cancel of a purchase"
+
+
 class Payment(models.Model):
     transaction_id = models.UUIDField(
         unique=True, default=uuid.uuid4, editable=False, help_text="Our id, made before any call."
     )
     provider = models.CharField(max_length=16, choices=Provider.choices)
+    operation = models.CharField(
+        max_length=16, choices=Operation.choices, default=Operation.PURCHASE
+    )
+    # A cancel points at the purchase it cancels.
+    reverses = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
+    )
     amount = models.BigIntegerField(help_text="Amount in tiyin (1 UZS = 100 tiyin).")
     qr_code = models.CharField(
         max_length=64, null=True, blank=True, help_text="The CLICK PASS / PAYME GO code scanned."
     )
+    # The provider's id: CLICK's payment id, Payme's receipt id, the RRN of a HUMO operation.
     provider_payment_id = models.CharField(max_length=64, blank=True, default="")
     status = models.CharField(
         max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED
@@ -59,6 +72,9 @@ class Payment(models.Model):
     )
     payer_phone = models.CharField(max_length=32, blank=True, default="")
     masked_card = models.CharField(max_length=32, blank=True, default="")
+    auth_code = models.CharField(max_length=16, blank=True, default="")
+    terminal_id = models.CharField(max_length=16, blank=True, default="")
+    slip_text = models.TextField(blank=True, default="", help_text="The bank slip, as printed.")
     needs_attention = models.BooleanField(
         default=False, help_text="Set when the service could not settle the payment by itself."
     )
@@ -80,6 +96,12 @@ class Payment(models.Model):
                 fields=["provider", "provider_payment_id"],
                 condition=~Q(provider_payment_id=""),
                 name="payment_provider_id_unique",
+            ),
+            # One live cancel per purchase; a failed one leaves room for another try.
+            models.UniqueConstraint(
+                fields=["reverses"],
+                condition=Q(reverses__isnull=False) & ~Q(status="failed"),
+                name="payment_one_live_cancel",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(

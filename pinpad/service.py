@@ -151,13 +151,18 @@ class Pinpad:
         answer = _decoded(payload)
         if answer is None:
             return result(Status.UNKNOWN, reason="the answer could not be read")
-        if answer.host_code in BUSY_CODES and not answer.done:
-            return result(Status.BUSY, answer, reason="the PIN pad is busy")
-        action = (
-            answer.reported_action if request.action == Action.LAST_TRANSACTION else request.action
-        )
-        approved = answer.done and answer.host_code in SUCCESS_CODES.get(action, frozenset())
-        return result(Status.APPROVED if approved else Status.DECLINED, answer)
+        status = classify(answer)
+        return result(status, answer, reason="the PIN pad is busy" if status == Status.BUSY else "")
+
+
+def classify(answer: PinpadAnswer) -> Status:
+    """What an answer says of its operation (for a last-transaction answer: of the
+    operation it reports)."""
+    if answer.host_code in BUSY_CODES and not answer.done:
+        return Status.BUSY
+    action = answer.reported_action if answer.action == Action.LAST_TRANSACTION else answer.action
+    approved = answer.done and answer.host_code in SUCCESS_CODES.get(action, frozenset())
+    return Status.APPROVED if approved else Status.DECLINED
 
 
 def _decoded(payload: bytes) -> PinpadAnswer | None:

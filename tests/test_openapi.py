@@ -19,6 +19,8 @@ def test_every_register_path_is_described(schema: dict) -> None:
         "/payment/click_confirm",
         "/payment/payme",
         "/payment/payme_confirm",
+        "/payment/xumo",
+        "/payment/xumo_close",
         "/payment/status/{transaction_id}",
     }
 

@@ -194,6 +194,42 @@ class PaymeConfirmOutput(serializers.Serializer):
     error = serializers.JSONField(allow_null=True, help_text="Always null here.")
 
 
+class HumoInput(serializers.Serializer):
+    # 12 digits travel on the line (CB): one tiyin less than the other endpoints allow.
+    amount = serializers.IntegerField(
+        min_value=1, max_value=MAX_AMOUNT_TIYIN - 1, help_text="Amount in tiyin."
+    )
+    is_return = serializers.BooleanField(
+        required=False, default=False, help_text="true: cancel the purchase `request_id`."
+    )
+    request_id = serializers.CharField(
+        required=False, help_text="For a cancel: the RRN of the purchase (12 digits)."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        rrn = attrs.get("request_id")
+        if attrs["is_return"] and rrn is None:
+            raise serializers.ValidationError(
+                {"request_id": ["This field is required when is_return is true."]}
+            )
+        if rrn is not None and not (len(rrn) == 12 and _DIGITS.fullmatch(rrn)):
+            raise serializers.ValidationError(
+                {"request_id": ["Enter the purchase's 12-digit RRN."]}
+            )
+        return attrs
+
+
+class HumoOutput(serializers.Serializer):
+    message = serializers.CharField(source="slip_text", help_text="The bank slip, as printed.")
+    ppt_id = serializers.CharField(source="provider_payment_id", help_text="The RRN.")
+    transaction_id = serializers.UUIDField(help_text="Ours, for GET /payment/status.")
+
+
+class HumoReportOutput(serializers.Serializer):
+    message = serializers.CharField(help_text="The terminal's end-of-day report.")
+    ppt_id = serializers.CharField(allow_null=True, help_text="Always null.")
+
+
 class PaymentStatusOutput(serializers.ModelSerializer):
     provider = serializers.ChoiceField(choices=Provider.choices)
     status = serializers.ChoiceField(choices=PaymentStatus.choices)

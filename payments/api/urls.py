@@ -9,6 +9,8 @@ urlpatterns = [
     re_path(r"^payment/click_confirm/?$", views.ClickConfirmView.as_view(), name="click-confirm"),
     re_path(r"^payment/payme/?$", views.PaymeChargeView.as_view(), name="payme-charge"),
     re_path(r"^payment/payme_confirm/?$", views.PaymeConfirmView.as_view(), name="payme-confirm"),
+    re_path(r"^payment/xumo/?$", views.HumoView.as_view(), name="xumo"),
+    re_path(r"^payment/xumo_close/?$", views.HumoCloseView.as_view(), name="xumo-close"),
     re_path(
         r"^payment/status/(?P<transaction_id>[^/]+)/?$",
         views.PaymentStatusView.as_view(),

@@ -13,6 +13,9 @@ from payments.api.serializers import (
     ClickChargeOutput,
     ClickConfirmInput,
     ClickConfirmOutput,
+    HumoInput,
+    HumoOutput,
+    HumoReportOutput,
     PaymeChargeOutput,
     PaymeConfirmInput,
     PaymeConfirmOutput,
@@ -21,10 +24,12 @@ from payments.api.serializers import (
     enveloped,
 )
 from payments.errors import ApplicationError
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, Provider
 from payments.selectors import payment_by_transaction_id
+from payments.services import humo
 from payments.services.charging import charge_qr_code
 from payments.services.fiscal import submit_receipt
+from pinpad.service import Status
 
 
 def charge_answer(payment: Payment, output: type[serializers.Serializer]) -> Response:
@@ -32,13 +37,20 @@ def charge_answer(payment: Payment, output: type[serializers.Serializer]) -> Res
     if payment.status == PaymentStatus.PAID:
         return success(output(payment).data)
     if payment.status == PaymentStatus.FAILED:
-        code = payment.provider_code
-        provider_code: Any = int(code) if code.lstrip("-").isdigit() else (code or None)
-        raise ApplicationError.billing(payment.provider, provider_code, payment.provider_message)
+        raise _refusal(payment)
     if payment.status == PaymentStatus.REVERSED:
         raise ApplicationError.conflict("reversed", transaction_id=str(payment.transaction_id))
     # created, processing, unknown: the register must not charge again; it asks the status.
     raise ApplicationError.outcome_unknown(payment.transaction_id)
+
+
+def _refusal(payment: Payment) -> ApplicationError:
+    code = payment.provider_code
+    if payment.provider == Provider.HUMO:
+        # Code 108 with the host's code and the slip, when the terminal printed one.
+        return ApplicationError.pinpad(code or None, payment.provider_status, payment.slip_text)
+    provider_code: Any = int(code) if code.lstrip("-").isdigit() else (code or None)
+    return ApplicationError.billing(payment.provider, provider_code, payment.provider_message)
 
 
 class QrChargeView(APIView):
@@ -165,6 +177,44 @@ class PaymeConfirmView(FiscalConfirmView):
 
     def answer(self, payment: Payment) -> Any:
         return payment.fiscal_response
+
+
+@_post_schema(
+    "xumo",
+    "A HUMO card purchase, or the cancel of one, on the PIN pad",
+    HumoInput,
+    HumoOutput,
+    "A purchase of `amount` tiyin; with `is_return: true` and `request_id` (the purchase's "
+    "RRN), the cancel of that purchase of the current shift, which marks it reversed. "
+    "`message` is the bank slip, `ppt_id` the RRN. Code 108: the PIN pad declined (its host "
+    "code and slip in error.data), is busy or unreachable; nothing was charged. Code 110: "
+    "the answer was lost and the terminal could not say what happened; do not repeat, ask "
+    "GET /payment/status/{transaction_id}.",
+)
+class HumoView(APIView):
+    def post(self, request: Request) -> Response:
+        given = HumoInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        amount = given.validated_data["amount"]
+        if given.validated_data["is_return"]:
+            payment = humo.cancel(given.validated_data["request_id"], amount)
+        else:
+            payment = humo.purchase(amount)
+        return charge_answer(payment, HumoOutput)
+
+
+class HumoCloseView(APIView):
+    @extend_schema(
+        operation_id="xumo_close",
+        summary="End-of-day reconciliation on the PIN pad",
+        responses={200: enveloped(HumoReportOutput)},
+        description="`message` is the terminal's report. Code 108 when it cannot be run.",
+    )
+    def get(self, request: Request) -> Response:
+        result = humo.close_day()
+        if result.status != Status.APPROVED:
+            raise ApplicationError.pinpad(result.host_code or None, str(result.status), result.slip)
+        return success({"message": result.slip, "ppt_id": None})
 
 
 class PaymentStatusView(APIView):
