@@ -59,6 +59,7 @@ class PtyLine:
     def __init__(self, link_path: Path | None = None) -> None:
         self.link_path = link_path
         self.timeout: float | None = None
+        self.deaf = False  # swallow everything: a terminal switched off
         self._plug()
 
     def _plug(self) -> None:
@@ -90,7 +91,8 @@ class PtyLine:
 
     def read(self, size: int = 1) -> bytes:
         ready, _, _ = select.select([self.master], [], [], self.timeout)
-        return os.read(self.master, size) if ready else b""
+        data = os.read(self.master, size) if ready else b""
+        return b"" if self.deaf else data
 
     def write(self, data: bytes) -> int:
         view = memoryview(data)
@@ -106,6 +108,7 @@ class TcpLine:
     def __init__(self, host: str, port: int) -> None:
         self.server = socket.create_server((host, port), reuse_port=False)
         self.timeout: float | None = None
+        self.deaf = False
         self.connection: socket.socket | None = None
 
     @property
@@ -128,7 +131,7 @@ class TcpLine:
         if not data:  # the driver closed its end: wait for the next one
             self.connection.close()
             self.connection = None
-        return data
+        return b"" if self.deaf else data
 
     def write(self, data: bytes) -> int:
         if self.connection is None:
@@ -174,7 +177,6 @@ class PinpadEmulator:
         self.line = line
         self.timing = timing or LinkTiming(first_byte_wait=10.0)
         self.slow_seconds = slow_seconds
-        self.ignore_enq = False  # answer nothing to ENQ: a terminal switched off
         self.shift = 1
         self.transactions: list[Transaction] = []
         self.last: Transaction | None = None
@@ -201,10 +203,6 @@ class PinpadEmulator:
 
     def serve_one(self, wait: float = 0.5) -> None:
         """Serve at most one request (returns after `wait` seconds of an idle line)."""
-        if self.ignore_enq:
-            self.line.timeout = wait
-            self.line.read(64)
-            return
         link = Link(self.line, self.timing, yields=False)
         try:
             payload = link.receive_message(wait, respond=self._respond)
@@ -233,6 +231,15 @@ class PinpadEmulator:
             link.send_message(answer.encode(), outgoing=_fault(scenario))
         except (LinkError, OSError) as exc:
             self.link_errors.append(f"sending: {type(exc).__name__}: {exc}")
+
+    @property
+    def switched_off(self) -> bool:
+        """A terminal that hears nothing: no ACK to ENQ, ever."""
+        return self.line.deaf
+
+    @switched_off.setter
+    def switched_off(self, value: bool) -> None:
+        self.line.deaf = value
 
     def _respond(self, payload: bytes) -> int | None:
         try:

@@ -5,6 +5,8 @@ from collections.abc import Iterator
 import pytest
 from rest_framework.test import APIClient
 
+from pinpad.emulator import PinpadEmulator, PtyLine
+from pinpad.link import LinkTiming
 from providers.click.emulator import PREFIX, ClickEmulator
 from providers.emulation import EmulatorServer
 from providers.payme.emulator import PATH as PAYME_PATH
@@ -69,6 +71,41 @@ def payme(payme_server: EmulatorServer, settings) -> PaymeEmulator:  # noqa: ANN
     payme_server.emulator.reset()
     payme_server.emulator.fiscal_answer_shape = "receipt"
     return payme_server.emulator
+
+
+# Short link deadlines for tests; the production ones are in settings (seconds).
+FAST_LINK = {
+    "enq_wait": 0.3,
+    "enq_attempts": 3,
+    "retry_pause": 0.05,
+    "frame_ack_wait": 0.3,
+    "transmissions": 3,
+    "first_byte_wait": 0.5,
+    "inter_byte_wait": 0.2,
+    "eot_wait": 0.3,
+    "max_frame": 8192,
+}
+PINPAD_ANSWER_WAIT = 1.5
+
+
+@pytest.fixture
+def pinpad(tmp_path, settings) -> Iterator[PinpadEmulator]:  # noqa: ANN001
+    """A PIN-pad emulator on a real pseudo-terminal, the service pointed at its path."""
+    line = PtyLine(tmp_path / "pinpad")
+    emulator = PinpadEmulator(
+        line, LinkTiming(**{**FAST_LINK, "first_byte_wait": 2.0}), slow_seconds=0.5
+    )
+    settings.PINPAD_URL = str(line.link_path)
+    settings.PINPAD_LOCK_DIR = tmp_path
+    settings.PINPAD_LOCK_WAIT = 5.0
+    settings.PINPAD_REOPEN_BACKOFF = [0.1, 0.2, 0.4]
+    settings.PINPAD_ANSWER_WAIT = PINPAD_ANSWER_WAIT
+    settings.PINPAD_LINK_TIMING = FAST_LINK
+    thread = emulator.start_in_thread()
+    yield emulator
+    emulator.stop()
+    thread.join(timeout=5)
+    line.close()
 
 
 @pytest.fixture
