@@ -1,0 +1,119 @@
+"""One holder of the line at a time: threads, processes, and a port that goes away."""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pinpad.link import LinkTiming
+from pinpad.service import Pinpad, Status
+from pinpad.transport import LineSettings, PinpadBusy, line_lock
+from tests.conftest import FAST_LINK
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_second_holder_is_busy_at_once_when_it_may_not_wait(tmp_path) -> None:  # noqa: ANN001
+    line = LineSettings(url="/dev/null", lock_dir=tmp_path, lock_wait=0)
+    with line_lock(line), pytest.raises(PinpadBusy), line_lock(line):
+        pass
+
+
+def test_a_second_holder_waits_a_bounded_time(tmp_path) -> None:  # noqa: ANN001
+    line = LineSettings(url="/dev/null", lock_dir=tmp_path, lock_wait=0.3)
+    with line_lock(line):
+        started = time.monotonic()
+        with pytest.raises(PinpadBusy), line_lock(line):
+            pass
+        assert 0.3 <= time.monotonic() - started < 1.0
+
+
+def test_the_lock_is_free_again_after_use(tmp_path) -> None:  # noqa: ANN001
+    line = LineSettings(url="/dev/null", lock_dir=tmp_path, lock_wait=0)
+    with line_lock(line):
+        pass
+    with line_lock(line):
+        pass
+
+
+def test_threads_of_one_process_take_turns_on_the_line(pinpad, settings) -> None:  # noqa: ANN001
+    results = []
+
+    def one(order: str) -> None:
+        results.append(Pinpad.from_settings().purchase(50000, order))
+
+    threads = [threading.Thread(target=one, args=(f"t{i}",)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [r.status for r in results] == [Status.APPROVED] * 3
+    assert sorted(order for _, _, order in pinpad.requests) == ["t0", "t1", "t2"]
+    assert pinpad.link_errors == []
+
+
+DRIVER = """
+import json, sys
+from pathlib import Path
+from pinpad.link import LinkTiming
+from pinpad.service import Pinpad
+from pinpad.transport import LineSettings
+url, lock_dir, order, wait, timing = sys.argv[1:6]
+line = LineSettings(url=url, lock_dir=Path(lock_dir), lock_wait=float(wait))
+pad = Pinpad(line, LinkTiming(**json.loads(timing)), answer_wait=5)
+result = pad.purchase(50901, order)  # slow PIN: the line is held for a while
+order = result.answer.order_id if result.answer else None
+print(json.dumps({"status": str(result.status), "order": order}))
+"""
+
+
+def run_two_processes(pinpad, tmp_path, wait: float) -> list[dict]:  # noqa: ANN001
+    timing = json.dumps(FAST_LINK)
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                DRIVER,
+                pinpad.line.url,
+                str(tmp_path),
+                f"proc{i}",
+                str(wait),
+                timing,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    return [json.loads(p.communicate(timeout=60)[0]) for p in processes]
+
+
+def test_two_processes_at_once_never_interleave_on_the_line(pinpad, tmp_path) -> None:  # noqa: ANN001
+    pinpad.slow_seconds = 0.5
+    answers = run_two_processes(pinpad, tmp_path, wait=10)
+    assert sorted(a["order"] for a in answers) == ["proc0", "proc1"]
+    assert {a["status"] for a in answers} == {"approved"}
+    # Interleaved bytes would have shown up as bad frames or lost sessions on the terminal.
+    assert pinpad.link_errors == []
+    assert sorted(order for _, _, order in pinpad.requests) == ["proc0", "proc1"]
+
+
+def test_two_processes_without_waiting_one_is_told_busy(pinpad, tmp_path) -> None:  # noqa: ANN001
+    pinpad.slow_seconds = 1.0
+    answers = run_two_processes(pinpad, tmp_path, wait=0)
+    assert sorted(a["status"] for a in answers) == ["approved", "busy"]
+    assert len(pinpad.requests) == 1
+    assert pinpad.link_errors == []
+
+
+def test_link_timing_defaults_follow_the_reference() -> None:
+    timing = LinkTiming()
+    assert (timing.enq_wait, timing.enq_attempts, timing.retry_pause) == (2.0, 3, 1.0)
+    assert (timing.frame_ack_wait, timing.transmissions) == (3.0, 3)
+    assert (timing.inter_byte_wait, timing.first_byte_wait, timing.eot_wait) == (1.0, 3.0, 2.0)
