@@ -8,12 +8,17 @@ public Concert protocol (docs/pinpad-protocol.md).
 """
 
 import contextlib
+import termios
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 STX, ETX, EOT, ENQ, ACK, NAK = 0x02, 0x03, 0x04, 0x05, 0x06, 0x15
+
+# What a line that went away raises: pyserial's SerialException is an OSError; termios
+# errors come from reconfiguring a tty that was hung up.
+LINE_ERRORS = (OSError, ValueError, termios.error)
 _NAMES = {STX: "STX", ETX: "ETX", EOT: "EOT", ENQ: "ENQ", ACK: "ACK", NAK: "NAK"}
 
 
@@ -276,17 +281,18 @@ class Link:
     # --- bytes ---------------------------------------------------------------------------
 
     def _read_byte(self, wait: float, *, delivered: bool) -> int | None:
-        self.port.timeout = max(wait, 0.0)
         try:
+            # Setting pyserial's timeout reconfigures the tty: it fails too on a dead line.
+            self.port.timeout = max(wait, 0.0)
             data = self.port.read(1)
-        except (OSError, ValueError) as exc:  # SerialException is an OSError
+        except LINE_ERRORS as exc:
             raise LinkLost(f"line lost: {exc}", delivered=delivered) from exc
         return data[0] if data else None
 
     def _write(self, data: bytes, *, delivered: bool) -> None:
         try:
             self.port.write(data)
-        except (OSError, ValueError) as exc:
+        except LINE_ERRORS as exc:
             raise LinkLost(f"line lost: {exc}", delivered=delivered) from exc
 
 

@@ -7,6 +7,7 @@ alike. The port is opened for one operation and closed after it: a USB-serial ad
 re-enumerated, or an emulator that re-created its pty, is simply opened again.
 """
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import serial
+
+from pinpad.link import LINE_ERRORS
 
 
 class PinpadBusy(Exception):
@@ -78,19 +81,19 @@ def open_line(line: LineSettings) -> Iterator[serial.SerialBase]:
     with line_lock(line):
         port = _open(line)
         try:
-            # Bytes left from an earlier, abandoned exchange must not be read as an answer.
-            port.reset_input_buffer()
             yield port
         finally:
-            port.close()
+            with contextlib.suppress(*LINE_ERRORS):
+                port.close()
 
 
 def _open(line: LineSettings) -> serial.SerialBase:
     attempts = (0.0, *line.reopen_backoff)
     for pause in attempts:
         time.sleep(pause)
+        port = None
         try:
-            return serial.serial_for_url(
+            port = serial.serial_for_url(
                 line.url,
                 baudrate=line.baudrate,
                 bytesize=line.bytesize,
@@ -100,6 +103,12 @@ def _open(line: LineSettings) -> serial.SerialBase:
                 write_timeout=line.write_timeout,
                 exclusive=True,
             )
-        except (serial.SerialException, OSError, ValueError) as exc:
+            # Bytes left from an earlier, abandoned exchange must not be read as an answer.
+            port.reset_input_buffer()
+            return port
+        except LINE_ERRORS as exc:
             error = exc
+            if port is not None:
+                with contextlib.suppress(*LINE_ERRORS):
+                    port.close()
     raise PinpadUnavailable(f"cannot open {line.url}: {error}")
