@@ -27,6 +27,7 @@ import contextlib
 import os
 import random
 import select
+import signal
 import socket
 import threading
 import time
@@ -432,6 +433,7 @@ def main() -> None:
     emulator = PinpadEmulator(line, slow_seconds=args.slow_seconds)
     where_to = f"{line.url} -> {line.path}" if isinstance(line, PtyLine) else line.url
     print(f"PIN pad emulator on {where_to}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: emulator.stop())
     try:
         emulator.serve_forever()
     except KeyboardInterrupt:

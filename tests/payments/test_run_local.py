@@ -120,13 +120,38 @@ def test_the_payme_seed_flow_over_real_http(service) -> None:  # noqa: ANN001
     assert (status["data"]["status"], status["data"]["fiscal_status"]) == ("paid", "submitted")
 
 
+def test_the_humo_flow_over_a_real_pty(service) -> None:  # noqa: ANN001
+    base, _, _ = service
+    purchase = requests.post(f"{base}/payment/xumo", json={"amount": 50000}, timeout=30).json()
+    assert purchase["is_success"] is True, purchase
+    assert "ОДОБРЕНО" in purchase["data"]["message"]
+    cancel = requests.post(
+        f"{base}/payment/xumo",
+        json={"amount": 50000, "request_id": purchase["data"]["ppt_id"], "is_return": True},
+        timeout=30,
+    ).json()
+    assert cancel["is_success"] is True, cancel
+    status = requests.get(
+        f"{base}/payment/status/{purchase['data']['transaction_id']}", timeout=10
+    ).json()
+    assert status["data"]["status"] == "reversed"
+    report = requests.get(f"{base}/payment/xumo_close", timeout=30).json()
+    assert report["is_success"] is True, report
+    assert "ИТОГО                       0.00 UZS" in report["data"]["message"]
+
+
 def test_sigterm_stops_the_service_and_its_emulators(service) -> None:  # noqa: ANN001
     _, process, emulator_port = service
     emulator_ports = [emulator_port, emulator_port + 1]
+    pinpad_link = ROOT / ".run" / f"pinpad-{emulator_port + 2}"
     assert all(listening(port) for port in emulator_ports)
+    assert pinpad_link.exists()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) is not None
     deadline = time.monotonic() + 10
     while any(listening(port) for port in emulator_ports) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(listening(port) for port in emulator_ports)
+    while pinpad_link.is_symlink() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pinpad_link.is_symlink()  # the PIN-pad emulator is gone, and cleaned up

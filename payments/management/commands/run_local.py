@@ -1,7 +1,8 @@
-"""`make run`: the service under gunicorn with the provider emulators beside it.
+"""`make run`: the service under gunicorn with the emulators beside it.
 
-Starts each emulator as a child process on loopback, waits until it listens, points the
-service at it through the environment and runs gunicorn in the foreground. Ctrl-C (or
+Starts each emulator as a child process (CLICK and Payme on loopback HTTP, the PIN pad on a
+pseudo-terminal), waits until it is ready, points the service at it through the
+environment and runs gunicorn in the foreground. Ctrl-C (or
 SIGTERM) stops all of them. Production runs gunicorn alone against the real providers.
 """
 
@@ -13,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -20,16 +22,34 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 @dataclass(frozen=True)
-class Emulator:
+class HttpEmulator:
     name: str
     module: str
     url_variable: str  # the setting that points the service at it
     path: str
-    credentials: Callable[[], list[str]]  # the emulator's flags, from our settings
+    flags: Callable[[], list[str]]  # credentials, from our settings
+
+    def launch(self, port: int) -> tuple[list[str], str, Callable[[], bool]]:
+        command = [sys.executable, "-m", self.module, "--port", str(port), *self.flags()]
+        return command, f"http://127.0.0.1:{port}{self.path}", lambda: _listening(port)
 
 
-EMULATORS = [
-    Emulator(
+@dataclass(frozen=True)
+class PinpadEmulator:
+    """The PIN pad on a pseudo-terminal; the service opens it through a stable symlink."""
+
+    name: str = "PIN pad"
+    url_variable: str = "PINPAD_URL"
+
+    def launch(self, port: int) -> tuple[list[str], str, Callable[[], bool]]:
+        link = Path(settings.BASE_DIR) / ".run" / f"pinpad-{port}"
+        link.unlink(missing_ok=True)
+        command = [sys.executable, "-m", "pinpad.emulator", "--link", str(link)]
+        return command, str(link), link.exists
+
+
+EMULATORS: list[HttpEmulator | PinpadEmulator] = [
+    HttpEmulator(
         "CLICK",
         "providers.click.emulator",
         "CLICK_BASE_URL",
@@ -43,18 +63,19 @@ EMULATORS = [
             settings.CLICK_SECRET_KEY,
         ],
     ),
-    Emulator(
+    HttpEmulator(
         "Payme",
         "providers.payme.emulator",
         "PAYME_BASE_URL",
         "/api",
         lambda: ["--cashbox-id", settings.PAYME_CASHBOX_ID, "--key", settings.PAYME_KEY],
     ),
+    PinpadEmulator(),
 ]
 
 
 class Command(BaseCommand):
-    help = "Run the service with gunicorn and the provider emulators (local demo)."
+    help = "Run the service with gunicorn and the provider and PIN-pad emulators (local demo)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -68,12 +89,11 @@ class Command(BaseCommand):
         env = os.environ.copy()
         try:
             for offset, emulator in enumerate(EMULATORS):
-                port = options["emulator_base_port"] + offset
-                command = [sys.executable, "-m", emulator.module, "--port", str(port)]
-                children.append(subprocess.Popen(command + emulator.credentials()))
-                _wait_for_port("127.0.0.1", port, emulator.name)
-                env[emulator.url_variable] = f"http://127.0.0.1:{port}{emulator.path}"
-                self.stdout.write(f"{emulator.name} emulator: {env[emulator.url_variable]}")
+                command, url, ready = emulator.launch(options["emulator_base_port"] + offset)
+                children.append(subprocess.Popen(command))
+                _wait_until(ready, emulator.name)
+                env[emulator.url_variable] = url
+                self.stdout.write(f"{emulator.name} emulator: {url}")
             self._announce(options["host"], options["port"])
             gunicorn = subprocess.Popen(
                 [
@@ -120,12 +140,17 @@ class Command(BaseCommand):
         )
 
 
-def _wait_for_port(host: str, port: int, name: str, timeout: float = 15.0) -> None:
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_until(ready: Callable[[], bool], name: str, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise CommandError(f"the {name} emulator did not start listening on {host}:{port}")
+    while not ready():
+        if time.monotonic() > deadline:
+            raise CommandError(f"the {name} emulator did not start")
+        time.sleep(0.1)
