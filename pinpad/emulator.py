@@ -17,6 +17,7 @@ purchase amount in tiyin, by its last three digits (README.md has the table):
     907            nothing done and never answers
     908            unplugged after taking the request: the line goes away, nothing done
     910            never ACKs or NAKs our request frame (nothing done)
+    912            NAKs every transmission of our request frame (nothing done)
     911            approved, but every transmission of the answer has a bad LRC
 
 Run: python -m pinpad.emulator --link .run/pinpad   (or --tcp 8103)
@@ -250,6 +251,8 @@ class PinpadEmulator:
         scenario = request.amount % 1000 if request.action == Action.PURCHASE else 0
         if scenario == 910:
             return None
+        if scenario == 912:
+            return NAK
         if scenario == 902 and request.order_id not in self._naked:
             self._naked.add(request.order_id)
             return NAK

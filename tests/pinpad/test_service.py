@@ -127,6 +127,13 @@ def test_unplug_after_our_frame_is_unknown_and_the_line_comes_back(pad, pinpad) 
     assert timed(lambda: pad.purchase(50000, "order-after")).status == Status.APPROVED
 
 
+def test_our_frame_naked_every_time_is_unavailable_not_unknown(pad, pinpad) -> None:  # noqa: ANN001
+    result = timed(lambda: pad.purchase(50912, "order-refused"))
+    assert result.status == Status.UNAVAILABLE  # the terminal refused it: nothing was done
+    assert result.trace.count("<NAK") == FAST_LINK["transmissions"]
+    assert pinpad.requests == []
+
+
 def test_no_ack_or_nak_to_our_frame_is_unknown(pad) -> None:  # noqa: ANN001
     result = timed(lambda: pad.purchase(50910, "order-mute"))
     assert result.status == Status.UNKNOWN
