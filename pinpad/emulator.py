@@ -33,6 +33,7 @@ import socket
 import threading
 import time
 import tty
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -277,22 +278,7 @@ class PinpadEmulator:
                 action=Action.PURCHASE, done=False, host_code="984", order_id=request.order_id
             )
         host_code = f"{scenario:03d}" if scenario in (116, 117, 303) else "000"
-        approved = host_code == "000"
-        number = self._next_number()
-        data = self._slip_data(number, request.amount, host_code, approved)
-        record = Transaction(
-            action=Action.PURCHASE,
-            order_id=request.order_id,
-            amount=request.amount,
-            rrn=data.rrn,
-            auth_code=data.auth_code,
-            host_code=host_code,
-            approved=approved,
-            number=number,
-            slip=purchase_slip(data, approved),
-        )
-        self._record(record)
-        return self._answer_of(record)
+        return self._answer_of(self._transact(request, host_code, "000", purchase_slip))
 
     def _cancel(self, request: PinpadRequest) -> PinpadAnswer:
         original = next(
@@ -311,11 +297,28 @@ class PinpadEmulator:
             host_code = "915"  # more than the original
         else:
             host_code = "400"  # how an approved cancel reads on HUMO slips
-        approved = host_code == "400"
+
+        def slip(data: SlipData, approved: bool) -> str:
+            return cancel_slip(data, request.original_rrn, approved)
+
+        record = self._transact(request, host_code, "400", slip)
+        if record.approved and original is not None:
+            original.cancelled = True
+        return self._answer_of(record)
+
+    def _transact(
+        self,
+        request: PinpadRequest,
+        host_code: str,
+        approval_code: str,
+        make_slip: Callable[[SlipData, bool], str],
+    ) -> Transaction:
+        """Record one purchase or cancel of the shift, with its slip."""
+        approved = host_code == approval_code
         number = self._next_number()
         data = self._slip_data(number, request.amount, host_code, approved)
         record = Transaction(
-            action=Action.CANCEL,
+            action=request.action,
             order_id=request.order_id,
             amount=request.amount,
             rrn=data.rrn,
@@ -323,13 +326,11 @@ class PinpadEmulator:
             host_code=host_code,
             approved=approved,
             number=number,
-            slip=cancel_slip(data, request.original_rrn, approved),
+            slip=make_slip(data, approved),
             original_rrn=request.original_rrn,
         )
-        if approved and original is not None:
-            original.cancelled = True
         self._record(record)
-        return self._answer_of(record)
+        return record
 
     def _close_day(self) -> PinpadAnswer:
         report = close_day_report(TERMINAL_ID, MERCHANT_ID, self.shift, self.totals(), _now())
