@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pinpad.emulator import PinpadEmulator, TcpLine
 from pinpad.link import LinkTiming
 from pinpad.service import Pinpad, Status
 from pinpad.transport import LineSettings, PinpadBusy, line_lock
@@ -59,6 +60,7 @@ def test_threads_of_one_process_take_turns_on_the_line(pinpad, settings) -> None
 DRIVER = """
 import json, sys
 from pathlib import Path
+from pinpad.emulator import PinpadEmulator, TcpLine
 from pinpad.link import LinkTiming
 from pinpad.service import Pinpad
 from pinpad.transport import LineSettings
@@ -117,3 +119,20 @@ def test_link_timing_defaults_follow_the_reference() -> None:
     assert (timing.enq_wait, timing.enq_attempts, timing.retry_pause) == (2.0, 3, 1.0)
     assert (timing.frame_ack_wait, timing.transmissions) == (3.0, 3)
     assert (timing.inter_byte_wait, timing.first_byte_wait, timing.eot_wait) == (1.0, 3.0, 2.0)
+
+
+def test_the_emulator_and_driver_also_speak_over_tcp(tmp_path) -> None:  # noqa: ANN001
+    line = TcpLine("127.0.0.1", 0)
+    emulator = PinpadEmulator(line, LinkTiming(**{**FAST_LINK, "first_byte_wait": 2.0}))
+    thread = emulator.start_in_thread()
+    try:
+        settings = LineSettings(url=line.url, lock_dir=tmp_path, lock_wait=1)
+        pad = Pinpad(settings, LinkTiming(**FAST_LINK), answer_wait=2)
+        first = pad.purchase(50000, "tcp-1")
+        second = pad.cancel(first.rrn, 50000, "tcp-2")  # a new connection per operation
+        assert (first.status, second.status) == (Status.APPROVED, Status.APPROVED)
+        assert line.url.startswith("socket://127.0.0.1:")
+    finally:
+        emulator.stop()
+        thread.join(timeout=5)
+        line.close()

@@ -5,6 +5,8 @@ import json
 import pytest
 
 from payments.models import Operation, Payment, PaymentStatus, ProviderExchange
+from pinpad.service import Pinpad
+from pinpad.transport import line_lock
 from tests.helpers import post_json
 
 pytestmark = pytest.mark.django_db
@@ -122,9 +124,6 @@ def test_busy_terminal_is_108_busy_and_not_charged(api, pinpad) -> None:  # noqa
 
 
 def test_line_held_by_another_request_is_108_busy(api, pinpad, settings) -> None:  # noqa: ANN001
-    from pinpad.service import Pinpad
-    from pinpad.transport import line_lock
-
     settings.PINPAD_LOCK_WAIT = 0
     with line_lock(Pinpad.from_settings().line):
         body = xumo(api, amount=50000)
