@@ -92,6 +92,9 @@ WHITENOISE_USE_FINDERS = True
 
 # Request bodies larger than this are refused with a code-7 envelope before parsing.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# How long an Idempotency-Key and its stored answer are kept.
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 
 # --- REST framework and OpenAPI --------------------------------------------------------
 REST_FRAMEWORK = {

@@ -64,5 +64,7 @@ class ApplicationError(Exception):
 
     @classmethod
     def outcome_unknown(cls, transaction_id: Any) -> "ApplicationError":
-        """The charge may or may not have gone through; the register must ask, not recharge."""
-        return cls(ErrorCode.OUTCOME_UNKNOWN, {"transaction_id": str(transaction_id)})
+        """The charge may or may not have gone through; the register must ask, not recharge.
+        (No transaction id yet while a replayed request is still starting.)"""
+        known = None if transaction_id is None else str(transaction_id)
+        return cls(ErrorCode.OUTCOME_UNKNOWN, {"transaction_id": known})

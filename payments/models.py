@@ -162,3 +162,22 @@ class ProviderExchange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.operation} -> {self.response_status or self.error}"
+
+
+class IdempotencyKey(models.Model):
+    """A register's Idempotency-Key: the first answer, kept for replays of the same request.
+
+    The row is written before the request runs; until its answer is final it has none,
+    and a replay hears code 110 (with the payment's transaction id once it is known).
+    """
+
+    key = models.CharField(max_length=255, unique=True)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of method, path, body.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    transaction_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
@@ -35,12 +36,16 @@ class LimitedJSONParser(JSONParser):
         limit = settings.MAX_REQUEST_BODY_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
-            raise exceptions.ParseError(f"Request body too large: the limit is {limit} bytes.")
+            raise exceptions.ParseError(too_large_message())
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             return json.loads(raw.decode(encoding))
         except (UnicodeDecodeError, ValueError) as exc:
             raise exceptions.ParseError(f"Invalid JSON: {exc}") from exc
+
+
+def too_large_message() -> str:
+    return f"Request body too large: the limit is {settings.MAX_REQUEST_BODY_BYTES} bytes."
 
 
 def compact_json(value: Any) -> str:
@@ -90,6 +95,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         )
     if isinstance(exc, exceptions.ValidationError):
         return failure(ErrorCode.VALIDATION, _validation_message(exc.detail))
+    if isinstance(exc, RequestDataTooBig):
+        return failure(ErrorCode.VALIDATION, _validation_message(too_large_message()))
     if isinstance(exc, exceptions.APIException):
         # Parse errors, unsupported media types: the register sent something we cannot read.
         return failure(ErrorCode.VALIDATION, _validation_message(str(exc.detail)))

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments.api.envelope import success
+from payments.api.envelope import exception_handler, success
 from payments.api.serializers import (
     ClickChargeOutput,
     ClickConfirmInput,
@@ -26,7 +26,7 @@ from payments.api.serializers import (
 from payments.errors import ApplicationError
 from payments.models import Payment, PaymentStatus, Provider
 from payments.selectors import payment_by_transaction_id
-from payments.services import humo
+from payments.services import humo, idempotency
 from payments.services.charging import charge_qr_code
 from payments.services.fiscal import submit_receipt
 from pinpad.service import Status
@@ -53,20 +53,59 @@ def _refusal(payment: Payment) -> ApplicationError:
     return ApplicationError.billing(payment.provider, provider_code, payment.provider_message)
 
 
-class QrChargeView(APIView):
+class IdempotentView(APIView):
+    """A POST endpoint that honours `Idempotency-Key`: the first answer is kept and a replay
+    of the same request gets it unchanged; the same key with another request is code 106;
+    a replay while the first still runs (or its outcome is open) is code 110."""
+
+    def post(self, request: Request) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return self.handle(request)
+        if not key.strip() or len(key) > 255:
+            raise exceptions.ValidationError({"Idempotency-Key": ["Must be 1 to 255 characters."]})
+        request_hash = idempotency.fingerprint(request.method, request.path, request.body)
+        row, first = idempotency.claim(key, request_hash)
+        if not first:
+            if row.request_hash != request_hash:
+                raise ApplicationError.conflict("idempotency_key_reused")
+            if row.response_body is None:
+                raise ApplicationError.outcome_unknown(row.transaction_id)
+            return Response(row.response_body, status=row.response_status)
+        try:
+            response = self.handle(request)
+        except Exception as exc:  # every answer is remembered, errors too
+            response = exception_handler(exc, {"request": request})
+        idempotency.remember(
+            row, response.status_code, response.data, _transaction_id_in(response.data)
+        )
+        return response
+
+    def handle(self, request: Request) -> Response:
+        raise NotImplementedError
+
+
+def _transaction_id_in(body: dict) -> str | None:
+    for part in (body.get("data"), (body.get("error") or {}).get("data")):
+        if isinstance(part, dict) and part.get("transaction_id"):
+            return str(part["transaction_id"])
+    return None
+
+
+class QrChargeView(IdempotentView):
     """POST a scanned code and an amount; the provider is charged once."""
 
     provider = ""
     output_serializer: type[serializers.Serializer] = serializers.Serializer
 
-    def post(self, request: Request) -> Response:
+    def handle(self, request: Request) -> Response:
         given = QrChargeInput(data=request.data)
         given.is_valid(raise_exception=True)
         payment = charge_qr_code(provider=self.provider, **given.validated_data)
         return charge_answer(payment, self.output_serializer)
 
 
-class FiscalConfirmView(APIView):
+class FiscalConfirmView(IdempotentView):
     """POST the fiscal receipt URL of a paid payment; it is passed to the provider once."""
 
     provider = ""
@@ -74,7 +113,7 @@ class FiscalConfirmView(APIView):
     reference_field = "payment_id"
     receipt_field = "qrcode"
 
-    def post(self, request: Request) -> Response:
+    def handle(self, request: Request) -> Response:
         given = self.input_serializer(data=request.data)
         given.is_valid(raise_exception=True)
         payment = submit_receipt(
@@ -88,6 +127,19 @@ class FiscalConfirmView(APIView):
         raise NotImplementedError
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Up to 255 characters. A replay with the same key and body returns the first answer "
+        "unchanged; the same key with another body is code 106; while the first request "
+        "runs, or its outcome is open, code 110. Keys live 24 hours."
+    ),
+)
+
+
 def _post_schema(operation_id: str, summary: str, request: type, output: type, doc: str) -> Any:
     """The OpenAPI description of a POST endpoint whose data is `output` in the envelope."""
     return extend_schema_view(
@@ -97,6 +149,7 @@ def _post_schema(operation_id: str, summary: str, request: type, output: type, d
             request=request,
             responses={200: enveloped(output)},
             description=doc,
+            parameters=[IDEMPOTENCY_KEY],
         )
     )
 
@@ -191,8 +244,8 @@ class PaymeConfirmView(FiscalConfirmView):
     "the answer was lost and the terminal could not say what happened; do not repeat, ask "
     "GET /payment/status/{transaction_id}.",
 )
-class HumoView(APIView):
-    def post(self, request: Request) -> Response:
+class HumoView(IdempotentView):
+    def handle(self, request: Request) -> Response:
         given = HumoInput(data=request.data)
         given.is_valid(raise_exception=True)
         amount = given.validated_data["amount"]
