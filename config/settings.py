@@ -174,6 +174,17 @@ PAYME_ACCOUNT = env.json(
     default={"kkm_id": "{kkm_id}", "device_id": "{device_id}", "document": "{transaction_id}"},
 )
 
+# --- Reconciliation -------------------------------------------------------------------
+# Only payments at least this old are settled by `reconcile` (younger ones may still be
+# running in a request).
+RECONCILE_MIN_AGE_SECONDS = env.int("RECONCILE_MIN_AGE_SECONDS", default=120)
+# Provider lookups in parallel.
+RECONCILE_WORKERS = env.int("RECONCILE_WORKERS", default=32)
+# Whether "no such payment" from a provider lookup proves a charge never happened. CLICK
+# does not promise that status_by_mti finds CLICK PASS payments, so it is off by default;
+# the emulators' answers are authoritative, and the local demo turns it on.
+RECONCILE_NOT_FOUND_IS_FAILED = env.bool("RECONCILE_NOT_FOUND_IS_FAILED", default=False)
+
 # --- HUMO PIN pad (serial line) -------------------------------------------------------
 # A device path (/dev/serial/by-id/..., /dev/ttyUSB0, a pty) or socket://host:port.
 # Empty: no PIN pad, and HUMO requests answer code 108.

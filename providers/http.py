@@ -7,7 +7,10 @@ charge made twice.
 
 import json
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,6 +31,19 @@ SECRET_BODY_KEYS = frozenset({"secret_key", "password", "key"})
 _JOURNAL_TEXT_LIMIT = 20_000
 
 _session: requests.Session | None = None
+_deferred = threading.local()
+
+
+@contextmanager
+def deferred_journal() -> Iterator[list[ProviderExchange]]:
+    """Collect this thread's journal rows instead of saving them, so that worker threads
+    asking providers in parallel leave every database write to the thread that saves them
+    (`ProviderExchange.objects.bulk_create(rows)`)."""
+    _deferred.rows = []
+    try:
+        yield _deferred.rows
+    finally:
+        del _deferred.rows
 
 
 def session() -> requests.Session:
@@ -177,7 +193,7 @@ def send(
         failure, detail = _classify(exc), f"{type(exc).__name__}: {exc}"
     duration_ms = int((time.monotonic() - started) * 1000)
 
-    ProviderExchange.objects.create(
+    row = ProviderExchange(
         payment=payment,
         provider=provider,
         operation=operation,
@@ -190,6 +206,11 @@ def send(
         error=redact_text(f"{failure}: {detail}" if failure else "", secrets)[:255],
         duration_ms=duration_ms,
     )
+    sink = getattr(_deferred, "rows", None)
+    if sink is not None:
+        sink.append(row)
+    else:
+        row.save()
     logger.info(
         "%s %s -> %s in %d ms",
         provider,

@@ -24,5 +24,7 @@ class GatewayResult:
     masked_card: str = ""
     # The provider says a person must look at this payment.
     needs_attention: bool = False
+    # A lookup the provider answered with "no such payment" (see RECONCILE_NOT_FOUND_IS_FAILED).
+    not_found: bool = False
     # The provider's answer body, when the register is to see it as it came.
     raw: dict[str, Any] | None = field(default=None, repr=False)

@@ -25,7 +25,7 @@ _CHARGE_STATUS = {
     Outcome.FAILED: PaymentStatus.FAILED,
     Outcome.UNKNOWN: PaymentStatus.UNKNOWN,
 }
-_CHECK_STATUS = {k: v for k, v in _CHARGE_STATUS.items() if k is not Outcome.UNKNOWN}
+CHECK_STATUS = {k: v for k, v in _CHARGE_STATUS.items() if k is not Outcome.UNKNOWN}
 # Preparing charges nothing: only a refusal changes the payment (to failed).
 _PREPARE_STATUS = {Outcome.FAILED: PaymentStatus.FAILED}
 
@@ -59,27 +59,27 @@ def charge_qr_code(*, provider: str, amount: int, qr_code: str) -> Payment:
     if result.outcome is Outcome.UNKNOWN:
         # The charge may have gone through. Ask; never send it again.
         result = gateway.check(payment)
-        payment = record_result(payment, result, _CHECK_STATUS, reason="status after lost answer")
+        payment = record_result(payment, result, CHECK_STATUS, reason="status after lost answer")
     attempts, interval = gateway.poll_schedule()
     for attempt in range(1, attempts + 1):
         if result.outcome is not Outcome.PENDING:
             break
         time.sleep(interval)
         result = gateway.check(payment)
-        payment = record_result(payment, result, _CHECK_STATUS, reason=f"status poll {attempt}")
+        payment = record_result(payment, result, CHECK_STATUS, reason=f"status poll {attempt}")
     settle = getattr(gateway, "settle_after_polling", None)
     if result.outcome is Outcome.PENDING and settle is not None:
         # Still not final after the window: the provider's own way to end it (Payme
         # cancels a receipt still waiting, so that a late payment cannot land).
         result = settle(payment, result)
-        payment = record_result(payment, result, _CHECK_STATUS, reason="settled after polling")
+        payment = record_result(payment, result, CHECK_STATUS, reason="settled after polling")
     return payment
 
 
 def check_status(payment: Payment, *, actor: str = "system") -> Payment:
     """Ask the provider once what became of a payment and record the answer."""
     result = qr_gateway(payment.provider).check(payment)
-    return record_result(payment, result, _CHECK_STATUS, reason="status lookup", actor=actor)
+    return record_result(payment, result, CHECK_STATUS, reason="status lookup", actor=actor)
 
 
 def record_result(

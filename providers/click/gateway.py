@@ -217,7 +217,11 @@ def _status_result(exchange: HttpExchange) -> GatewayResult:
         result.code is not None and int(result.code) < 0 and not result.provider_status
     )
     if lookup_failed:
-        return GatewayResult(Outcome.UNKNOWN, code=result.code, message=result.message)
+        # An answered lookup with an error and no payment: CLICK says it has none.
+        absent = exchange.status_code < 400 and not result.provider_payment_id
+        return GatewayResult(
+            Outcome.UNKNOWN, code=result.code, message=result.message, not_found=absent
+        )
     return result
 
 

@@ -1,0 +1,136 @@
+"""manage.py reconcile against the emulators."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from payments.models import Payment, PaymentStatus, ProviderExchange
+from payments.services.transitions import change_payment
+from providers.click import gateway as click_gateway
+from providers.payme import gateway as payme_gateway
+from tests.helpers import post_json
+
+pytestmark = pytest.mark.django_db
+
+
+def reconcile(*args: str) -> tuple[int, str, str]:
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("reconcile", "--min-age", "0", *args, stdout=out, stderr=err)
+        code = 0
+    except CommandError as exc:
+        code = exc.returncode
+    return code, out.getvalue(), err.getvalue()
+
+
+def processing(provider: str, qr_code: str, amount: int = 500) -> Payment:
+    payment = Payment.objects.create(provider=provider, amount=amount, qr_code=qr_code)
+    return change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
+
+
+def test_a_charge_whose_answer_never_arrived_is_found_paid(click) -> None:  # noqa: ANN001
+    payment = processing("click", "7700112233")
+    click_gateway.charge(payment)  # CLICK charged; the process died before recording it
+    code, out, err = reconcile()
+    payment.refresh_from_db()
+    assert code == 0
+    assert payment.status == PaymentStatus.PAID
+    assert payment.events.last().actor == "reconcile"
+    assert "click     processing  paid  1" in out
+    assert "open payments [" in err
+    assert "1/1" in err
+
+
+def test_a_payment_never_sent_is_failed(click) -> None:  # noqa: ANN001
+    payment = Payment.objects.create(provider="click", amount=500, qr_code="7700112233")
+    code, _, _ = reconcile()
+    payment.refresh_from_db()
+    assert (code, payment.status) == (0, PaymentStatus.FAILED)
+    assert click.stats()["requests"] == []
+
+
+def test_no_such_payment_at_the_provider(api, click, settings) -> None:  # noqa: ANN001
+    post_json(api, "/payment/click", {"amount": 500, "qr_code": "9905123456"})  # nothing charged
+    payment = Payment.objects.get()
+    assert payment.status == PaymentStatus.UNKNOWN
+    # By default "not found" proves nothing: the payment waits for a person.
+    code, out, _ = reconcile()
+    payment.refresh_from_db()
+    assert code == 2
+    assert payment.status == PaymentStatus.UNKNOWN
+    assert payment.needs_attention
+    assert "needs a person" in out
+    # Where the provider's "not found" is trusted, it is failed.
+    settings.RECONCILE_NOT_FOUND_IS_FAILED = True
+    code, _, _ = reconcile()
+    payment.refresh_from_db()
+    assert (code, payment.status) == (0, PaymentStatus.FAILED)
+
+
+def test_a_payme_receipt_still_waiting_is_cancelled(payme) -> None:  # noqa: ANN001
+    payment = processing("payme", "50501010793410803298")
+    prepared = payme_gateway.prepare(payment)
+    payment = change_payment(payment, reason="x", provider_payment_id=prepared.provider_payment_id)
+    code, _, _ = reconcile()
+    payment.refresh_from_db()
+    assert (code, payment.status) == (0, PaymentStatus.FAILED)
+    assert payme.receipts[payment.provider_payment_id].state == 50
+
+
+def test_dry_run_asks_but_changes_nothing(click, payme) -> None:  # noqa: ANN001
+    paid_at_click = processing("click", "7700112233")
+    click_gateway.charge(paid_at_click)
+    waiting = processing("payme", "50501010793410803298")
+    prepared = payme_gateway.prepare(waiting)
+    waiting = change_payment(waiting, reason="x", provider_payment_id=prepared.provider_payment_id)
+    journal = ProviderExchange.objects.count()
+    code, out, _ = reconcile("--dry-run")
+    assert "dry run: nothing was changed" in out
+    assert "click     processing  paid" in out
+    for payment in (paid_at_click, waiting):
+        payment.refresh_from_db()
+        assert payment.status == PaymentStatus.PROCESSING
+    assert payme.receipts[waiting.provider_payment_id].state == 0  # not cancelled
+    assert ProviderExchange.objects.count() == journal
+
+
+def test_an_unknown_humo_payment_needs_a_person(pinpad) -> None:  # noqa: ANN001
+    payment = Payment.objects.create(provider="humo", amount=50000)
+    change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
+    code, out, _ = reconcile("--provider", "humo")
+    payment.refresh_from_db()
+    assert code == 2
+    assert payment.needs_attention
+    assert str(payment.transaction_id) in out
+
+
+def test_a_paid_payment_reversed_at_the_provider_is_marked_and_reported(api, click) -> None:  # noqa: ANN001
+    post_json(api, "/payment/click", {"amount": 500, "qr_code": "7700112233"})
+    payment = Payment.objects.get()
+    click_gateway.reverse(payment)  # someone reversed it in CLICK's cabinet
+    code, out, _ = reconcile("--since", timezone.localdate().isoformat())
+    payment.refresh_from_db()
+    assert code == 2
+    assert payment.status == PaymentStatus.REVERSED
+    assert payment.needs_attention
+    assert "click     paid  reversed  1" in out
+
+
+def test_young_payments_are_left_alone(click) -> None:  # noqa: ANN001
+    payment = processing("click", "7700112233")
+    out = StringIO()
+    call_command("reconcile", "--min-age", "3600", stdout=out, stderr=StringIO())
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PROCESSING
+
+
+def test_many_payments_in_parallel(click) -> None:  # noqa: ANN001
+    payments = [processing("click", f"77001122{i:02d}") for i in range(20)]
+    for payment in payments:
+        click_gateway.charge(payment)
+    code, _, _ = reconcile("--workers", "8")
+    assert code == 0
+    assert set(Payment.objects.values_list("status", flat=True)) == {PaymentStatus.PAID}
+    assert ProviderExchange.objects.filter(operation="payment/status_by_mti").count() == 20
