@@ -56,7 +56,11 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         path = self.path.split("?", 1)[0]
-        reply = self._control(path) or self.server.app.handle(self.command, path, headers, raw)
+        reply = self._control(path)
+        if reply is None:
+            if self.server.latency:
+                time.sleep(self.server.latency)  # a provider's own processing time
+            reply = self.server.app.handle(self.command, path, headers, raw)
         if reply.action == "hang":
             time.sleep(self.server.app.hang_seconds)
             self.close_connection = True
@@ -98,12 +102,19 @@ class _Handler(BaseHTTPRequestHandler):
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # many clients connect at once (races, reconcile's pool)
 
     def __init__(
-        self, app: EmulatorApp, host: str = "127.0.0.1", port: int = 0, path: str = "/"
+        self,
+        app: EmulatorApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/",
+        latency: float = 0.0,
     ) -> None:
         self.app = app
         self.path = path
+        self.latency = latency
         self.verbose = False
         super().__init__((host, port), _Handler)
 

@@ -1,15 +1,18 @@
 """Settling what requests left open, and checking paid payments against the providers.
 
 Provider lookups run in a bounded pool of threads; every database write (payment changes
-through the locked path, journal rows) happens in the calling thread.
+through the locked path, journal rows) happens in the calling thread, a batch of answers
+per transaction.
 """
 
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -21,6 +24,7 @@ from providers.registry import qr_gateway
 from providers.results import GatewayResult, Outcome
 
 OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PROCESSING, PaymentStatus.UNKNOWN)
+WRITE_BATCH = 200  # answers written per transaction
 ACTOR = "reconcile"
 
 
@@ -189,14 +193,29 @@ def _ask_all(
             return ask(payment), list(rows)
 
     settled: list[Settled | None] = []
+    answered: list[tuple[Payment, GatewayResult | None, list[ProviderExchange]]] = []
+
+    def write() -> None:
+        # One transaction per batch: on PostgreSQL a commit waits for the disk, and one
+        # per payment would make the writing, not the asking, what takes the time.
+        with transaction.atomic():
+            if not dry_run:
+                ProviderExchange.objects.bulk_create([r for _, _, rows in answered for r in rows])
+            for payment, result, _ in answered:
+                settled.append(apply(payment, result))
+                progress()
+        answered.clear()
+
     with ThreadPoolExecutor(max_workers=workers or settings.RECONCILE_WORKERS) as pool:
         futures = {pool.submit(in_worker, payment): payment for payment in payments}
+        written = time.monotonic()
         for future in as_completed(futures):
             result, rows = future.result()
-            if rows and not dry_run:
-                ProviderExchange.objects.bulk_create(rows)
-            settled.append(apply(futures[future], result))
-            progress()
+            answered.append((futures[future], result, rows))
+            if len(answered) >= WRITE_BATCH or time.monotonic() - written > 0.5:
+                write()
+                written = time.monotonic()
+        write()
     return settled
 
 

@@ -191,6 +191,12 @@ class ClickEmulator:
             return Reply(action="hang")
         return Reply(body=answer)
 
+    def record_charge(self, otp: str, amount: Decimal, transaction_id: str) -> int:
+        """A paid charge, as if click_pass/payment had taken it (for benchmarks and set-ups)."""
+        with self._lock:
+            self.charges_by_code[otp] = 1
+            return self._new_payment(otp, amount, transaction_id).payment_id
+
     def _new_payment(self, otp: str, amount: Decimal, transaction_id: str) -> EmulatedPayment:
         self._next_id += 1
         now = time.time()
@@ -316,6 +322,7 @@ def main() -> None:
     parser.add_argument("--secret-key", default="EMULATOR_SECRET_KEY")
     parser.add_argument("--hang-seconds", type=float, default=60.0)
     parser.add_argument("--confirm-window", type=float, default=30.0)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     emulator = ClickEmulator(
@@ -325,7 +332,7 @@ def main() -> None:
         hang_seconds=args.hang_seconds,
         confirm_window=args.confirm_window,
     )
-    server = EmulatorServer(emulator, args.host, args.port, PREFIX)
+    server = EmulatorServer(emulator, args.host, args.port, PREFIX, args.latency_ms / 1000)
     server.verbose = args.verbose
     server.serve_until_interrupted("CLICK emulator")
 

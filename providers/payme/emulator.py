@@ -323,12 +323,13 @@ def main() -> None:
     parser.add_argument("--cashbox-id", default="5e730e8e0b852a417aa49ceb")
     parser.add_argument("--key", default="EMULATOR_PAYME_KEY")
     parser.add_argument("--hang-seconds", type=float, default=60.0)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     emulator = PaymeEmulator(
         cashbox_id=args.cashbox_id, key=args.key, hang_seconds=args.hang_seconds
     )
-    server = EmulatorServer(emulator, args.host, args.port, PATH)
+    server = EmulatorServer(emulator, args.host, args.port, PATH, args.latency_ms / 1000)
     server.verbose = args.verbose
     server.serve_until_interrupted("Payme emulator")
 
