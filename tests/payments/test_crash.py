@@ -1,0 +1,111 @@
+"""A server process killed (SIGKILL) in the middle of a charge leaves a payment that
+`reconcile` settles, and the customer is charged once.
+
+Everything runs in real processes on a database file of its own: the service under
+gunicorn, then `manage.py reconcile`. The CLICK emulator outlives the service.
+"""
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from tests.conftest import CLICK_SECRET
+from tests.helpers import closed_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_until(condition, seconds: float, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_sigkill_mid_charge_then_reconcile_settles_it(tmp_path, click_server) -> None:  # noqa: ANN001
+    click_server.emulator.reset()
+    database = tmp_path / "crash.sqlite3"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "CLICK_BASE_URL": click_server.url,
+        "CLICK_SECRET_KEY": CLICK_SECRET,
+        "CLICK_MERCHANT_USER_ID": "12345",
+        "CLICK_SERVICE_ID": "40012",
+        "CLICK_PAYMENT_READ_TIMEOUT": "30",
+    }
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
+    port = closed_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so the worker dies with it
+    )
+    try:
+        wait_until(lambda: _listening(port), 20, "the service")
+        answers: list[object] = []
+        code = "990350000123"  # CLICK takes the charge, then answers only after 5 s
+
+        def register() -> None:
+            try:
+                answers.append(
+                    requests.post(
+                        f"http://127.0.0.1:{port}/payment/click",
+                        json={"amount": 500, "qr_code": code},
+                        timeout=30,
+                    ).json()
+                )
+            except requests.RequestException as exc:
+                answers.append(exc)
+
+        thread = threading.Thread(target=register)
+        thread.start()
+        wait_until(lambda: click_server.emulator.stats()["charges_accepted"] == 1, 10, "the charge")
+        os.killpg(server.pid, signal.SIGKILL)  # master and worker, mid-charge
+        server.wait(timeout=10)
+        thread.join(timeout=10)
+        assert isinstance(answers[0], requests.RequestException)  # the register heard nothing
+
+        assert _status(database, code) == "processing"
+        reconcile = subprocess.run(
+            [*manage, "reconcile", "--min-age", "0"], env=env, capture_output=True, text=True
+        )
+        assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
+        assert _status(database, code) == "paid"
+        assert click_server.emulator.stats()["charges_by_code"] == {code: 1}
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def _status(database: Path, code: str) -> str:
+    with sqlite3.connect(database) as db:
+        return db.execute(
+            "select status from payments_payment where qr_code = ?", (code,)
+        ).fetchone()[0]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
