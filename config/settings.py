@@ -185,6 +185,15 @@ RECONCILE_WORKERS = env.int("RECONCILE_WORKERS", default=32)
 # the emulators' answers are authoritative, and the local demo turns it on.
 RECONCILE_NOT_FOUND_IS_FAILED = env.bool("RECONCILE_NOT_FOUND_IS_FAILED", default=False)
 
+# --- Fiscal receipts --------------------------------------------------------------------
+# retry_fiscal sends a refused receipt again after these many minutes, one per attempt;
+# after the last, a person must look.
+FISCAL_RETRY_BACKOFF_MINUTES = [
+    int(m) for m in env.list("FISCAL_RETRY_BACKOFF_MINUTES", default=["1", "5", "30", "120", "720"])
+]
+# A paid QR payment whose register has sent no receipt after this long is listed.
+FISCAL_RECEIPT_DEADLINE_MINUTES = env.int("FISCAL_RECEIPT_DEADLINE_MINUTES", default=60)
+
 # --- HUMO PIN pad (serial line) -------------------------------------------------------
 # A device path (/dev/serial/by-id/..., /dev/ttyUSB0, a pty) or socket://host:port.
 # Empty: no PIN pad, and HUMO requests answer code 108.

@@ -70,6 +70,10 @@ class Payment(models.Model):
     fiscal_response = models.JSONField(
         null=True, blank=True, help_text="The provider's answer that accepted the receipt."
     )
+    fiscal_attempts = models.PositiveIntegerField(default=0)
+    fiscal_next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When retry_fiscal sends a failed receipt again."
+    )
     payer_phone = models.CharField(max_length=32, blank=True, default="")
     masked_card = models.CharField(max_length=32, blank=True, default="")
     auth_code = models.CharField(max_length=16, blank=True, default="")

@@ -46,6 +46,8 @@ WRITABLE_FIELDS = frozenset(
         "fiscal_receipt_url",
         "fiscal_error",
         "fiscal_response",
+        "fiscal_attempts",
+        "fiscal_next_attempt_at",
         "needs_attention",
     }
 )

@@ -126,6 +126,22 @@ def submit_fiscal(payment: Payment, receipt: OfdReceipt) -> GatewayResult:
     return _plain_result(exchange, payment.provider_payment_id)
 
 
+def fiscal_on_file(payment: Payment, receipt: OfdReceipt) -> GatewayResult:
+    """`GET payment/ofd_data`: SUCCESS when CLICK already holds this receipt URL."""
+    path = (
+        f"payment/ofd_data/{settings.CLICK_SERVICE_ID}/"
+        f"{quote(payment.provider_payment_id, safe='')}"
+    )
+    exchange = _call(payment, "payment/ofd_data", "GET", path)
+    if not exchange.answered:
+        return http.unanswered(exchange, LABEL, not_sent_fails=False)
+    answer = exchange.json_object()
+    # camelCase here, and maybe no error_code at all (reference §9b).
+    on_file = answer.get("qrCodeURL") or answer.get("qr_code_url") or ""
+    outcome = Outcome.SUCCESS if on_file == receipt.url else Outcome.FAILED
+    return GatewayResult(outcome, provider_payment_id=payment.provider_payment_id, raw=answer)
+
+
 def reverse(payment: Payment) -> GatewayResult:
     """Full reversal (same reporting month only, says CLICK)."""
     path = (

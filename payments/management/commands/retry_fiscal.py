@@ -1,0 +1,56 @@
+"""Send refused fiscal receipts again, and list paid payments still without one."""
+
+from collections import Counter
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from payments.management.reporting import Progress, table
+from payments.models import Provider
+from payments.services import fiscal
+
+
+class Command(BaseCommand):
+    help = (
+        "Resend refused fiscal receipts whose next attempt is due (checking CLICK's ofd_data "
+        "first, so a receipt CLICK already has is not sent twice), with backoff recorded on "
+        "the payment. Lists receipts with no attempt left and paid payments whose register "
+        "sent no receipt past FISCAL_RECEIPT_DEADLINE_MINUTES; exits with 2 when there are any."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--provider", choices=[Provider.CLICK, Provider.PAYME])
+        parser.add_argument("--dry-run", action="store_true", help="list only, send nothing")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        provider, dry_run = options["provider"], options["dry_run"]
+        due = list(fiscal.due_retries(provider))
+        outcomes: Counter[tuple[str, str]] = Counter()
+        progress = Progress(len(due), self.stderr, "fiscal retries ")
+        for payment in due:
+            after = payment.fiscal_status if dry_run else fiscal.retry(payment).fiscal_status
+            outcomes[(payment.provider, after)] += 1
+            progress()
+        rows = [(p, s, n) for (p, s), n in sorted(outcomes.items())]
+        self.stdout.write(
+            table(("provider", "fiscal status now", "payments"), rows or [("-", "-", 0)])
+        )
+
+        attention = [
+            (p, "no attempt left: " + p.fiscal_error[:40]) for p in fiscal.exhausted(provider)
+        ]
+        attention += [
+            (p, "no receipt from the register") for p in fiscal.overdue_receipts(provider)
+        ]
+        if attention:
+            self.stdout.write("\nneeds a person:")
+            self.stdout.write(
+                table(
+                    ("transaction_id", "provider", "paid at", "why"),
+                    [(p.transaction_id, p.provider, p.paid_at, why) for p, why in attention],
+                )
+            )
+        if dry_run:
+            self.stdout.write("dry run: nothing was sent")
+        if attention:
+            raise CommandError(f"{len(attention)} payment(s) need a person", returncode=2)
