@@ -95,6 +95,30 @@ class ShiftTotals:
         return self.purchase_amount - self.cancel_amount
 
 
+def parse_totals(report: str) -> ShiftTotals | None:
+    """The totals printed on a close-day report (ОПЛАТА, СУММА, ОТМЕНА, СУММА lines)."""
+    values: dict[str, list[str]] = {}
+    for line in report.splitlines():
+        label, _, value = line.partition(" ")
+        if label in ("ОПЛАТА", "ОТМЕНА", "СУММА") and value.strip():
+            values.setdefault(label, []).append(value.strip().removesuffix(" UZS"))
+    try:
+        purchase_sum, cancel_sum = values["СУММА"][:2]
+        return ShiftTotals(
+            purchases=int(values["ОПЛАТА"][0]),
+            purchase_amount=_tiyin(purchase_sum),
+            cancels=int(values["ОТМЕНА"][0]),
+            cancel_amount=_tiyin(cancel_sum),
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+def _tiyin(text: str) -> int:
+    whole, _, fraction = text.partition(".")
+    return int(whole) * 100 + int(fraction or 0)
+
+
 def close_day_report(
     terminal_id: str, merchant_id: str, shift: int, totals: ShiftTotals, when: datetime
 ) -> str:

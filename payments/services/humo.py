@@ -10,12 +10,14 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 
 from payments.errors import ApplicationError
 from payments.models import Operation, Payment, PaymentStatus, Provider, ProviderExchange
 from payments.services.transitions import IllegalTransitionError, change_payment
 from pinpad.messages import Action, PinpadAnswer
 from pinpad.service import Pinpad, PinpadResult, Status, classify
+from pinpad.slips import ShiftTotals
 
 ACTION_NAMES = {
     Action.PURCHASE: "purchase",
@@ -73,6 +75,30 @@ def close_day() -> PinpadResult:
     journal(None, result)
     _settle_late_answers(result)
     return result
+
+
+def shift_totals() -> ShiftTotals:
+    """Our own totals of the terminal's current shift: what we recorded as approved since
+    the last successful close day."""
+    last_close = (
+        ProviderExchange.objects.filter(provider=Provider.HUMO, operation="close_day", error="")
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    shift = Payment.objects.filter(provider=Provider.HUMO)
+    if last_close is not None:
+        shift = shift.filter(created_at__gt=last_close)
+    purchases = shift.filter(
+        operation=Operation.PURCHASE, status__in=[PaymentStatus.PAID, PaymentStatus.REVERSED]
+    )
+    cancels = shift.filter(operation=Operation.CANCEL, status=PaymentStatus.PAID)
+    return ShiftTotals(
+        purchases=purchases.count(),
+        purchase_amount=purchases.aggregate(total=Sum("amount"))["total"] or 0,
+        cancels=cancels.count(),
+        cancel_amount=cancels.aggregate(total=Sum("amount"))["total"] or 0,
+    )
 
 
 def _on_pinpad(payment: Payment, operation) -> Payment:  # noqa: ANN001

@@ -1,0 +1,60 @@
+"""The HUMO end-of-day reconciliation on the PIN pad, checked against our own records."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from payments.management.reporting import table
+from payments.services import humo
+from pinpad.service import Status
+from pinpad.slips import ShiftTotals, money, parse_totals
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the end-of-day reconciliation (close the shift) on the HUMO PIN pad and compare "
+        "its totals with ours since the last close. Exits with 2 when they differ or the "
+        "terminal cannot close the day. --dry-run shows our totals and closes nothing."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="our totals only")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        ours = humo.shift_totals()
+        if options["dry_run"]:
+            self.stdout.write(_table(ours, None))
+            self.stdout.write("dry run: the shift was not closed")
+            return
+        result = humo.close_day()
+        if result.status != Status.APPROVED:
+            raise CommandError(
+                f"the PIN pad did not close the day: {result.status} {result.reason}", returncode=2
+            )
+        self.stdout.write(result.slip)
+        theirs = parse_totals(result.slip)
+        self.stdout.write(_table(ours, theirs))
+        if theirs != ours:
+            raise CommandError("the terminal's totals differ from ours", returncode=2)
+
+
+def _table(ours: ShiftTotals, theirs: ShiftTotals | None) -> str:
+    rows = []
+    for label, field, is_money in (
+        ("purchases", "purchases", False),
+        ("purchase sum, UZS", "purchase_amount", True),
+        ("cancels", "cancels", False),
+        ("cancel sum, UZS", "cancel_amount", True),
+    ):
+        mine = getattr(ours, field)
+        pad = getattr(theirs, field) if theirs else None
+        shown = money if is_money else str
+        rows.append(
+            (
+                label,
+                shown(mine),
+                "-" if pad is None else shown(pad),
+                "" if pad in (None, mine) else "DIFFERS",
+            )
+        )
+    return table(("", "ours", "terminal", ""), rows)
