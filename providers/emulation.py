@@ -3,7 +3,10 @@
 An emulator app has `handle(method, path, headers, raw) -> Reply`, `hang_seconds`,
 `stats()` and `reset()`. The server answers the reply, or plays its fault: no answer at all
 (`hang`), a connection reset (`reset`), or a late answer (`delay`). `/_emulator/stats` and
-`/_emulator/reset` are served for every app, so tests can count what the provider accepted.
+`/_emulator/reset` are served for every app, so tests can count what the provider accepted;
+`/_emulator/faults` (or `server.faults.inject`) makes the next requests of one operation
+time out before or after the provider acted, fail with HTTP 500, answer with a body that is
+not JSON, or reset the connection.
 """
 
 import contextlib
@@ -32,9 +35,48 @@ class EmulatorApp(Protocol):
 
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply: ...
 
+    def operation_of(self, method: str, path: str, raw: bytes) -> str:
+        """The name of the provider call, as the service's journal names it."""
+        ...
+
     def stats(self) -> dict[str, Any]: ...
 
     def reset(self) -> None: ...
+
+
+# Faults that can be injected for the next requests of an operation (`Faults.inject`).
+BEFORE = {
+    "timeout_before": Reply(action="hang"),
+    "server_error": Reply(500, "Internal Server Error"),
+    "reset": Reply(action="reset"),
+}
+AFTER = {
+    "timeout_after": Reply(action="hang"),
+    "not_json": Reply(200, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+}
+
+
+class Faults:
+    """Faults for the next requests of an operation: the fault matrix's switchboard."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._plans: dict[str, list[str]] = {}
+
+    def inject(self, operation: str, fault: str, times: int = 1) -> None:
+        if fault not in BEFORE and fault not in AFTER:
+            raise ValueError(f"unknown fault {fault!r}")
+        with self._lock:
+            self._plans.setdefault(operation, []).extend([fault] * times)
+
+    def take(self, operation: str) -> str | None:
+        with self._lock:
+            plan = self._plans.get(operation)
+            return plan.pop(0) if plan else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._plans.clear()
 
 
 def leading_number(text: str, digits: int, *, default: int) -> int:
@@ -56,11 +98,11 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         path = self.path.split("?", 1)[0]
-        reply = self._control(path)
+        reply = self._control(path, raw)
         if reply is None:
             if self.server.latency:
                 time.sleep(self.server.latency)  # a provider's own processing time
-            reply = self.server.app.handle(self.command, path, headers, raw)
+            reply = self._with_faults(path, headers, raw)
         if reply.action == "hang":
             time.sleep(self.server.app.hang_seconds)
             self.close_connection = True
@@ -84,12 +126,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _control(self, path: str) -> Reply | None:
+    def _with_faults(self, path: str, headers: dict[str, str], raw: bytes) -> Reply:
+        app = self.server.app
+        fault = self.server.faults.take(app.operation_of(self.command, path, raw))
+        if fault in BEFORE:
+            return BEFORE[fault]  # the provider never acts
+        reply = app.handle(self.command, path, headers, raw)
+        return AFTER.get(fault, reply)  # the provider acted; its answer is lost or garbled
+
+    def _control(self, path: str, raw: bytes) -> Reply | None:
         if self.command == "GET" and path.rstrip("/") == "/_emulator/stats":
             return Reply(body=self.server.app.stats())
         if self.command == "POST" and path.rstrip("/") == "/_emulator/reset":
             self.server.app.reset()
+            self.server.faults.clear()
             return Reply(body={"reset": True})
+        if self.command == "POST" and path.rstrip("/") == "/_emulator/faults":
+            plan = json.loads(raw or b"{}")
+            self.server.faults.inject(plan["operation"], plan["fault"], int(plan.get("times", 1)))
+            return Reply(body={"injected": plan})
         return None
 
     do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 (http.server names)
@@ -115,6 +170,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self.app = app
         self.path = path
         self.latency = latency
+        self.faults = Faults()
         self.verbose = False
         super().__init__((host, port), _Handler)
 

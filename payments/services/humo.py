@@ -77,6 +77,50 @@ def close_day() -> PinpadResult:
     return result
 
 
+def settle_from_terminal(payment: Payment, *, dry_run: bool = False) -> tuple[str, str]:
+    """For reconcile: what the terminal's last transaction says of an open HUMO payment.
+
+    Only our most recent HUMO operation can be judged this way. If the terminal's last
+    transaction is it, that settles it; if it is an earlier one of ours, this one never
+    reached the terminal (failed). Returns the status it ends in, and why.
+    """
+    if Payment.objects.filter(provider=Provider.HUMO, created_at__gt=payment.created_at).exists():
+        return payment.status, "a later HUMO operation hides it: check the terminal's journal"
+    last = Pinpad.from_settings().last_transaction()
+    if not dry_run:
+        journal(payment, last)
+    answer = last.answer
+    if answer is None:
+        return payment.status, f"the terminal did not say: {last.reason}"
+    if _is_about(answer, payment):
+        if dry_run:
+            return _PAYMENT_STATUS[last.status], "the terminal's last transaction"
+        return _record(
+            payment, answer, last.status, "found by reconcile"
+        ).status, "the terminal's last transaction"
+    earlier = _transaction_id(answer.order_id)
+    if (
+        earlier
+        and Payment.objects.filter(
+            transaction_id=earlier, created_at__lt=payment.created_at
+        ).exists()
+    ):
+        note = "never reached the terminal: its last transaction is an earlier one"
+        if not dry_run:
+            payment = change_payment(
+                payment, status=PaymentStatus.FAILED, reason=note, actor="reconcile"
+            )
+        return PaymentStatus.FAILED, note
+    return payment.status, "the terminal's last transaction is not ours"
+
+
+def _transaction_id(order_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(hex=order_id)
+    except ValueError:
+        return None
+
+
 def shift_totals() -> ShiftTotals:
     """Our own totals of the terminal's current shift: what we recorded as approved since
     the last successful close day."""
@@ -162,9 +206,8 @@ def _settle_late_answers(result: PinpadResult) -> None:
     """Answers of earlier operations that arrived late settle those operations, when they
     are still unknown here."""
     for answer in result.stale:
-        try:
-            transaction_id = uuid.UUID(hex=answer.order_id)
-        except ValueError:
+        transaction_id = _transaction_id(answer.order_id)
+        if transaction_id is None:
             continue
         payment = Payment.objects.filter(
             transaction_id=transaction_id, status=PaymentStatus.UNKNOWN

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from payments.models import Payment, PaymentStatus, Provider, ProviderExchange
+from payments.services import humo
 from payments.services.charging import CHECK_STATUS, record_result
 from payments.services.transitions import IllegalTransitionError, change_payment
 from providers import http
@@ -89,8 +90,14 @@ def settle_open(
         if payment.status == PaymentStatus.CREATED:
             # Never sent: the process stopped before the provider was called.
             return _change(payment, PaymentStatus.FAILED, "never sent to the provider", dry_run)
-        if result is None:  # the PIN pad: only the terminal's last transaction can tell
-            return _needs_person(payment, "HUMO: check the terminal's journal", dry_run)
+        if payment.provider == Provider.HUMO:
+            # Only the terminal's last transaction can tell (asked here: one line, one lock).
+            after, note = humo.settle_from_terminal(payment, dry_run=dry_run)
+            if after in OPEN_STATUSES:
+                return _needs_person(payment, note, dry_run, before)
+            return Settled(
+                str(payment.transaction_id), payment.provider, before, after, False, note
+            )
         trusted_absence = result.not_found and settings.RECONCILE_NOT_FOUND_IS_FAILED
         if result.outcome is Outcome.UNKNOWN and trusted_absence:
             return _change(

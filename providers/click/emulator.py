@@ -100,6 +100,12 @@ class ClickEmulator:
 
     # --- dispatch ----------------------------------------------------------------------
 
+    def operation_of(self, method: str, path: str, raw: bytes) -> str:
+        route = path[len(PREFIX) :].strip("/")
+        if route in ("click_pass/payment", "click_pass/confirm", "payment/ofd_data/submit_qrcode"):
+            return route
+        return "/".join(route.split("/")[:2])  # payment/status/{service}/{id} -> payment/status
+
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         if not path.startswith(PREFIX):
             return Reply(404, {"error_code": -404, "error_note": "Not found"})

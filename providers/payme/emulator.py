@@ -116,6 +116,12 @@ class PaymeEmulator:
 
     # --- JSON-RPC ------------------------------------------------------------------------
 
+    def operation_of(self, method: str, path: str, raw: bytes) -> str:
+        try:
+            return str(json.loads(raw or b"{}").get("method", ""))
+        except (ValueError, AttributeError):
+            return ""
+
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         if path.rstrip("/") != PATH:
             return Reply(404, "Not found")
