@@ -4,7 +4,8 @@ It listens on a pseudo-terminal (the driver opens the real `/dev/pts/N`, or a st
 symlink to it) or on a TCP socket (`socket://host:port`). It keeps a shift: purchases,
 cancels by RRN, the end-of-day report with totals that add up, the last transaction.
 Slips are in the HUMO layout (36 columns, Cyrillic). Scripted behaviours are picked by the
-purchase amount in tiyin, by its last three digits (README.md has the table):
+amount in tiyin of a purchase (or of a cancel, for the link faults), by its last three
+digits (README.md has the table):
 
     116, 117, 303  declined with that host code (no funds, wrong PIN, journal full)
     984            busy: nothing done, host code 984
@@ -216,7 +217,7 @@ class PinpadEmulator:
             self.link_errors.append(f"{type(exc).__name__}: {exc}")
             return
         self.requests.append((request.action, request.amount, request.order_id))
-        scenario = request.amount % 1000 if request.action == Action.PURCHASE else 0
+        scenario = _scenario(request)
         if scenario == 908:
             self.line.unplug()
             return
@@ -249,7 +250,7 @@ class PinpadEmulator:
             request = PinpadRequest.decode(payload)
         except MessageError:
             return NAK
-        scenario = request.amount % 1000 if request.action == Action.PURCHASE else 0
+        scenario = _scenario(request)
         if scenario == 910:
             return None
         if scenario == 912:
@@ -408,6 +409,11 @@ class PinpadEmulator:
             masked_pan="986009******7856",
             when=when,
         )
+
+
+def _scenario(request: PinpadRequest) -> int:
+    """The scripted behaviour: the last three digits of a purchase's or a cancel's amount."""
+    return request.amount % 1000 if request.action in (Action.PURCHASE, Action.CANCEL) else 0
 
 
 def _fault(scenario: int):  # noqa: ANN202

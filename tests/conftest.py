@@ -1,6 +1,8 @@
 """Shared fixtures: the provider emulators run on loopback over real HTTP."""
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -106,6 +108,25 @@ def pinpad(tmp_path, settings) -> Iterator[PinpadEmulator]:  # noqa: ANN001
     emulator.stop()
     thread.join(timeout=5)
     line.close()
+
+
+MATRIX_FILE = Path(__file__).resolve().parents[1] / ".run" / "fault-matrix.json"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.fault_matrix = []  # cells observed by tests/reliability
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cells = getattr(session.config, "fault_matrix", [])
+    if cells:
+        MATRIX_FILE.parent.mkdir(parents=True, exist_ok=True)
+        MATRIX_FILE.write_text(json.dumps(cells, ensure_ascii=False, indent=1))
+
+
+@pytest.fixture
+def matrix(request: pytest.FixtureRequest) -> list[dict]:
+    return request.config.fault_matrix
 
 
 @pytest.fixture

@@ -82,7 +82,8 @@ def settle_from_terminal(payment: Payment, *, dry_run: bool = False) -> tuple[st
 
     Only our most recent HUMO operation can be judged this way. If the terminal's last
     transaction is it, that settles it; if it is an earlier one of ours, this one never
-    reached the terminal (failed). Returns the status it ends in, and why.
+    reached the terminal (failed); so too if the terminal has no transaction at all. Returns
+    the status it ends in, and why.
     """
     if Payment.objects.filter(provider=Provider.HUMO, created_at__gt=payment.created_at).exists():
         return payment.status, "a later HUMO operation hides it: check the terminal's journal"
@@ -99,7 +100,8 @@ def settle_from_terminal(payment: Payment, *, dry_run: bool = False) -> tuple[st
             payment, answer, last.status, "found by reconcile"
         ).status, "the terminal's last transaction"
     earlier = _transaction_id(answer.order_id)
-    if (
+    nothing_at_all = not answer.reported_action  # the terminal has no transaction to report
+    if nothing_at_all or (
         earlier
         and Payment.objects.filter(
             transaction_id=earlier, created_at__lt=payment.created_at

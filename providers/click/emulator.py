@@ -172,7 +172,7 @@ class ClickEmulator:
             return Reply(body={"error_code": -code, "error_note": "Недостаточно средств"})
 
         with self._lock:
-            if otp in self.charges_by_code:
+            if any(p.otp_data == otp for p in self.payments.values()):
                 return Reply(
                     body={"error_code": CODE_ALREADY_USED, "error_note": "QR-код уже использован"}
                 )
@@ -180,7 +180,8 @@ class ClickEmulator:
             if scenario == "9910":
                 payment.status = -leading_number(argument, 4, default=5017)
                 return Reply(body=self._payment_answer(payment, payment.status, "Отказ"))
-            self.charges_by_code[otp] = 1
+            if scenario != "9909":  # in confirmation mode the money moves on confirm
+                self.charges_by_code[otp] = 1
             if scenario == "9911":
                 return Reply(body=self._payment_answer(payment, -5017, "Отказ"))
             if scenario == "9902":
@@ -240,6 +241,7 @@ class ClickEmulator:
             if payment.confirm_mode != 1 or payment.status != 1:
                 return Reply(body={"error_code": -1, "error_note": "Платёж нельзя подтвердить"})
             payment.status = 2
+            self.charges_by_code[payment.otp_data] = 1
             return Reply(body={"error_code": 0, "error_note": "Успешно подтвержден"})
 
     # --- status, reversal, fiscal ----------------------------------------------------------

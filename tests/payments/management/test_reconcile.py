@@ -96,12 +96,23 @@ def test_dry_run_asks_but_changes_nothing(click, payme) -> None:  # noqa: ANN001
     assert ProviderExchange.objects.count() == journal
 
 
-def test_an_unknown_humo_payment_needs_a_person(pinpad) -> None:  # noqa: ANN001
+def test_an_open_humo_payment_the_terminal_never_saw_is_failed(pinpad) -> None:  # noqa: ANN001
     payment = Payment.objects.create(provider="humo", amount=50000)
     change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
     code, out, _ = reconcile("--provider", "humo")
     payment.refresh_from_db()
+    assert (code, payment.status) == (0, PaymentStatus.FAILED)
+    assert ProviderExchange.objects.filter(operation="last_transaction").count() == 1
+
+
+def test_an_open_humo_payment_hidden_by_a_later_one_needs_a_person(api, pinpad) -> None:  # noqa: ANN001
+    payment = Payment.objects.create(provider="humo", amount=50000)
+    change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
+    post_json(api, "/payment/xumo", {"amount": 50000})  # the terminal's last is this one
+    code, out, _ = reconcile("--provider", "humo")
+    payment.refresh_from_db()
     assert code == 2
+    assert payment.status == PaymentStatus.PROCESSING
     assert payment.needs_attention
     assert str(payment.transaction_id) in out
 

@@ -1,0 +1,230 @@
+"""The fault matrix: every provider and PIN-pad call under every fault.
+
+Each cell runs the register's request with the fault injected at the emulator, then lets
+the operators' commands settle what was left open (`reconcile`, `retry_fiscal`), and holds
+three promises:
+
+- the register's answer is right: success only if the money moved, a failure (104/108)
+  only if it certainly did not, 110 while nobody can know;
+- the provider (or terminal) took at most one charge;
+- after the commands, the payment is in its true final state (what the emulator did).
+
+The observed cells are collected into `.run/fault-matrix.json`; `python -m
+tests.reliability.report` turns them into docs/reliability.md.
+"""
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from payments.models import FiscalStatus, Operation, Payment, PaymentStatus
+from tests.helpers import SEED_URL, closed_port, post_json
+
+pytestmark = pytest.mark.django_db
+
+HTTP_FAULTS = ["refused", "timeout_before", "timeout_after", "server_error", "not_json", "reset"]
+
+
+@dataclass(frozen=True)
+class Call:
+    provider: str
+    name: str  # as the matrix shows it
+    operation: str  # as the emulator and the journal name it
+    run: Callable  # (api, arm) -> the register's answer; `arm()` injects the fault
+    refusable: bool = False  # the call can meet a closed port without the ones before it
+
+
+def answer_code(body: dict) -> int:
+    return 0 if body["is_success"] else body["error"]["code"]
+
+
+# --- the flows -------------------------------------------------------------------------------
+
+
+def charge(provider: str, code: str) -> Callable:
+    def run(api, arm) -> dict:  # noqa: ANN001
+        arm()
+        return post_json(api, f"/payment/{provider}", {"amount": 500, "qr_code": code})
+
+    return run
+
+
+def fiscal(provider: str) -> Callable:
+    def run(api, arm) -> dict:  # noqa: ANN001
+        paid = post_json(api, f"/payment/{provider}", {"amount": 500, "qr_code": "7700112233"})
+        arm()  # the charge went through; the fault meets the fiscal call
+        field = "qrcode" if provider == "click" else "qr_code_url"
+        reference = "payment_id" if provider == "click" else "payme_id"
+        return post_json(
+            api,
+            f"/payment/{provider}_confirm",
+            {reference: paid["data"]["payment_id"], field: SEED_URL},
+        )
+
+    return run
+
+
+CALLS = [
+    Call("click", "CLICK pay", "click_pass/payment", charge("click", "7700112233"), refusable=True),
+    Call("click", "CLICK confirm", "click_pass/confirm", charge("click", "9909000001")),
+    Call("click", "CLICK status", "payment/status", charge("click", "99021000001")),
+    Call(
+        "click", "CLICK fiscal", "payment/ofd_data/submit_qrcode", fiscal("click"), refusable=True
+    ),
+    Call("payme", "Payme create", "receipts.create", charge("payme", "7700112233"), refusable=True),
+    Call("payme", "Payme pay", "receipts.pay", charge("payme", "7700112233")),
+    Call("payme", "Payme check", "receipts.check", charge("payme", "98021000001")),
+    Call("payme", "Payme cancel", "receipts.cancel", charge("payme", "9808000001")),
+    Call("payme", "Payme fiscal", "receipts.set_fiscal_data", fiscal("payme"), refusable=True),
+]
+
+
+def settle() -> None:
+    """What the operators run: reconcile, then the fiscal retries (all due now)."""
+    Payment.objects.update(fiscal_next_attempt_at=timezone.now())
+    for command in (("reconcile", "--min-age", "0"), ("retry_fiscal",)):
+        # "needs a person" (exit 2) is judged below, by the payment's state.
+        with contextlib.suppress(CommandError):
+            call_command(*command, stdout=StringIO(), stderr=StringIO())
+
+
+@pytest.mark.parametrize("fault", HTTP_FAULTS)
+@pytest.mark.parametrize("call", CALLS, ids=lambda c: c.name.replace(" ", "-"))
+def test_provider_call_under_fault(
+    api,
+    click,
+    payme,
+    click_server,
+    payme_server,
+    settings,
+    monkeypatch,
+    matrix,
+    call,
+    fault,  # noqa: ANN001
+) -> None:
+    if fault == "refused" and not call.refusable:
+        matrix.append({"call": call.name, "fault": fault, "applies": False})
+        pytest.skip(
+            "the same host answered the calls before it: a refused connection is another cell"
+        )
+    settings.RECONCILE_NOT_FOUND_IS_FAILED = True  # the emulators are the truth
+    server = {"click": click_server, "payme": payme_server}[call.provider]
+    url_setting = {"click": "CLICK_BASE_URL", "payme": "PAYME_BASE_URL"}[call.provider]
+    real_url = getattr(settings, url_setting)
+
+    def arm() -> None:
+        if fault == "refused":
+            setattr(settings, url_setting, f"http://127.0.0.1:{closed_port()}/")
+        else:
+            server.faults.inject(call.operation, fault)
+
+    try:
+        body = call.run(api, arm)
+    finally:
+        setattr(settings, url_setting, real_url)
+    code = answer_code(body)
+    monkeypatch.setattr(click, "confirm_window", 0)  # CLICK cancels what was not confirmed
+    settle()
+
+    payment = Payment.objects.get()
+    if call.name.endswith("fiscal"):
+        charges = 1
+        final = payment.fiscal_status
+        holds = (
+            code in (0, 104)
+            and final == FiscalStatus.SUBMITTED
+            and receipt_on_file(server, payment)
+        )
+    else:
+        stats = server.emulator.stats()
+        charges = (stats.get("charges_by_code") or stats.get("paid_by_code") or {}).get(
+            payment.qr_code, 0
+        )
+        final = payment.status
+        truth = PaymentStatus.PAID if charges else PaymentStatus.FAILED
+        right_answer = (code == 0 and charges) or (code == 104 and not charges) or code == 110
+        holds = bool(right_answer) and final == truth and charges <= 1
+    matrix.append(
+        {
+            "call": call.name,
+            "fault": fault,
+            "applies": True,
+            "code": code,
+            "charges": charges,
+            "final": str(final),
+            "holds": holds,
+        }
+    )
+    assert charges <= 1
+    assert holds, f"{call.name} x {fault}: answer {code}, {charges} charge(s), ended {final}"
+
+
+# --- the PIN pad -------------------------------------------------------------------------
+
+# Fault -> the amount's last three digits that script it in the emulator.
+LINE_FAULTS = {
+    "NAK": 902,
+    "bad LRC": 903,
+    "truncated frame": 904,
+    "silence (done)": 906,
+    "silence (not done)": 907,
+    "unplug": 908,
+    "no ACK/NAK": 910,
+}
+
+
+@pytest.mark.parametrize("fault", list(LINE_FAULTS))
+@pytest.mark.parametrize("operation", ["purchase", "cancel"])
+def test_pinpad_call_under_fault(api, pinpad, matrix, operation: str, fault: str) -> None:  # noqa: ANN001
+    scripted = 50000 + LINE_FAULTS[fault]
+    if operation == "purchase":
+        body = post_json(api, "/payment/xumo", {"amount": scripted})
+        payment = Payment.objects.get()
+    else:
+        rrn = post_json(api, "/payment/xumo", {"amount": 99999})["data"]["ppt_id"]
+        body = post_json(
+            api, "/payment/xumo", {"amount": scripted, "request_id": rrn, "is_return": True}
+        )
+        payment = Payment.objects.get(operation=Operation.CANCEL)
+    code = answer_code(body)
+    settle()
+    payment.refresh_from_db()
+
+    done = [
+        t for t in pinpad.transactions if t.order_id == payment.transaction_id.hex and t.approved
+    ]
+    charges = len(done)
+    truth = PaymentStatus.PAID if done else PaymentStatus.FAILED
+    right_answer = (code == 0 and done) or (code == 108 and not done) or code == 110
+    holds = right_answer and payment.status == truth and charges <= 1
+    if operation == "cancel" and holds:
+        purchase = Payment.objects.get(operation=Operation.PURCHASE)
+        holds = purchase.status == (PaymentStatus.REVERSED if done else PaymentStatus.PAID)
+    matrix.append(
+        {
+            "call": f"PIN pad {operation}",
+            "fault": fault,
+            "applies": True,
+            "code": code,
+            "charges": charges,
+            "final": str(payment.status),
+            "holds": bool(holds),
+        }
+    )
+    assert charges <= 1
+    assert holds, f"{operation} x {fault}: answer {code}, ended {payment.status}"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def receipt_on_file(server, payment: Payment) -> bool:  # noqa: ANN001
+    emulator = server.emulator
+    if payment.provider == "click":
+        return emulator.payments[int(payment.provider_payment_id)].ofd_qrcode == SEED_URL
+    return emulator.receipts[payment.provider_payment_id].fiscal_data.get("qr_code_url") == SEED_URL
