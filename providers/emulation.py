@@ -94,6 +94,13 @@ class _Handler(BaseHTTPRequestHandler):
     server: "EmulatorServer"
 
     def _serve(self) -> None:
+        self.server.track(+1)
+        try:
+            self._answer()
+        finally:
+            self.server.track(-1)
+
+    def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -171,8 +178,15 @@ class EmulatorServer(ThreadingHTTPServer):
         self.path = path
         self.latency = latency
         self.faults = Faults()
+        self.in_flight = self.peak_in_flight = 0  # requests being served at once
+        self._counting = threading.Lock()
         self.verbose = False
         super().__init__((host, port), _Handler)
+
+    def track(self, change: int) -> None:
+        with self._counting:
+            self.in_flight += change
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
     @property
     def emulator(self) -> EmulatorApp:

@@ -1,0 +1,159 @@
+"""Races against the running service: gunicorn (2 processes × 8 threads) on PostgreSQL,
+the emulators in this process, 50 register requests fired at the same moment.
+
+On SQLite these cannot run: the service's processes cannot open pytest's in-memory test
+database, and on one SQLite file every writer queues on the file lock, so the races proven
+here do not arise there. They are skipped with that reason.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from django.db import connection
+
+from payments.models import Payment
+from tests.conftest import CLICK_SECRET, FAST_LINK, PAYME_CASHBOX, PAYME_KEY
+from tests.helpers import closed_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parents[2]
+AT_ONCE = 50
+
+
+@pytest.fixture
+def service(click, payme, click_server, payme_server, pinpad, settings) -> Iterator[str]:  # noqa: ANN001
+    if connection.vendor != "postgresql":
+        pytest.skip("the service's processes cannot share pytest's SQLite test database")
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CLICK_BASE_URL": click_server.url,
+        "CLICK_SECRET_KEY": CLICK_SECRET,
+        "CLICK_MERCHANT_USER_ID": "12345",
+        "CLICK_SERVICE_ID": "40012",
+        "CLICK_PAYMENT_READ_TIMEOUT": "10",
+        "CLICK_STATUS_POLL_INTERVAL": "0",
+        "PAYME_BASE_URL": payme_server.url,
+        "PAYME_CASHBOX_ID": PAYME_CASHBOX,
+        "PAYME_KEY": PAYME_KEY,
+        "PAYME_PAY_READ_TIMEOUT": "10",
+        "PAYME_CHECK_INTERVAL": "0",
+        "PINPAD_URL": settings.PINPAD_URL,
+        "PINPAD_LOCK_DIR": str(settings.PINPAD_LOCK_DIR),
+        "PINPAD_ANSWER_WAIT": "5",
+        **{f"PINPAD_{k.upper()}": str(v) for k, v in FAST_LINK.items()},
+    }
+    port = closed_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not _listening(port):
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+
+
+def fire(url: str, bodies: list[dict], headers: dict | None = None) -> list[dict]:
+    """POST every body at the same moment, from as many threads."""
+    start = threading.Barrier(len(bodies))
+
+    def one(body: dict) -> dict:
+        start.wait()
+        return requests.post(url, json=body, headers=headers or {}, timeout=60).json()
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(one, bodies))
+
+
+def agree(answers: list[dict]) -> set[str]:
+    """The transaction ids the answers speak of; successes and 110s only."""
+    ids = set()
+    for answer in answers:
+        if answer["is_success"]:
+            ids.add(answer["data"]["transaction_id"])
+        else:
+            assert answer["error"]["code"] == 110, answer
+            ids.add(answer["error"]["data"]["transaction_id"])
+    return ids
+
+
+@pytest.mark.parametrize("provider", ["click", "payme"])
+def test_the_same_code_50_times_at_once_is_one_charge(service, click, payme, provider) -> None:  # noqa: ANN001
+    code = "990305000777" if provider == "click" else "980305000777"  # answers after 0.5 s
+    answers = fire(f"{service}/payment/{provider}", [{"amount": 500, "qr_code": code}] * AT_ONCE)
+    stats = (click if provider == "click" else payme).stats()
+    charged = stats["charges_by_code"] if provider == "click" else stats["paid_by_code"]
+    assert charged == {code: 1}
+    assert len(agree(answers)) == 1
+    assert any(a["is_success"] for a in answers)
+    assert Payment.objects.count() == 1
+
+
+def test_one_idempotency_key_50_times_at_once_is_one_charge(service, click) -> None:  # noqa: ANN001
+    body = {"amount": 500, "qr_code": "990305000888"}
+    answers = fire(f"{service}/payment/click", [body] * AT_ONCE, {"Idempotency-Key": "race-1"})
+    assert click.stats()["charges_by_code"] == {"990305000888": 1}
+    ids = {a["data"]["transaction_id"] for a in answers if a["is_success"]}
+    assert len(ids) == 1
+    # Those that came while the first ran heard 110; none heard anything else.
+    assert {a["error"]["code"] for a in answers if not a["is_success"]} <= {110}
+
+
+def test_50_different_codes_at_once_do_not_queue_behind_one_lock(
+    service, click, click_server
+) -> None:  # noqa: ANN001
+    click_server.peak_in_flight = 0
+    bodies = [{"amount": 500, "qr_code": f"9903050{i:05d}"} for i in range(AT_ONCE)]
+    answers = fire(f"{service}/payment/click", bodies)
+    assert all(a["is_success"] for a in answers), [a for a in answers if not a["is_success"]]
+    assert click.stats()["charges_accepted"] == AT_ONCE
+    # Served side by side by the service's 16 threads, not one after another.
+    assert click_server.peak_in_flight >= 8
+
+
+def test_two_humo_purchases_at_once_take_turns_on_the_line(service, pinpad) -> None:  # noqa: ANN001
+    pinpad.slow_seconds = 0.5
+    answers = fire(f"{service}/payment/xumo", [{"amount": 50901}, {"amount": 50901}])
+    assert [a["is_success"] for a in answers] == [True, True]
+    assert len({a["data"]["ppt_id"] for a in answers}) == 2
+    assert len(pinpad.requests) == 2
+    assert pinpad.link_errors == []  # interleaved bytes would have broken a frame
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
