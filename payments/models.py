@@ -178,7 +178,8 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255, unique=True)
     request_hash = models.CharField(max_length=64, help_text="SHA-256 of method, path, body.")
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    # The answer exactly as it was sent (text, not JSON: a replay must be the same bytes).
+    response_body = models.TextField(null=True, blank=True)
     transaction_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)

@@ -2,13 +2,14 @@
 
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments.api.envelope import exception_handler, success
+from payments.api.envelope import EnvelopeJSONRenderer, exception_handler, success
 from payments.api.serializers import (
     ClickChargeOutput,
     ClickConfirmInput,
@@ -71,13 +72,18 @@ class IdempotentView(APIView):
                 raise ApplicationError.conflict("idempotency_key_reused")
             if row.response_body is None:
                 raise ApplicationError.outcome_unknown(row.transaction_id)
-            return Response(row.response_body, status=row.response_status)
+            return HttpResponse(
+                row.response_body.encode(),
+                status=row.response_status,
+                content_type="application/json; charset=utf-8",
+            )
         try:
             response = self.handle(request)
         except Exception as exc:  # every answer is remembered, errors too
             response = exception_handler(exc, {"request": request})
+        rendered = EnvelopeJSONRenderer().render(response.data).decode()
         idempotency.remember(
-            row, response.status_code, response.data, _transaction_id_in(response.data)
+            row, response.status_code, response.data, rendered, _transaction_id_in(response.data)
         )
         return response
 

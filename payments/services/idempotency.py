@@ -45,13 +45,16 @@ def claim(key: str, request_hash: str) -> tuple[IdempotencyKey, bool]:
     raise RuntimeError(f"could not claim idempotency key {key!r}")
 
 
-def remember(row: IdempotencyKey, status: int, body: dict, transaction_id: str | None) -> None:
-    """Keep a final answer for replays; for an open outcome keep only the transaction id."""
+def remember(
+    row: IdempotencyKey, status: int, body: dict, rendered: str, transaction_id: str | None
+) -> None:
+    """Keep a final answer (as sent) for replays; for an open outcome keep only the
+    transaction id."""
     if body.get("error") and body["error"].get("code") in OPEN_OUTCOME_CODES:
         row.transaction_id = transaction_id
         row.save(update_fields=["transaction_id"])
         return
-    row.response_status, row.response_body = status, body
+    row.response_status, row.response_body = status, rendered
     row.transaction_id = transaction_id
     row.save(update_fields=["response_status", "response_body", "transaction_id"])
 
