@@ -182,7 +182,7 @@ RECONCILE_MIN_AGE_SECONDS = env.int("RECONCILE_MIN_AGE_SECONDS", default=120)
 RECONCILE_WORKERS = env.int("RECONCILE_WORKERS", default=32)
 # Whether "no such payment" from a provider lookup proves a charge never happened. CLICK
 # does not promise that status_by_mti finds CLICK PASS payments, so it is off by default;
-# the emulators' answers are authoritative, and the local demo turns it on.
+# the emulators' answers are authoritative, and the fault-matrix tests turn it on.
 RECONCILE_NOT_FOUND_IS_FAILED = env.bool("RECONCILE_NOT_FOUND_IS_FAILED", default=False)
 
 # --- Fiscal receipts --------------------------------------------------------------------
