@@ -7,27 +7,16 @@ gunicorn, then `manage.py reconcile`. The CLICK emulator outlives the service.
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import requests
 
 from tests.conftest import CLICK_SECRET
-from tests.helpers import closed_port
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_until(condition, seconds: float, what: str) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+from tests.helpers import ROOT, gunicorn, wait_until
 
 
 def test_sigkill_mid_charge_then_reconcile_settles_it(tmp_path, click_server) -> None:  # noqa: ANN001
@@ -44,26 +33,7 @@ def test_sigkill_mid_charge_then_reconcile_settles_it(tmp_path, click_server) ->
     }
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
-    port = closed_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group, so the worker dies with it
-    )
-    try:
-        wait_until(lambda: _listening(port), 20, "the service")
+    with gunicorn(env, "--workers", "1") as (base, server):
         answers: list[object] = []
         code = "990350000123"  # CLICK takes the charge, then answers only after 5 s
 
@@ -71,7 +41,7 @@ def test_sigkill_mid_charge_then_reconcile_settles_it(tmp_path, click_server) ->
             try:
                 answers.append(
                     requests.post(
-                        f"http://127.0.0.1:{port}/payment/click",
+                        f"{base}/payment/click",
                         json={"amount": 500, "qr_code": code},
                         timeout=30,
                     ).json()
@@ -94,9 +64,6 @@ def test_sigkill_mid_charge_then_reconcile_settles_it(tmp_path, click_server) ->
         assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
         assert _status(database, code) == "paid"
         assert click_server.emulator.stats()["charges_by_code"] == {code: 1}
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 def _status(database: Path, code: str) -> str:
@@ -104,8 +71,3 @@ def _status(database: Path, code: str) -> str:
         return db.execute(
             "select status from payments_payment where qr_code = ?", (code,)
         ).fetchone()[0]
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0

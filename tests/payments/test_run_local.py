@@ -6,30 +6,15 @@ whatever database the rest of the suite uses.
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.helpers import SEED_URL
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+from tests.helpers import ROOT, SEED_URL, closed_port, listening
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +23,8 @@ def service(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, int]]:  #
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
-    port = free_port()
-    emulator_port = free_port()  # CLICK's; Payme's is the next one
+    port = closed_port()
+    emulator_port = closed_port()  # CLICK's; Payme's is the next one
     process = subprocess.Popen(
         [
             *manage,

@@ -7,15 +7,9 @@ here do not arise there. They are skipped with that reason.
 """
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -23,10 +17,9 @@ from django.db import connection
 
 from payments.models import Payment
 from tests.conftest import CLICK_SECRET, FAST_LINK, PAYME_CASHBOX, PAYME_KEY
-from tests.helpers import closed_port
+from tests.helpers import gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parents[2]
 AT_ONCE = 50
 
 
@@ -54,37 +47,11 @@ def service(click, payme, click_server, payme_server, pinpad, settings) -> Itera
         "PINPAD_ANSWER_WAIT": "5",
         **{f"PINPAD_{k.upper()}": str(v) for k, v in FAST_LINK.items()},
     }
-    port = closed_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "2",
-            "--threads",
-            "8",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while not _listening(port):
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
+    with gunicorn(env, "--worker-class", "gthread", "--workers", "2", "--threads", "8") as (
+        base,
+        _,
+    ):
+        yield base
 
 
 def fire(url: str, bodies: list[dict], headers: dict | None = None) -> list[dict]:
@@ -152,8 +119,3 @@ def test_two_humo_purchases_at_once_take_turns_on_the_line(service, pinpad) -> N
     assert len({a["data"]["ppt_id"] for a in answers}) == 2
     assert len(pinpad.requests) == 2
     assert pinpad.link_errors == []  # interleaved bytes would have broken a frame
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
