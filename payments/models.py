@@ -116,7 +116,19 @@ class Payment(models.Model):
                 name="payment_fiscal_status_known",
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="payment_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="payment_status_created"),
+            # The operators' search box looks a payment up by any of these, exactly.
+            models.Index(fields=["provider_payment_id"], name="payment_provider_id"),
+            models.Index(fields=["qr_code"], name="payment_qr_code"),
+            models.Index(fields=["payer_phone"], name="payment_payer_phone"),
+        ]
+        permissions = [
+            ("check_status", "Can ask the provider for a payment's status"),
+            ("retry_fiscal", "Can send a fiscal receipt again"),
+            ("reverse_payment", "Can reverse a paid payment"),
+            ("settle_payment", "Can settle an unknown payment by hand"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} {self.transaction_id} ({self.status})"
@@ -186,3 +198,20 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class OperatorAction(models.Model):
+    """The audit trail: who ran which admin action on which payment, why, and what came of it."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=32)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="operator_actions")
+    reason = models.TextField()
+    outcome = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.action} {self.payment_id}"

@@ -7,6 +7,7 @@ SIGTERM) stops all of them. Production runs gunicorn alone against the real prov
 """
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -95,6 +96,7 @@ class Command(BaseCommand):
                 env[emulator.url_variable] = url
                 self.stdout.write(f"{emulator.name} emulator: {url}")
             self._announce(options["host"], options["port"])
+            self.stdout.write(_operator_login())
             gunicorn = subprocess.Popen(
                 [
                     sys.executable,
@@ -138,6 +140,33 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Service on http://{shown}:{port}/  API docs: http://{shown}:{port}/api/docs/"
         )
+
+
+OPERATOR_PERMISSIONS = [
+    "view_payment",
+    "view_operatoraction",
+    "check_status",
+    "retry_fiscal",
+    "reverse_payment",
+    "settle_payment",
+]
+
+
+def _operator_login() -> str:
+    """A local operator account for the demo, with a new password on every start."""
+    from django.contrib.auth.models import Permission, User
+
+    password = secrets.token_urlsafe(12)
+    user, _ = User.objects.get_or_create(username="operator")
+    user.is_staff, user.is_superuser = True, False
+    user.set_password(password)
+    user.save()
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="payments", codename__in=OPERATOR_PERMISSIONS
+        )
+    )
+    return f"Admin: log in as operator with password {password} (a new one on every start)"
 
 
 def _listening(port: int) -> bool:

@@ -1,0 +1,228 @@
+"""The back office, through Django's test client (the browser suite is tests/browser)."""
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.urls import reverse
+from django.utils import timezone
+
+from payments.models import OperatorAction, Payment, PaymentStatus
+from payments.services.transitions import change_payment
+from tests.helpers import SEED_URL, post_json
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/payments/payment/"
+
+
+def operator(*codenames: str) -> User:
+    user = User.objects.create_user("op", password="pw", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="payments", codename__in=["view_payment", *codenames]
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def staff(client):  # noqa: ANN001, ANN201
+    client.force_login(
+        operator("check_status", "retry_fiscal", "reverse_payment", "settle_payment")
+    )
+    return client
+
+
+@pytest.fixture
+def paid(api, click) -> Payment:  # noqa: ANN001
+    post_json(api, "/payment/click", {"amount": 150000000, "qr_code": "880101698207133392"})
+    return Payment.objects.get()
+
+
+def test_list_shows_uzs_with_thousands_badges_and_ids(staff, paid) -> None:  # noqa: ANN001
+    page = staff.get(CHANGELIST).content.decode()
+    assert "1\u00a0500\u00a0000.00" in page
+    assert 'class="badge"' in page
+    assert str(paid.transaction_id) in page
+    assert paid.provider_payment_id in page
+
+
+@pytest.mark.parametrize(
+    "field", ["transaction_id", "provider_payment_id", "qr_code", "payer_phone"]
+)
+def test_one_search_box_finds_a_payment_by_any_id(staff, paid, api, field) -> None:  # noqa: ANN001
+    post_json(api, "/payment/click", {"amount": 500, "qr_code": "7700112233"})  # another one
+    term = str(getattr(paid, field))
+    page = staff.get(CHANGELIST, {"q": term}).content.decode()
+    assert str(paid.transaction_id) in page
+    assert "7700112233" not in page
+
+
+def test_search_by_rrn_finds_a_humo_payment(staff, api, pinpad) -> None:  # noqa: ANN001
+    rrn = post_json(api, "/payment/xumo", {"amount": 50000})["data"]["ppt_id"]
+    page = staff.get(CHANGELIST, {"q": rrn}).content.decode()
+    assert Payment.objects.get().transaction_id.hex[:8] in page
+
+
+def test_filters_and_date_range(staff, paid) -> None:  # noqa: ANN001
+    today = timezone.localdate(paid.created_at).isoformat()
+    assert str(paid.transaction_id) in staff.get(CHANGELIST, {"status": "paid"}).content.decode()
+    assert (
+        str(paid.transaction_id) not in staff.get(CHANGELIST, {"status": "failed"}).content.decode()
+    )
+    inside = staff.get(CHANGELIST, {"created_at_from": today, "created_at_to": today})
+    assert str(paid.transaction_id) in inside.content.decode()
+    outside = staff.get(
+        CHANGELIST, {"created_at_from": "2020-01-01", "created_at_to": "2020-01-31"}
+    )
+    assert str(paid.transaction_id) not in outside.content.decode()
+
+
+def test_the_list_runs_a_bounded_number_of_queries(
+    staff, api, click, django_assert_max_num_queries
+) -> None:  # noqa: ANN001
+    for i in range(30):
+        post_json(api, "/payment/click", {"amount": 500, "qr_code": f"77001122{i:02d}"})
+    with django_assert_max_num_queries(12):
+        assert staff.get(CHANGELIST).status_code == 200
+
+
+def test_the_payment_page_tells_its_story(staff, paid, api) -> None:  # noqa: ANN001
+    post_json(
+        api, "/payment/click_confirm", {"payment_id": paid.provider_payment_id, "qrcode": SEED_URL}
+    )
+    page = staff.get(reverse("admin:payments_payment_change", args=[paid.pk])).content.decode()
+    assert "Timeline" in page
+    assert "processing → paid" in page
+    assert "fiscal pending → submitted" in page
+    assert "click_pass/payment" in page  # the journal
+    assert "[redacted]" in page  # the Auth header, as journaled
+    assert 'class="mono"' in page
+    assert 'data-action="retry_fiscal"' in page  # the actions this operator may run
+
+
+def test_a_humo_page_shows_the_slip_and_links_purchase_and_cancel(staff, api, pinpad) -> None:  # noqa: ANN001
+    rrn = post_json(api, "/payment/xumo", {"amount": 50000})["data"]["ppt_id"]
+    post_json(api, "/payment/xumo", {"amount": 50000, "request_id": rrn, "is_return": True})
+    purchase = Payment.objects.get(operation="purchase")
+    cancel = Payment.objects.get(operation="cancel")
+    page = staff.get(reverse("admin:payments_payment_change", args=[purchase.pk])).content.decode()
+    assert "ОДОБРЕНО" in page
+    assert (
+        f'cancelled by <a href="{reverse("admin:payments_payment_change", args=[cancel.pk])}"'
+        in page
+    )
+
+
+def test_nothing_can_be_added_edited_or_deleted(staff, paid) -> None:  # noqa: ANN001
+    assert staff.get("/admin/payments/payment/add/").status_code == 403
+    change = reverse("admin:payments_payment_change", args=[paid.pk])
+    staff.post(change, {"amount": 1, "status": "failed"})
+    paid.refresh_from_db()
+    assert (paid.amount, paid.status) == (150000000, PaymentStatus.PAID)
+    assert staff.get(reverse("admin:payments_payment_delete", args=[paid.pk])).status_code == 403
+    assert staff.get("/admin/payments/providerexchange/").status_code == 404  # not registered
+
+
+def run_action(client, action: str, payment: Payment, **form: str):  # noqa: ANN001, ANN201
+    data = {"action": action, "_selected_action": [payment.pk], **form}
+    return client.post(CHANGELIST, data)
+
+
+def test_an_action_first_asks_for_confirmation_and_a_reason(staff, paid, click) -> None:  # noqa: ANN001
+    page = run_action(staff, "check_status", paid)
+    assert page.status_code == 200
+    assert "Nothing is charged" in page.content.decode()
+    requests_before = len(click.stats()["requests"])
+    run_action(staff, "check_status", paid, confirmed="yes", reason="")  # no reason: refused
+    assert len(click.stats()["requests"]) == requests_before
+    assert not OperatorAction.objects.exists()
+
+
+def test_check_status_calls_the_provider_and_is_audited(staff, paid, click) -> None:  # noqa: ANN001
+    response = run_action(staff, "check_status", paid, confirmed="yes", reason="customer called")
+    assert response.status_code == 302
+    audit = OperatorAction.objects.get()
+    assert (audit.user.username, audit.action, audit.reason) == (
+        "op",
+        "check_status",
+        "customer called",
+    )
+    assert "paid → paid" in audit.outcome
+    assert click.stats()["requests"][-1].startswith("GET payment/status")
+
+
+def test_retry_fiscal_resends_a_refused_receipt(staff, paid, click, api) -> None:  # noqa: ANN001
+    click.payments[int(paid.provider_payment_id)].status = -2
+    post_json(
+        api, "/payment/click_confirm", {"payment_id": paid.provider_payment_id, "qrcode": SEED_URL}
+    )
+    click.payments[int(paid.provider_payment_id)].status = 2
+    run_action(staff, "retry_fiscal", paid, confirmed="yes", reason="OFD was down")
+    paid.refresh_from_db()
+    assert paid.fiscal_status == "submitted"
+    assert paid.events.last().actor == "op"
+
+
+def test_reverse_gives_the_money_back(staff, paid, click) -> None:  # noqa: ANN001
+    run_action(staff, "reverse_payments", paid, confirmed="yes", reason="wrong amount")
+    paid.refresh_from_db()
+    assert paid.status == PaymentStatus.REVERSED
+    assert click.payments[int(paid.provider_payment_id)].status == -2
+    assert OperatorAction.objects.get().outcome == "reversed"
+
+
+def test_settle_by_hand_needs_a_status_and_a_reason(staff, api, click) -> None:  # noqa: ANN001
+    post_json(api, "/payment/click", {"amount": 500, "qr_code": "9905123456"})
+    unknown = Payment.objects.get()
+    run_action(staff, "settle_by_hand", unknown, confirmed="yes", reason="seen in CLICK cabinet")
+    unknown.refresh_from_db()
+    assert unknown.status == PaymentStatus.UNKNOWN  # no status chosen
+    run_action(
+        staff,
+        "settle_by_hand",
+        unknown,
+        confirmed="yes",
+        reason="seen in CLICK cabinet",
+        status="failed",
+    )
+    unknown.refresh_from_db()
+    assert unknown.status == PaymentStatus.FAILED
+    assert unknown.events.last().reason == "by hand: seen in CLICK cabinet"
+
+
+def test_an_action_refused_by_the_service_is_audited_as_refused(staff, paid) -> None:  # noqa: ANN001
+    run_action(staff, "settle_by_hand", paid, confirmed="yes", reason="oops", status="failed")
+    paid.refresh_from_db()
+    assert paid.status == PaymentStatus.PAID
+    assert OperatorAction.objects.get().outcome.startswith("refused: PAYMENT_ERROR")
+
+
+def test_a_user_without_the_permission_does_not_see_or_run_the_action(client, paid, click) -> None:  # noqa: ANN001
+    client.force_login(operator("check_status"))
+    page = client.get(CHANGELIST).content.decode()
+    assert 'value="check_status"' in page
+    assert 'value="reverse_payments"' not in page
+    run_action(client, "reverse_payments", paid, confirmed="yes", reason="x")
+    paid.refresh_from_db()
+    assert paid.status == PaymentStatus.PAID
+
+
+def test_csv_export_of_the_filtered_list(staff, paid, api, click) -> None:  # noqa: ANN001
+    post_json(api, "/payment/click", {"amount": 500, "qr_code": "99015017000001"})  # failed
+    response = staff.get(reverse("admin:payments_export"), {"status": "paid"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:4] == ["created_at", "provider", "amount_uzs", "status"]
+    assert len(rows) == 2
+    assert rows[1][2:4] == ["1500000.00", "paid"]
+
+
+def test_overview_shows_todays_totals_and_what_needs_a_person(staff, paid, api, click) -> None:  # noqa: ANN001
+    post_json(api, "/payment/click", {"amount": 500, "qr_code": "9905123456"})  # unknown
+    unknown = Payment.objects.get(status=PaymentStatus.UNKNOWN)
+    change_payment(paid, reason="x", needs_attention=False)
+    page = staff.get(reverse("admin:payments_overview")).content.decode()
+    assert "<td>click</td><td>paid</td><td>1</td><td>1\u00a0500\u00a0000.00</td>" in page
+    assert str(unknown.transaction_id) in page
