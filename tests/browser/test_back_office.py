@@ -1,0 +1,147 @@
+"""The back office in a real browser: Playwright driving Debian's Chromium, headless.
+
+An operator logs in, finds payments by RRN and by the provider's id, opens them, runs
+"retry fiscal" and "check status" and reads the results; an operator without a permission
+does not see its action. Screenshots of the list, a payment and the overview are saved in
+docs/screenshots/ (the README shows them).
+"""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from payments.models import Payment
+from tests.helpers import SEED_URL, post_json
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+
+ALL_ACTIONS = ["check_status", "retry_fiscal", "reverse_payment", "settle_payment"]
+
+
+def operator(username: str, codenames: list[str]) -> User:
+    user = User.objects.create_user(username, password="a-long-test-password", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="payments", codename__in=["view_payment", *codenames]
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
+    # are still plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+def log_in(browser, live_server, username: str):  # noqa: ANN001, ANN201
+    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "a-long-test-password")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    return page
+
+
+def search(page, live_server, term: str) -> None:  # noqa: ANN001
+    page.goto(f"{live_server.url}/admin/payments/payment/")
+    page.fill("#searchbar", term)
+    page.press("#searchbar", "Enter")
+    page.wait_for_load_state()
+
+
+def run_from_payment_page(page, action: str, reason: str) -> str:  # noqa: ANN001
+    page.click(f"button[data-action={action}]")
+    page.fill("#reason", reason)
+    page.click("input[value='Yes, do it']")
+    page.wait_for_load_state()
+    return page.inner_text(".messagelist")
+
+
+def test_an_operator_finds_opens_and_fixes_payments(
+    browser, live_server, api, click, pinpad
+) -> None:  # noqa: ANN001
+    operator("anna", ALL_ACTIONS)
+    # A HUMO purchase, a CLICK payment whose receipt CLICK refused once, and a few more.
+    rrn = post_json(api, "/payment/xumo", {"amount": 1250000})["data"]["ppt_id"]
+    clicked = post_json(api, "/payment/click", {"amount": 4990000, "qr_code": "880101698207133392"})
+    click_id = clicked["data"]["payment_id"]
+    click.payments[int(click_id)].status = -2
+    post_json(api, "/payment/click_confirm", {"payment_id": click_id, "qrcode": SEED_URL})
+    click.payments[int(click_id)].status = 2
+    post_json(api, "/payment/click", {"amount": 500, "qr_code": "9905123456"})  # unknown
+    post_json(api, "/payment/click", {"amount": 73000, "qr_code": "99015017000001"})  # declined
+
+    page = log_in(browser, live_server, "anna")
+    page.goto(f"{live_server.url}/admin/payments/payment/")
+    assert "49\u00a0900.00" in page.inner_text("#result_list")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "payment-list.png"), full_page=True)
+
+    # By RRN: the HUMO purchase, its slip on the page.
+    search(page, live_server, rrn)
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1
+    rows.first.locator("th a").click()
+    page.wait_for_load_state()
+    assert "ОДОБРЕНО" in page.inner_text("body")
+
+    # By CLICK's payment id: retry the refused receipt, then ask for the status.
+    search(page, live_server, click_id)
+    page.locator("#result_list tbody tr th a").first.click()
+    page.wait_for_load_state()
+    assert "Submission failed" in page.inner_text("body")
+    page.screenshot(path=str(SCREENSHOTS / "payment-page.png"), full_page=True)
+    payment_url = page.url
+    message = run_from_payment_page(page, "retry_fiscal", "OFD was down this morning")
+    assert "fiscal status submitted" in message
+    page.goto(payment_url)
+    message = run_from_payment_page(page, "check_status", "customer asks")
+    assert "paid → paid" in message
+    page.goto(payment_url)
+    audit = page.inner_text("body")
+    assert "OFD was down this morning" in audit
+    assert "anna" in audit
+    assert Payment.objects.get(provider_payment_id=click_id).fiscal_status == "submitted"
+
+    page.goto(f"{live_server.url}/admin/payments/payment/overview/")
+    assert "Needs a person" in page.inner_text("body")
+    page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
+
+
+def test_without_the_permission_the_action_is_not_offered(browser, live_server, api, click) -> None:  # noqa: ANN001
+    operator("boris", ["check_status"])
+    post_json(api, "/payment/click", {"amount": 500, "qr_code": "880101698207133392"})
+    page = log_in(browser, live_server, "boris")
+    page.goto(f"{live_server.url}/admin/payments/payment/")
+    options = page.locator("select[name=action] option").all_inner_texts()
+    assert "Ask the provider for the status" in options
+    assert "Reverse (give the money back)" not in options
+    page.locator("#result_list tbody tr th a").first.click()
+    page.wait_for_load_state()
+    assert page.locator("button[data-action=check_status]").count() == 1
+    assert page.locator("button[data-action=reverse_payments]").count() == 0
+    assert page.locator("button[data-action=retry_fiscal]").count() == 0
