@@ -5,6 +5,7 @@ whatever database the rest of the suite uses.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,7 +40,7 @@ def service(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, int]]:  #
             "4",
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=(tmp_path_factory.getbasetemp() / "run_local.out").open("w"),
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
@@ -123,6 +124,32 @@ def test_the_humo_flow_over_a_real_pty(service) -> None:  # noqa: ANN001
     report = requests.get(f"{base}/payment/xumo_close", timeout=30).json()
     assert report["is_success"] is True, report
     assert "ИТОГО                       0.00 UZS" in report["data"]["message"]
+
+
+def test_it_prints_a_working_operator_login_with_a_fresh_password(
+    service, tmp_path_factory
+) -> None:  # noqa: ANN001
+    base, _, _ = service
+    printed = (tmp_path_factory.getbasetemp() / "run_local.out").read_text()
+    match = re.search(r"log in as operator with password (\S+)", printed)
+    assert match, printed
+    password = match.group(1)
+    assert len(password) >= 12
+    session = requests.Session()
+    session.get(f"{base}/admin/login/", timeout=10)
+    answer = session.post(
+        f"{base}/admin/login/?next=/admin/",
+        data={
+            "username": "operator",
+            "password": password,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "next": "/admin/",
+        },
+        headers={"Referer": f"{base}/admin/login/"},
+        timeout=10,
+    )
+    assert answer.url.endswith("/admin/")
+    assert "Payments" in answer.text
 
 
 def test_sigterm_stops_the_service_and_its_emulators(service) -> None:  # noqa: ANN001

@@ -97,6 +97,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{emulator.name} emulator: {url}")
             self._announce(options["host"], options["port"])
             self.stdout.write(_operator_login())
+            self.stdout.flush()  # before gunicorn's own output, also when piped to a file
             gunicorn = subprocess.Popen(
                 [
                     sys.executable,
