@@ -97,6 +97,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.track(+1)
         try:
             self._answer()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away (gave up, or was killed)
         finally:
             self.server.track(-1)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.db import connections
 
 from payments.models import Payment
 from tests.helpers import SEED_URL, post_json
@@ -39,7 +40,8 @@ def operator(username: str, codenames: list[str]) -> User:
 
 
 @pytest.fixture
-def browser() -> Iterator:
+def browser(live_server) -> Iterator:  # noqa: ANN001
+    """Chromium, closed before the live server stops."""
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
@@ -53,6 +55,9 @@ def browser() -> Iterator:
         )
         yield browser
         browser.close()
+        # While Playwright's loop runs, Django keeps this thread's connections apart (as in
+        # an async context): close them here, or they outlive the test database.
+        connections.close_all()
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
