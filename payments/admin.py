@@ -200,8 +200,21 @@ def _pre(text: str) -> str:
 # --- the payment admin -------------------------------------------------------------------------
 
 
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows that nobody adds, edits or deletes by hand: only services write them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ViewOnlyAdmin):
     list_display = [
         "created_at",
         "provider",
@@ -282,15 +295,6 @@ class PaymentAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # read-only: only the actions change a payment
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def change_view(
         self,
@@ -566,16 +570,7 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(OperatorAction)
-class OperatorActionAdmin(admin.ModelAdmin):
+class OperatorActionAdmin(ViewOnlyAdmin):
     list_display = ["created_at", "user", "action", "payment", "reason", "outcome"]
     list_filter = ["action"]
     search_fields = ["payment__transaction_id", "user__username"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

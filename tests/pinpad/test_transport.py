@@ -35,10 +35,11 @@ def test_a_second_holder_waits_a_bounded_time(tmp_path) -> None:  # noqa: ANN001
 
 def test_the_lock_is_free_again_after_use(tmp_path) -> None:  # noqa: ANN001
     line = LineSettings(url="/dev/null", lock_dir=tmp_path, lock_wait=0)
-    with line_lock(line):
-        pass
-    with line_lock(line):
-        pass
+    held = []
+    for turn in range(2):  # the second would be PinpadBusy if the first had kept it
+        with line_lock(line):
+            held.append(turn)
+    assert held == [0, 1]
 
 
 def test_threads_of_one_process_take_turns_on_the_line(pinpad, settings) -> None:  # noqa: ANN001
