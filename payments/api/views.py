@@ -1,5 +1,6 @@
 """Thin API views: validate, call one service, answer in the envelope."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
@@ -71,14 +72,22 @@ class IdempotentView(APIView):
             if row.request_hash != request_hash:
                 raise ApplicationError.conflict("idempotency_key_reused")
             if row.response_body is None:
-                raise ApplicationError.outcome_unknown(row.transaction_id)
+                # Still running, or its outcome was open: answer from the payment as it
+                # stands now (reconcile may have settled it), never by running it again.
+                payment = payment_by_transaction_id(str(row.transaction_id or ""))
+                if payment is None:
+                    raise ApplicationError.outcome_unknown(row.transaction_id)
+                return self._remembered(row, request, lambda: self.answer_for(payment))
             return HttpResponse(
                 row.response_body.encode(),
                 status=row.response_status,
                 content_type="application/json; charset=utf-8",
             )
+        return self._remembered(row, request, lambda: self.handle(request))
+
+    def _remembered(self, row: Any, request: Request, produce: Callable[[], Response]) -> Response:
         try:
-            response = self.handle(request)
+            response = produce()
         except Exception as exc:  # every answer is remembered, errors too
             response = exception_handler(exc, {"request": request})
         rendered = EnvelopeJSONRenderer().render(response.data).decode()
@@ -89,6 +98,10 @@ class IdempotentView(APIView):
 
     def handle(self, request: Request) -> Response:
         raise NotImplementedError
+
+    def answer_for(self, payment: Payment) -> Response:
+        """The answer to the request that made `payment`, from its current state."""
+        raise ApplicationError.outcome_unknown(payment.transaction_id)
 
 
 def _transaction_id_in(body: dict) -> str | None:
@@ -108,6 +121,9 @@ class QrChargeView(IdempotentView):
         given = QrChargeInput(data=request.data)
         given.is_valid(raise_exception=True)
         payment = charge_qr_code(provider=self.provider, **given.validated_data)
+        return charge_answer(payment, self.output_serializer)
+
+    def answer_for(self, payment: Payment) -> Response:
         return charge_answer(payment, self.output_serializer)
 
 
@@ -259,6 +275,9 @@ class HumoView(IdempotentView):
             payment = humo.cancel(given.validated_data["request_id"], amount)
         else:
             payment = humo.purchase(amount)
+        return charge_answer(payment, HumoOutput)
+
+    def answer_for(self, payment: Payment) -> Response:
         return charge_answer(payment, HumoOutput)
 
 

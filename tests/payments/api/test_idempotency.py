@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from payments.models import IdempotencyKey, Payment, ProviderExchange
 from payments.services import idempotency
+from payments.services.transitions import change_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +67,22 @@ def test_a_replay_while_the_first_runs_is_110_not_a_second_charge(api, click) ->
     }
     assert click.stats()["requests"] == []
     assert not Payment.objects.exists()
+
+
+def test_a_replay_after_reconcile_gets_the_settled_answer(api, click) -> None:  # noqa: ANN001
+    _, first = post(api, "/payment/click", {**SEED, "qr_code": "9907123456"}, "k-10")
+    # 9907: CLICK charged, the answer was lost, the status lookup found it: already paid.
+    assert json.loads(first)["is_success"] is True
+    _, first = post(api, "/payment/click", {**SEED, "qr_code": "9904123456"}, "k-11")
+    transaction_id = json.loads(first)["error"]["data"]["transaction_id"]
+    payment = Payment.objects.get(transaction_id=transaction_id)
+    change_payment(payment, status="failed", reason="reconcile: CLICK has no such payment")
+    calls = ProviderExchange.objects.count()
+    _, again = post(api, "/payment/click", {**SEED, "qr_code": "9904123456"}, "k-11")
+    assert json.loads(again)["error"]["code"] == 104  # the settled outcome, not 110
+    assert ProviderExchange.objects.count() == calls  # and nothing was sent again
+    # Now final, it is kept: the next replay is the same bytes.
+    assert post(api, "/payment/click", {**SEED, "qr_code": "9904123456"}, "k-11")[1] == again
 
 
 def test_an_open_outcome_is_not_frozen_a_replay_points_at_the_payment(api, click) -> None:  # noqa: ANN001
