@@ -5,6 +5,7 @@ does that through the locked path). Facts behind the rules: the CLICK Merchant A
 reference, sections 4-10.
 """
 
+from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urljoin
@@ -92,17 +93,30 @@ def check(payment: Payment) -> GatewayResult:
     """Ask CLICK what became of a payment: by its payment id, else by our transaction id."""
     if payment.provider_payment_id:
         return check_by_payment_id(payment, payment.provider_payment_id)
-    day = timezone.localdate(payment.created_at).isoformat()
-    path = (
-        f"payment/status_by_mti/{settings.CLICK_SERVICE_ID}/"
-        f"{quote(str(payment.transaction_id), safe='')}/{day}"
-    )
-    exchange = _call(payment, "payment/status_by_mti", "GET", path)
-    result = _status_result(exchange)
+    for day in _business_days(payment):
+        path = (
+            f"payment/status_by_mti/{settings.CLICK_SERVICE_ID}/"
+            f"{quote(str(payment.transaction_id), safe='')}/{day.isoformat()}"
+        )
+        result = _status_result(_call(payment, "payment/status_by_mti", "GET", path))
+        if not result.not_found:
+            break
     if result.provider_payment_id and not result.provider_status:
         # Some answers carry only the id; its status is one more question away.
         return check_by_payment_id(payment, result.provider_payment_id)
     return result
+
+
+def _business_days(payment: Payment) -> list[date]:
+    """The Tashkent day the payment was made, and near midnight the neighbouring one too:
+    which of the two CLICK files it under is not documented."""
+    made = timezone.localtime(payment.created_at)
+    days = [made.date()]
+    if made.time() < time(0, 10):
+        days.append(made.date() - timedelta(days=1))
+    elif made.time() > time(23, 50):
+        days.append(made.date() + timedelta(days=1))
+    return days
 
 
 def check_by_payment_id(payment: Payment, provider_payment_id: str) -> GatewayResult:

@@ -1,8 +1,10 @@
 """CLICK gateway functions against the emulator."""
 
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from payments.models import Payment
 from providers.click import gateway
@@ -64,3 +66,17 @@ def test_confirmation_window_expiry_cancels(click, monkeypatch) -> None:  # noqa
     assert result.outcome is Outcome.PENDING
     payment.provider_payment_id = result.provider_payment_id
     assert gateway.check(payment).outcome is Outcome.FAILED
+
+
+def test_near_midnight_status_by_mti_asks_the_neighbouring_day_too(click) -> None:  # noqa: ANN001
+    payment = charged("7700112266")
+    known_id = payment.provider_payment_id
+    payment.provider_payment_id = ""
+    # Made at 23:55 the day before, by our clock; CLICK filed it under today.
+    yesterday = timezone.localdate() - timedelta(days=1)
+    payment.created_at = timezone.make_aware(datetime.combine(yesterday, time(23, 55)))
+    result = gateway.check(payment)
+    assert result.outcome is Outcome.SUCCESS
+    assert result.provider_payment_id == known_id
+    asked = [r.split("/")[-1] for r in click.stats()["requests"] if "status_by_mti" in r]
+    assert asked == [yesterday.isoformat(), timezone.localdate().isoformat()]
