@@ -7,6 +7,7 @@ whatever database the rest of the suite uses.
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +19,24 @@ import requests
 from tests.helpers import ROOT, SEED_URL, closed_port, listening
 
 
+def free_ports_from(count: int) -> int:
+    """A port that is free, and the `count - 1` after it too."""
+    for _ in range(50):
+        first = closed_port()
+        if all(_bindable(first + n) for n in range(1, count)):
+            return first
+    raise RuntimeError("no run of free ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, int]]:  # noqa: ANN001
     database = tmp_path_factory.mktemp("run") / "db.sqlite3"
@@ -25,7 +44,7 @@ def service(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, int]]:  #
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
     port = closed_port()
-    emulator_port = closed_port()  # CLICK's; Payme's is the next one
+    emulator_port = free_ports_from(3)  # CLICK's; Payme's is the next one, the PIN pad's next
     process = subprocess.Popen(
         [
             *manage,
