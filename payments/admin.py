@@ -213,6 +213,75 @@ class ViewOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def operator_action(
+    name: str,
+    permission: str,
+    description: str,
+    explains: str,
+    run: Callable[[Payment, str, str, str], str],
+    *,
+    choose_status: bool = False,
+) -> Callable:
+    """An admin action behind its own permission that first asks for confirmation and a
+    reason; `run(payment, reason, chosen_status, username)` says what came of it."""
+
+    @admin.action(description=description, permissions=[permission])
+    def action(modeladmin: "PaymentAdmin", request: HttpRequest, queryset: QuerySet) -> Any:
+        return modeladmin._confirmed(
+            request,
+            queryset,
+            name,
+            description,
+            explains,
+            lambda p, reason, form: run(p, reason, form["status"], request.user.username),
+            choose_status,
+        )
+
+    action.__name__ = name
+    return action
+
+
+OPERATOR_ACTIONS = [
+    operator_action(
+        "check_status",
+        "check_status",
+        "Ask the provider for the status",
+        "The provider (or, for HUMO, the PIN pad's last transaction) is asked what became of "
+        "each payment, and its answer is recorded on the payment. Nothing is charged.",
+        lambda p, reason, status, user: operations.ask_status(p, actor=user),
+    ),
+    operator_action(
+        "retry_fiscal",
+        "retry_fiscal",
+        "Retry the fiscal submission",
+        "The register's receipt URL on each payment is sent to the provider again (for "
+        "CLICK, only if CLICK does not have it already). Payments without a refused receipt "
+        "are left as they are.",
+        lambda p, reason, status, user: operations.retry_fiscal(p, actor=user),
+    ),
+    operator_action(
+        "reverse_payments",
+        "reverse_payment",
+        "Reverse (give the money back)",
+        "Each paid payment is undone at its provider: a CLICK reversal, a Payme "
+        "receipts.cancel, or a cancel on the HUMO PIN pad. The customer gets the money back; "
+        "the register must issue its own refund receipt.",
+        lambda p, reason, status, user: operations.reverse(p, actor=user),
+    ),
+    operator_action(
+        "settle_by_hand",
+        "settle_payment",
+        "Settle an unknown payment by hand",
+        "Each open (unknown or processing) payment is set to what you found in the "
+        "provider's cabinet or the terminal's journal. No provider is called.",
+        lambda p, reason, status, user: operations.settle_by_hand(
+            p, status, reason=reason, actor=user
+        ),
+        choose_status=True,
+    ),
+]
+
+
 @admin.register(Payment)
 class PaymentAdmin(ViewOnlyAdmin):
     list_display = [
@@ -243,7 +312,7 @@ class PaymentAdmin(ViewOnlyAdmin):
     list_per_page = 50
     date_hierarchy = None
     inlines = [TimelineInline, JournalInline, AuditInline]
-    actions = ["check_status", "retry_fiscal", "reverse_payments", "settle_by_hand"]
+    actions = OPERATOR_ACTIONS
     change_list_template = "admin/payments/payment/change_list.html"
     change_form_template = "admin/payments/payment/change_form.html"
     fieldsets = [
@@ -374,59 +443,6 @@ class PaymentAdmin(ViewOnlyAdmin):
 
     def has_settle_payment_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("payments.settle_payment")
-
-    @admin.action(description="Ask the provider for the status", permissions=["check_status"])
-    def check_status(self, request: HttpRequest, queryset: QuerySet) -> Any:
-        return self._confirmed(
-            request,
-            queryset,
-            "check_status",
-            "Ask the provider for the status",
-            "The provider (or, for HUMO, the PIN pad's last transaction) is asked what became of "
-            "each payment, and its answer is recorded on the payment. Nothing is charged.",
-            lambda p, reason, form: operations.ask_status(p, actor=request.user.username),
-        )
-
-    @admin.action(description="Retry the fiscal submission", permissions=["retry_fiscal"])
-    def retry_fiscal(self, request: HttpRequest, queryset: QuerySet) -> Any:
-        return self._confirmed(
-            request,
-            queryset,
-            "retry_fiscal",
-            "Retry the fiscal submission",
-            "The register's receipt URL on each payment is sent to the provider again (for "
-            "CLICK, only if CLICK does not have it already). Payments without a refused "
-            "receipt are left as they are.",
-            lambda p, reason, form: operations.retry_fiscal(p, actor=request.user.username),
-        )
-
-    @admin.action(description="Reverse (give the money back)", permissions=["reverse_payment"])
-    def reverse_payments(self, request: HttpRequest, queryset: QuerySet) -> Any:
-        return self._confirmed(
-            request,
-            queryset,
-            "reverse",
-            "Reverse the payment",
-            "Each paid payment is undone at its provider: a CLICK reversal, a Payme "
-            "receipts.cancel, or a cancel on the HUMO PIN pad. The customer gets the money "
-            "back; the register must issue its own refund receipt.",
-            lambda p, reason, form: operations.reverse(p, actor=request.user.username),
-        )
-
-    @admin.action(description="Settle an unknown payment by hand", permissions=["settle_payment"])
-    def settle_by_hand(self, request: HttpRequest, queryset: QuerySet) -> Any:
-        return self._confirmed(
-            request,
-            queryset,
-            "settle",
-            "Settle by hand",
-            "Each open (unknown or processing) payment is set to what you found in the "
-            "provider's cabinet or the terminal's journal. No provider is called.",
-            lambda p, reason, form: operations.settle_by_hand(
-                p, form["status"], reason=reason, actor=request.user.username
-            ),
-            choose_status=True,
-        )
 
     def _confirmed(
         self,
