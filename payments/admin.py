@@ -241,6 +241,19 @@ def operator_action(
     return action
 
 
+CSV_COLUMNS = [
+    "created_at",
+    "provider",
+    "amount",
+    "status",
+    "fiscal_status",
+    "transaction_id",
+    "provider_payment_id",
+    "qr_code",
+    "payer_phone",
+    "masked_card",
+]
+
 OPERATOR_ACTIONS = [
     operator_action(
         "check_status",
@@ -536,36 +549,15 @@ class PaymentAdmin(ViewOnlyAdmin):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         changelist = self.get_changelist_instance(request)
-        rows = changelist.get_queryset(request).values_list(
-            "created_at",
-            "provider",
-            "amount",
-            "status",
-            "fiscal_status",
-            "transaction_id",
-            "provider_payment_id",
-            "qr_code",
-            "payer_phone",
-            "masked_card",
-        )
+        rows = changelist.get_queryset(request).values_list(*CSV_COLUMNS)
 
         class Echo:
             def write(self, value: str) -> str:
                 return value
 
         writer = csv.writer(Echo())
-        header = [
-            "created_at",
-            "provider",
-            "amount_uzs",
-            "status",
-            "fiscal_status",
-            "transaction_id",
-            "provider_payment_id",
-            "qr_code",
-            "payer_phone",
-            "masked_card",
-        ]
+        # The amount goes out in UZS, so its column says so.
+        header = ["amount_uzs" if c == "amount" else c for c in CSV_COLUMNS]
 
         def lines() -> Iterator[str]:
             yield writer.writerow(header)
