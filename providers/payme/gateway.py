@@ -140,14 +140,9 @@ def charge(payment: Payment) -> GatewayResult:
 def check(payment: Payment) -> GatewayResult:
     """`receipts.check` (state only); on a payment just found paid, `receipts.get` for the
     payer's phone and card."""
-    exchange = _rpc(
-        payment, "receipts.check", {"id": payment.provider_payment_id}, settings.PAYME_READ_TIMEOUT
-    )
-    if not exchange.answered:
-        return http.unanswered(exchange, LABEL, not_sent_fails=False)
-    error = _error(exchange)
-    if error:
-        return GatewayResult(Outcome.UNKNOWN, code=error.code, message=error.message)
+    exchange, failed = _on_receipt(payment, "receipts.check")
+    if failed:
+        return failed
     state = as_int(_result(exchange).get("state"))
     if state == PAID and not payment.payer_phone:
         full = _rpc(
@@ -266,17 +261,26 @@ def _create(payment: Payment) -> GatewayResult:
     )
 
 
+def _on_receipt(payment: Payment, method: str) -> tuple[HttpExchange, GatewayResult | None]:
+    """Call `method` on the payment's receipt. A call that got no answer, or an error, says
+    nothing about the receipt: then the second value is an UNKNOWN result to return."""
+    exchange = _rpc(
+        payment, method, {"id": payment.provider_payment_id}, settings.PAYME_READ_TIMEOUT
+    )
+    if not exchange.answered:
+        return exchange, http.unanswered(exchange, LABEL, not_sent_fails=False)
+    error = _error(exchange)
+    if error:
+        return exchange, GatewayResult(Outcome.UNKNOWN, code=error.code, message=error.message)
+    return exchange, None
+
+
 def _cancel(payment: Payment) -> GatewayResult:
     """`receipts.cancel`: SUCCESS when the receipt ended cancelled (50); a 21 means money
     had moved and is now being returned, which a person must know."""
-    exchange = _rpc(
-        payment, "receipts.cancel", {"id": payment.provider_payment_id}, settings.PAYME_READ_TIMEOUT
-    )
-    if not exchange.answered:
-        return http.unanswered(exchange, LABEL, not_sent_fails=False)
-    error = _error(exchange)
-    if error:
-        return GatewayResult(Outcome.UNKNOWN, code=error.code, message=error.message)
+    exchange, failed = _on_receipt(payment, "receipts.cancel")
+    if failed:
+        return failed
     state = as_int(_receipt(exchange).get("state"))
     if state == 50:
         return GatewayResult(Outcome.SUCCESS, provider_status="50")

@@ -37,6 +37,12 @@ def _bindable(port: int) -> bool:
         return True
 
 
+def status_of(base: str, answer: dict) -> dict:
+    """GET /payment/status for the payment a register answer speaks of."""
+    url = f"{base}/payment/status/{answer['data']['transaction_id']}"
+    return requests.get(url, timeout=10).json()
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, int]]:  # noqa: ANN001
     database = tmp_path_factory.mktemp("run") / "db.sqlite3"
@@ -88,9 +94,7 @@ def test_the_seed_flow_over_real_http(service) -> None:  # noqa: ANN001
     ).json()
     assert confirm["is_success"] is True, confirm
 
-    status = requests.get(
-        f"{base}/payment/status/{charge['data']['transaction_id']}", timeout=10
-    ).json()
+    status = status_of(base, charge)
     assert status["data"]["status"] == "paid"
     assert status["data"]["fiscal_status"] == "submitted"
 
@@ -119,9 +123,7 @@ def test_the_payme_seed_flow_over_real_http(service) -> None:  # noqa: ANN001
         timeout=10,
     ).json()
     assert confirm["is_success"] is True, confirm
-    status = requests.get(
-        f"{base}/payment/status/{charge['data']['transaction_id']}", timeout=10
-    ).json()
+    status = status_of(base, charge)
     assert (status["data"]["status"], status["data"]["fiscal_status"]) == ("paid", "submitted")
 
 
@@ -136,9 +138,7 @@ def test_the_humo_flow_over_a_real_pty(service) -> None:  # noqa: ANN001
         timeout=30,
     ).json()
     assert cancel["is_success"] is True, cancel
-    status = requests.get(
-        f"{base}/payment/status/{purchase['data']['transaction_id']}", timeout=10
-    ).json()
+    status = status_of(base, purchase)
     assert status["data"]["status"] == "reversed"
     report = requests.get(f"{base}/payment/xumo_close", timeout=30).json()
     assert report["is_success"] is True, report
