@@ -39,7 +39,7 @@ from django.utils import timezone  # noqa: E402
 
 from payments.models import Payment, PaymentStatus  # noqa: E402
 from payments.services import reconciliation  # noqa: E402
-from providers.click.auth import auth_header  # noqa: E402
+from providers.click.gateway import auth_header  # noqa: E402
 
 
 def main() -> None:
@@ -58,7 +58,7 @@ def main() -> None:
         [
             sys.executable,
             "-m",
-            "providers.click.emulator",
+            "emulators.click",
             "--port",
             str(port),
             "--latency-ms",

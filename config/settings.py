@@ -133,13 +133,6 @@ REGISTER_CASHBOX_CODE = env.str("REGISTER_CASHBOX_CODE", default="POS-01")
 OFD_ALLOWED_HOSTS = env.list("OFD_ALLOWED_HOSTS", default=["ofd.soliq.uz"])
 
 # --- Providers -------------------------------------------------------------------------
-# The QR providers the service offers: name -> gateway module. A new provider is a module
-# in providers/ and one entry here.
-QR_PROVIDERS = {
-    "click": "providers.click.gateway",
-    "payme": "providers.payme.gateway",
-}
-
 # Seconds to wait for a TCP connection to any provider.
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
 

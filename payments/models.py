@@ -6,14 +6,17 @@ Money is integer tiyin everywhere (1 UZS = 100 tiyin). Rows here are changed onl
 
 import uuid
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
+from providers import base
+from providers.registry import GATEWAYS
 
-class Provider(models.TextChoices):
-    CLICK = "click", "CLICK PASS"
-    PAYME = "payme", "PAYME GO"
-    HUMO = "humo", "HUMO (PIN pad)"
+
+def provider_choices() -> list[tuple[str, str]]:
+    """The providers the registry knows: a new provider needs no migration."""
+    return [(gateway.name, gateway.title) for gateway in GATEWAYS.values()]
 
 
 class PaymentStatus(models.TextChoices):
@@ -33,19 +36,23 @@ class FiscalStatus(models.TextChoices):
 
 
 class Operation(models.TextChoices):
-    PURCHASE = "purchase", "Purchase"
-    CANCEL = "cancel", "Cancel of a purchase"
+    PURCHASE = base.Operation.PURCHASE, "Purchase"
+    REVERSAL = base.Operation.REVERSAL, "Reversal of a purchase"
+
+
+# A payment in one of these may still change on its own: nobody knows its outcome yet.
+OPEN_STATUSES = frozenset({PaymentStatus.CREATED, PaymentStatus.PROCESSING, PaymentStatus.UNKNOWN})
 
 
 class Payment(models.Model):
     transaction_id = models.UUIDField(
         unique=True, default=uuid.uuid4, editable=False, help_text="Our id, made before any call."
     )
-    provider = models.CharField(max_length=16, choices=Provider.choices)
+    provider = models.CharField(max_length=16, choices=provider_choices)
     operation = models.CharField(
         max_length=16, choices=Operation.choices, default=Operation.PURCHASE
     )
-    # A cancel points at the purchase it cancels.
+    # A reversal that is an operation of its own points at the purchase it reverses.
     reverses = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
     )
@@ -101,11 +108,11 @@ class Payment(models.Model):
                 condition=~Q(provider_payment_id=""),
                 name="payment_provider_id_unique",
             ),
-            # One live cancel per purchase; a failed one leaves room for another try.
+            # One live reversal per purchase; a failed one leaves room for another try.
             models.UniqueConstraint(
                 fields=["reverses"],
                 condition=Q(reverses__isnull=False) & ~Q(status="failed"),
-                name="payment_one_live_cancel",
+                name="payment_one_live_reversal",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(
@@ -133,6 +140,28 @@ class Payment(models.Model):
     def __str__(self) -> str:
         return f"{self.get_provider_display()} {self.transaction_id} ({self.status})"
 
+    # --- what people ask of a payment ------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        """Its outcome is not known yet: a provider (or a person) may still settle it."""
+        return self.status in OPEN_STATUSES
+
+    @property
+    def can_reverse(self) -> bool:
+        """A paid purchase: its money can be given back."""
+        return self.status == PaymentStatus.PAID and self.operation == Operation.PURCHASE
+
+    @property
+    def can_settle_by_hand(self) -> bool:
+        """Sent, outcome unknown: a person who found the answer may settle it."""
+        return self.status in (PaymentStatus.PROCESSING, PaymentStatus.UNKNOWN)
+
+    @property
+    def can_retry_fiscal(self) -> bool:
+        """Its receipt was refused and can be sent again."""
+        return self.fiscal_status == FiscalStatus.FAILED and bool(self.fiscal_receipt_url)
+
 
 class PaymentEvent(models.Model):
     """One change of a payment's status or fiscal status: the payment's timeline."""
@@ -159,12 +188,13 @@ class ProviderExchange(models.Model):
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, related_name="exchanges", null=True, blank=True
     )
-    provider = models.CharField(max_length=16, choices=Provider.choices)
+    provider = models.CharField(max_length=16, choices=provider_choices)
     operation = models.CharField(max_length=64)
     method = models.CharField(max_length=8)
     url = models.CharField(max_length=500)
     request_headers = models.JSONField(default=dict)
-    request_body = models.JSONField(null=True, blank=True)
+    # DjangoJSONEncoder: an amount sent as a Decimal is kept exactly, as a string.
+    request_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.TextField(blank=True, default="")
     error = models.CharField(

@@ -3,24 +3,16 @@
 `https://ofd.soliq.uz/check?t=<terminal>&r=<receipt no>&c=<YYYYMMDDhhmmss>&s=<fiscal sign>`
 """
 
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 
+from providers.base import OfdReceipt
+
 
 class InvalidReceiptUrlError(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class OfdReceipt:
-    url: str
-    terminal_id: str
-    receipt_number: str
-    issued_at: datetime
-    fiscal_sign: str
 
 
 def _ascii_digits(text: str) -> bool:

@@ -1,10 +1,21 @@
-"""Reads of payments. Writes live in payments.services."""
+"""Reads of payments: every query that is more than a primary-key get. Writes live in
+payments.services."""
 
 import uuid
+from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 
-from payments.models import Payment
+from payments.models import (
+    OPEN_STATUSES,
+    FiscalStatus,
+    Operation,
+    Payment,
+    PaymentStatus,
+    ProviderExchange,
+)
 
 
 def _as_uuid(value: str) -> uuid.UUID | None:
@@ -28,3 +39,151 @@ def payment_by_reference(provider: str, reference: str) -> Payment | None:
     if parsed is not None:
         match |= Q(transaction_id=parsed)
     return Payment.objects.filter(match, provider=provider).first()
+
+
+def purchase_by_provider_id(provider: str, provider_payment_id: str) -> Payment | None:
+    """A purchase by the provider's own id for it (a HUMO purchase's RRN)."""
+    return Payment.objects.filter(
+        provider=provider, operation=Operation.PURCHASE, provider_payment_id=provider_payment_id
+    ).first()
+
+
+def has_later_operation(payment: Payment) -> bool:
+    """Whether the same provider got another operation after this one."""
+    return Payment.objects.filter(
+        provider=payment.provider, created_at__gt=payment.created_at
+    ).exists()
+
+
+def made_before(transaction_id: str, payment: Payment) -> bool:
+    """Whether `transaction_id` names one of our payments made before `payment`."""
+    parsed = _as_uuid(transaction_id)
+    return parsed is not None and (
+        Payment.objects.filter(transaction_id=parsed, created_at__lt=payment.created_at).exists()
+    )
+
+
+# --- reconciliation ---------------------------------------------------------------------
+
+
+def open_payments(
+    *,
+    provider: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    min_age: timedelta | None = None,
+) -> QuerySet[Payment]:
+    """created / processing / unknown payments old enough not to be running any more."""
+    age = min_age if min_age is not None else timedelta(seconds=settings.RECONCILE_MIN_AGE_SECONDS)
+    payments = Payment.objects.filter(
+        status__in=OPEN_STATUSES, created_at__lte=timezone.now() - age
+    )
+    return _in_period(payments, provider, since, until).order_by("created_at")
+
+
+def paid_payments(
+    *,
+    providers: list[str],
+    provider: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Payment]:
+    """Paid payments of `providers` (those that can be asked about any payment)."""
+    payments = Payment.objects.filter(status=PaymentStatus.PAID, provider__in=providers)
+    return _in_period(payments, provider, since, until).order_by("created_at")
+
+
+def _in_period(
+    payments: QuerySet[Payment],
+    provider: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> QuerySet[Payment]:
+    if provider:
+        payments = payments.filter(provider=provider)
+    if since:
+        payments = payments.filter(created_at__gte=since)
+    if until:
+        payments = payments.filter(created_at__lt=until)
+    return payments
+
+
+# --- fiscal receipts --------------------------------------------------------------------
+
+
+def due_fiscal_retries(provider: str | None = None) -> QuerySet[Payment]:
+    """Refused receipts whose next attempt is due."""
+    due = Payment.objects.filter(fiscal_status=FiscalStatus.FAILED).exclude(fiscal_receipt_url="")
+    due = due.filter(
+        Q(fiscal_next_attempt_at__isnull=True) | Q(fiscal_next_attempt_at__lte=timezone.now())
+    )
+    due = due.filter(fiscal_attempts__lte=len(settings.FISCAL_RETRY_BACKOFF_MINUTES))
+    return due.filter(provider=provider) if provider else due
+
+
+def fiscal_retries_exhausted(provider: str | None = None) -> QuerySet[Payment]:
+    """Refused receipts with no attempt left: they need attention."""
+    done = Payment.objects.filter(
+        fiscal_status=FiscalStatus.FAILED,
+        fiscal_attempts__gt=len(settings.FISCAL_RETRY_BACKOFF_MINUTES),
+    )
+    return done.filter(provider=provider) if provider else done
+
+
+def overdue_receipts(provider: str | None = None) -> QuerySet[Payment]:
+    """Paid payments whose register has sent no receipt past the deadline."""
+    deadline = timezone.now() - timedelta(minutes=settings.FISCAL_RECEIPT_DEADLINE_MINUTES)
+    overdue = Payment.objects.filter(
+        status=PaymentStatus.PAID, fiscal_status=FiscalStatus.PENDING, paid_at__lte=deadline
+    )
+    return overdue.filter(provider=provider) if provider else overdue
+
+
+# --- the end of a terminal's day --------------------------------------------------------
+
+
+def shift_operations(provider: str) -> tuple[QuerySet[Payment], QuerySet[Payment]]:
+    """The provider's approved purchases and reversals since its last successful end of
+    day: what its terminal's report should add up to."""
+    last_close = (
+        ProviderExchange.objects.filter(provider=provider, operation="close_day", error="")
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    shift = Payment.objects.filter(provider=provider)
+    if last_close is not None:
+        shift = shift.filter(created_at__gt=last_close)
+    purchases = shift.filter(
+        operation=Operation.PURCHASE, status__in=[PaymentStatus.PAID, PaymentStatus.REVERSED]
+    )
+    reversals = shift.filter(operation=Operation.REVERSAL, status=PaymentStatus.PAID)
+    return purchases, reversals
+
+
+def count_and_sum(payments: QuerySet[Payment]) -> tuple[int, int]:
+    totals = payments.aggregate(count=Count("id"), amount=Sum("amount"))
+    return totals["count"], totals["amount"] or 0
+
+
+# --- the back office --------------------------------------------------------------------
+
+
+def totals_since(moment: datetime) -> QuerySet:
+    """Payments and their sum per provider and status since `moment`."""
+    return (
+        Payment.objects.filter(created_at__gte=moment)
+        .values("provider", "status")
+        .annotate(count=Count("id"), amount=Sum("amount"))
+        .order_by("provider", "status")
+    )
+
+
+def needing_attention(*, stale_after: timedelta = timedelta(minutes=5)) -> QuerySet[Payment]:
+    """Flagged, unknown, or processing for longer than a request can take."""
+    stale = timezone.now() - stale_after
+    return Payment.objects.filter(
+        Q(needs_attention=True)
+        | Q(status=PaymentStatus.UNKNOWN)
+        | Q(status=PaymentStatus.PROCESSING, created_at__lt=stale)
+    ).order_by("-created_at")

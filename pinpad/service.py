@@ -10,14 +10,14 @@ one `PinpadResult`. The rules of the result:
 - UNKNOWN: the terminal may have acted but we have no readable answer (silence past the
   deadline, a lost line after our frame, an unreadable answer). Never reported as declined.
 
-This module knows nothing of payments; `payments.services.humo` records what it returns.
+A plain library: it knows nothing of payments or of any framework; its settings come in as
+arguments (`providers.humo` builds it from the service's settings and turns its statuses
+into payment outcomes).
 """
 
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-
-from django.conf import settings
 
 from pinpad.link import Link, LinkError, LinkTiming, NoAnswer, Rejected, Trace
 from pinpad.messages import Action, MessageError, PinpadAnswer, PinpadRequest
@@ -75,25 +75,6 @@ class Pinpad:
         self.timing = timing
         self.answer_wait = answer_wait
         self.pos = pos
-
-    @classmethod
-    def from_settings(cls) -> "Pinpad":
-        return cls(
-            LineSettings(
-                url=settings.PINPAD_URL,
-                baudrate=settings.PINPAD_BAUDRATE,
-                bytesize=settings.PINPAD_BYTESIZE,
-                parity=settings.PINPAD_PARITY,
-                stopbits=settings.PINPAD_STOPBITS,
-                write_timeout=settings.PINPAD_WRITE_TIMEOUT,
-                lock_dir=settings.PINPAD_LOCK_DIR,
-                lock_wait=settings.PINPAD_LOCK_WAIT,
-                reopen_backoff=tuple(settings.PINPAD_REOPEN_BACKOFF),
-            ),
-            LinkTiming(**settings.PINPAD_LINK_TIMING),
-            answer_wait=settings.PINPAD_ANSWER_WAIT,
-            pos=settings.PINPAD_POS_NUMBER,
-        )
 
     def purchase(self, amount: int, order_id: str) -> PinpadResult:
         return self._exchange(PinpadRequest(Action.PURCHASE, order_id=order_id, amount=amount))

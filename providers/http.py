@@ -1,16 +1,14 @@
-"""HTTP to providers: one pooled session per process, and a journal row for every request.
+"""HTTP to providers: one pooled session per process, and an `Exchange` for every request.
 
 `send` never raises for transport trouble: it classifies it, so each gateway decides what a
 timeout means for its operation. It never retries either: a charge sent twice could be a
-charge made twice.
+charge made twice. It writes nothing: the exchange goes up with the gateway's result
+(`providers.base.journaled`) and the payments service stores it.
 """
 
 import json
 import logging
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,8 +18,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from payments.models import Payment, ProviderExchange
-from providers.results import GatewayResult, Outcome
+from providers.base import Exchange, GatewayResult, Outcome, record_exchange
 
 logger = logging.getLogger(__name__)
 
@@ -31,19 +28,6 @@ SECRET_BODY_KEYS = frozenset({"secret_key", "password", "key"})
 _JOURNAL_TEXT_LIMIT = 20_000
 
 _session: requests.Session | None = None
-_deferred = threading.local()
-
-
-@contextmanager
-def deferred_journal() -> Iterator[list[ProviderExchange]]:
-    """Collect this thread's journal rows instead of saving them, so that worker threads
-    asking providers in parallel leave every database write to the thread that saves them
-    (`ProviderExchange.objects.bulk_create(rows)`)."""
-    _deferred.rows = []
-    try:
-        yield _deferred.rows
-    finally:
-        del _deferred.rows
 
 
 def session() -> requests.Session:
@@ -101,13 +85,22 @@ def unanswered(
     return GatewayResult(Outcome.UNKNOWN, message=f"no answer from {provider}: {exchange.failure}")
 
 
-def json_number(value: Decimal) -> int | float:
-    """A Decimal with at most two places as a JSON number.
+def json_text(value: Any) -> str:
+    """JSON in which a `Decimal` is a number written exactly as it is (5000.50 stays
+    5000.50): amounts never pass through a float."""
+    numbers: dict[str, str] = {}
 
-    Amounts here have at most 2 decimals and at most 13 significant digits, so the float's
-    shortest repr is exactly the decimal written (25000.5 stays 25000.5).
-    """
-    return int(value) if value == value.to_integral_value() else float(value)
+    def exact(item: Any) -> str:
+        if not isinstance(item, Decimal):
+            raise TypeError(f"{type(item).__name__} is not JSON serializable")
+        placeholder = f"\x00{len(numbers)}\x00"
+        numbers[json.dumps(placeholder)] = format(item, "f")
+        return placeholder
+
+    text = json.dumps(value, ensure_ascii=False, default=exact)
+    for placeholder, number in numbers.items():
+        text = text.replace(placeholder, number)
+    return text
 
 
 def as_int(value: Any) -> int | None:
@@ -153,7 +146,6 @@ def _classify(exc: requests.RequestException) -> str:
 
 def send(
     *,
-    payment: Payment | None,
     provider: str,
     operation: str,
     method: str,
@@ -163,13 +155,13 @@ def send(
     read_timeout: float,
     secrets: list[str],
 ) -> HttpExchange:
-    """Send one request, journal it (redacted), and return what came back."""
+    """Send one request, record its exchange (redacted), and return what came back."""
     started = time.monotonic()
     status_code: int | None = None
     text = ""
     body: Any = None
     failure = detail = ""
-    data = json.dumps(json_body, ensure_ascii=False).encode() if json_body is not None else None
+    data = json_text(json_body).encode() if json_body is not None else None
     try:
         response = session().request(
             method,
@@ -193,24 +185,21 @@ def send(
         failure, detail = _classify(exc), f"{type(exc).__name__}: {exc}"
     duration_ms = int((time.monotonic() - started) * 1000)
 
-    row = ProviderExchange(
-        payment=payment,
-        provider=provider,
-        operation=operation,
-        method=method,
-        url=redact_text(url, secrets),
-        request_headers=redact_headers(headers),
-        request_body=redact_body(json_body),
-        response_status=status_code,
-        response_body=redact_text(text[:_JOURNAL_TEXT_LIMIT], secrets),
-        error=redact_text(f"{failure}: {detail}" if failure else "", secrets)[:255],
-        duration_ms=duration_ms,
+    record_exchange(
+        Exchange(
+            provider=provider,
+            operation=operation,
+            method=method,
+            url=redact_text(url, secrets),
+            request_headers=redact_headers(headers),
+            # Read back with Decimal numbers: the journal shows the amount exactly as sent.
+            request_body=redact_body(json.loads(data, parse_float=Decimal) if data else None),
+            response_status=status_code,
+            response_body=redact_text(text[:_JOURNAL_TEXT_LIMIT], secrets),
+            error=redact_text(f"{failure}: {detail}" if failure else "", secrets)[:255],
+            duration_ms=duration_ms,
+        )
     )
-    sink = getattr(_deferred, "rows", None)
-    if sink is not None:
-        sink.append(row)
-    else:
-        row.save()
     logger.info(
         "%s %s -> %s in %d ms",
         provider,

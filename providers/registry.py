@@ -1,26 +1,21 @@
-"""Which gateway module serves which QR provider (settings.QR_PROVIDERS).
+"""Which gateway serves which provider. A new provider is its module and one line here."""
 
-A QR gateway is a module of functions, each returning a `GatewayResult`:
+from providers.base import Gateway
+from providers.click.gateway import GATEWAY as CLICK
+from providers.humo.gateway import GATEWAY as HUMO
+from providers.payme.gateway import GATEWAY as PAYME
 
-- `charge(payment)`: charge the scanned code, once. Never retried by anyone.
-- `check(payment)`: ask what became of the payment (read-only, safe to repeat).
-- `submit_fiscal(payment, receipt)`: pass the register's fiscal receipt URL.
-- `reverse(payment)`: undo a paid payment.
-- `poll_schedule()`: (attempts, seconds apart) for polling `check` while PENDING.
-
-and optionally:
-
-- `prepare(payment)`: make what the charge needs first (Payme's receipt); SUCCESS with the
-  provider's id, or FAILED. Nothing is charged by it.
-- `settle_after_polling(payment, last)`: end a payment still PENDING after the window.
-"""
-
-from importlib import import_module
-from types import ModuleType
-
-from django.conf import settings
+GATEWAYS: dict[str, Gateway] = {gateway.name: gateway for gateway in (CLICK, PAYME, HUMO)}
 
 
-def qr_gateway(provider: str) -> ModuleType:
-    """The gateway module of a QR provider."""
-    return import_module(settings.QR_PROVIDERS[provider])
+def gateway(provider: str) -> Gateway:
+    return GATEWAYS[provider]
+
+
+def names(*, takes_fiscal_receipts: bool | None = None) -> list[str]:
+    """The providers' names, optionally only those that take fiscal receipts (or not)."""
+    return [
+        name
+        for name, g in GATEWAYS.items()
+        if takes_fiscal_receipts is None or g.takes_fiscal_receipts == takes_fiscal_receipts
+    ]

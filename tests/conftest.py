@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from pinpad.emulator import PinpadEmulator, PtyLine
+from emulators.click import PREFIX, ClickEmulator
+from emulators.payme import PATH as PAYME_PATH
+from emulators.payme import PaymeEmulator
+from emulators.pinpad import PinpadEmulator, PtyLine
+from emulators.server import EmulatorServer
 from pinpad.link import LinkTiming
-from providers.click.emulator import PREFIX, ClickEmulator
-from providers.emulation import EmulatorServer
-from providers.payme.emulator import PATH as PAYME_PATH
-from providers.payme.emulator import PaymeEmulator
 
 CLICK_SECRET = "TEST_CLICK_SECRET_7f3e"
 PAYME_CASHBOX = "6f0c0e0a1b2c3d4e5f607182"

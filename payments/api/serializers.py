@@ -12,8 +12,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from payments.models import FiscalStatus, Payment, PaymentStatus, Provider
-from payments.ofd import InvalidReceiptUrlError, OfdReceipt, parse_receipt_url
+from payments.errors import ApplicationError
+from payments.models import FiscalStatus, Payment, PaymentStatus, provider_choices
+from payments.ofd import InvalidReceiptUrlError, parse_receipt_url
+from providers.base import OfdReceipt
 
 MAX_AMOUNT_TIYIN = 10**12
 _DIGITS = re.compile(r"[0-9]+")
@@ -225,13 +227,27 @@ class HumoOutput(serializers.Serializer):
     transaction_id = serializers.UUIDField(help_text="Ours, for GET /payment/status.")
 
 
+def billing_refusal(payment: Payment) -> ApplicationError:
+    """A QR provider's refusal: code 104 with its own code and text."""
+    code = payment.provider_code
+    provider_code: Any = int(code) if code.lstrip("-").isdigit() else (code or None)
+    return ApplicationError.billing(payment.provider, provider_code, payment.provider_message)
+
+
+def pinpad_refusal(payment: Payment) -> ApplicationError:
+    """The PIN pad's refusal: code 108 with the host's code and the slip, when printed."""
+    return ApplicationError.pinpad(
+        payment.provider_code or None, payment.provider_status, payment.slip_text
+    )
+
+
 class HumoReportOutput(serializers.Serializer):
     message = serializers.CharField(help_text="The terminal's end-of-day report.")
     ppt_id = serializers.CharField(allow_null=True, help_text="Always null.")
 
 
 class PaymentStatusOutput(serializers.ModelSerializer):
-    provider = serializers.ChoiceField(choices=Provider.choices)
+    provider = serializers.ChoiceField(choices=provider_choices())
     status = serializers.ChoiceField(choices=PaymentStatus.choices)
     fiscal_status = serializers.ChoiceField(choices=FiscalStatus.choices)
     payment_id = serializers.CharField(

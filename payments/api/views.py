@@ -23,108 +23,105 @@ from payments.api.serializers import (
     PaymeConfirmOutput,
     PaymentStatusOutput,
     QrChargeInput,
+    billing_refusal,
     enveloped,
+    pinpad_refusal,
 )
 from payments.errors import ApplicationError
-from payments.models import Payment, PaymentStatus, Provider
-from payments.selectors import payment_by_transaction_id
-from payments.services import humo, idempotency
-from payments.services.charging import charge_qr_code
+from payments.models import Payment, PaymentStatus
+from payments.selectors import payment_by_transaction_id, purchase_by_provider_id
+from payments.services import end_of_day, idempotency, reversals
+from payments.services.charging import charge
 from payments.services.fiscal import submit_receipt
-from pinpad.service import Status
-
-
-def charge_answer(payment: Payment, output: type[serializers.Serializer]) -> Response:
-    """What the register hears about a charge, from the payment as it stands."""
-    if payment.status == PaymentStatus.PAID:
-        return success(output(payment).data)
-    if payment.status == PaymentStatus.FAILED:
-        raise _refusal(payment)
-    if payment.status == PaymentStatus.REVERSED:
-        raise ApplicationError.conflict("reversed", transaction_id=str(payment.transaction_id))
-    # created, processing, unknown: the register must not charge again; it asks the status.
-    raise ApplicationError.outcome_unknown(payment.transaction_id)
-
-
-def _refusal(payment: Payment) -> ApplicationError:
-    code = payment.provider_code
-    if payment.provider == Provider.HUMO:
-        # Code 108 with the host's code and the slip, when the terminal printed one.
-        return ApplicationError.pinpad(code or None, payment.provider_status, payment.slip_text)
-    provider_code: Any = int(code) if code.lstrip("-").isdigit() else (code or None)
-    return ApplicationError.billing(payment.provider, provider_code, payment.provider_message)
 
 
 class IdempotentView(APIView):
     """A POST endpoint that honours `Idempotency-Key`: the first answer is kept and a replay
     of the same request gets it unchanged; the same key with another request is code 106;
-    a replay while the first still runs (or its outcome is open) is code 110."""
+    a replay while the first still runs (or its outcome is open) is code 110.
+
+    A subclass validates and calls one service in `run`, which returns the payment the
+    request is about; `answer` renders it (a refusal raises)."""
 
     def post(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            return self.handle(request)
+            return self.answer(self.run(request))
         if not key.strip() or len(key) > 255:
             raise exceptions.ValidationError({"Idempotency-Key": ["Must be 1 to 255 characters."]})
         request_hash = idempotency.fingerprint(request.method, request.path, request.body)
         row, first = idempotency.claim(key, request_hash)
-        if not first:
-            if row.request_hash != request_hash:
-                raise ApplicationError.conflict("idempotency_key_reused")
-            if row.response_body is None:
-                # Still running, or its outcome was open: answer from the payment as it
-                # stands now (reconcile may have settled it), never by running it again.
-                payment = payment_by_transaction_id(str(row.transaction_id or ""))
-                if payment is None:
-                    raise ApplicationError.outcome_unknown(row.transaction_id)
-                return self._remembered(row, request, lambda: self.answer_for(payment))
+        if first:
+            return self._remembered(row, request, lambda: self.run(request))
+        if row.request_hash != request_hash:
+            raise ApplicationError.conflict("idempotency_key_reused")
+        if row.response_body is not None:
             return HttpResponse(
                 row.response_body.encode(),
                 status=row.response_status,
                 content_type="application/json; charset=utf-8",
             )
-        return self._remembered(row, request, lambda: self.handle(request))
+        # Still running, or its outcome was open: answer from the payment as it stands now
+        # (reconcile may have settled it), never by running it again.
+        payment = payment_by_transaction_id(str(row.transaction_id or ""))
+        if payment is None:
+            raise ApplicationError.outcome_unknown(row.transaction_id)
+        return self._remembered(row, request, lambda: payment, replay=True)
 
-    def _remembered(self, row: Any, request: Request, produce: Callable[[], Response]) -> Response:
+    def _remembered(
+        self, row: Any, request: Request, produce: Callable[[], Payment], replay: bool = False
+    ) -> Response:
+        payment: Payment | None = None
         try:
-            response = produce()
+            payment = produce()
+            response = self.replay_answer(payment) if replay else self.answer(payment)
         except Exception as exc:  # every answer is remembered, errors too
             response = exception_handler(exc, {"request": request})
         rendered = EnvelopeJSONRenderer().render(response.data).decode()
-        idempotency.remember(
-            row, response.status_code, response.data, rendered, _transaction_id_in(response.data)
-        )
+        transaction_id = str(payment.transaction_id) if payment is not None else None
+        idempotency.remember(row, response.status_code, response.data, rendered, transaction_id)
         return response
 
-    def handle(self, request: Request) -> Response:
+    def run(self, request: Request) -> Payment:
         raise NotImplementedError
 
-    def answer_for(self, payment: Payment) -> Response:
-        """The answer to the request that made `payment`, from its current state."""
+    def answer(self, payment: Payment) -> Response:
+        raise NotImplementedError
+
+    def replay_answer(self, payment: Payment) -> Response:
+        """The answer to a replay whose first answer was open, from the payment now."""
         raise ApplicationError.outcome_unknown(payment.transaction_id)
 
 
-def _transaction_id_in(body: dict) -> str | None:
-    for part in (body.get("data"), (body.get("error") or {}).get("data")):
-        if isinstance(part, dict) and part.get("transaction_id"):
-            return str(part["transaction_id"])
-    return None
+class ChargeView(IdempotentView):
+    """A charge: the register hears the payment's outcome in the provider's own shape."""
+
+    output_serializer: type[serializers.Serializer] = serializers.Serializer
+    refusal: Callable[[Payment], ApplicationError] = staticmethod(billing_refusal)
+
+    def answer(self, payment: Payment) -> Response:
+        if payment.status == PaymentStatus.PAID:
+            return success(self.output_serializer(payment).data)
+        if payment.status == PaymentStatus.FAILED:
+            raise self.refusal(payment)
+        if payment.status == PaymentStatus.REVERSED:
+            raise ApplicationError.conflict("reversed", transaction_id=str(payment.transaction_id))
+        # created, processing, unknown: the register must not charge again; it asks the status.
+        raise ApplicationError.outcome_unknown(payment.transaction_id)
+
+    def replay_answer(self, payment: Payment) -> Response:
+        return self.answer(payment)
 
 
-class QrChargeView(IdempotentView):
+class QrChargeView(ChargeView):
     """POST a scanned code and an amount; the provider is charged once."""
 
     provider = ""
-    output_serializer: type[serializers.Serializer] = serializers.Serializer
 
-    def handle(self, request: Request) -> Response:
+    def run(self, request: Request) -> Payment:
         given = QrChargeInput(data=request.data)
         given.is_valid(raise_exception=True)
-        payment = charge_qr_code(provider=self.provider, **given.validated_data)
-        return charge_answer(payment, self.output_serializer)
-
-    def answer_for(self, payment: Payment) -> Response:
-        return charge_answer(payment, self.output_serializer)
+        return charge(provider=self.provider, **given.validated_data)
 
 
 class FiscalConfirmView(IdempotentView):
@@ -135,18 +132,14 @@ class FiscalConfirmView(IdempotentView):
     reference_field = "payment_id"
     receipt_field = "qrcode"
 
-    def handle(self, request: Request) -> Response:
+    def run(self, request: Request) -> Payment:
         given = self.input_serializer(data=request.data)
         given.is_valid(raise_exception=True)
-        payment = submit_receipt(
+        return submit_receipt(
             provider=self.provider,
             reference=given.validated_data[self.reference_field],
             receipt=given.validated_data[self.receipt_field],
         )
-        return success(self.answer(payment))
-
-    def answer(self, payment: Payment) -> Any:
-        raise NotImplementedError
 
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -220,8 +213,8 @@ class ClickConfirmView(FiscalConfirmView):
     provider = "click"
     input_serializer = ClickConfirmInput
 
-    def answer(self, payment: Payment) -> Any:
-        return ClickConfirmOutput(payment).data
+    def answer(self, payment: Payment) -> Response:
+        return success(ClickConfirmOutput(payment).data)
 
 
 @_charge_schema(
@@ -250,8 +243,8 @@ class PaymeConfirmView(FiscalConfirmView):
     reference_field = "payme_id"
     receipt_field = "qr_code_url"
 
-    def answer(self, payment: Payment) -> Any:
-        return payment.fiscal_response
+    def answer(self, payment: Payment) -> Response:
+        return success(payment.fiscal_response)
 
 
 @_post_schema(
@@ -266,19 +259,22 @@ class PaymeConfirmView(FiscalConfirmView):
     "the answer was lost and the terminal could not say what happened; do not repeat, ask "
     "GET /payment/status/{transaction_id}.",
 )
-class HumoView(IdempotentView):
-    def handle(self, request: Request) -> Response:
+class HumoView(ChargeView):
+    provider = "humo"
+    output_serializer = HumoOutput
+    refusal = staticmethod(pinpad_refusal)
+
+    def run(self, request: Request) -> Payment:
         given = HumoInput(data=request.data)
         given.is_valid(raise_exception=True)
         amount = given.validated_data["amount"]
-        if given.validated_data["is_return"]:
-            payment = humo.cancel(given.validated_data["request_id"], amount)
-        else:
-            payment = humo.purchase(amount)
-        return charge_answer(payment, HumoOutput)
-
-    def answer_for(self, payment: Payment) -> Response:
-        return charge_answer(payment, HumoOutput)
+        if not given.validated_data["is_return"]:
+            return charge(provider=self.provider, amount=amount)
+        rrn = given.validated_data["request_id"]
+        purchase = purchase_by_provider_id(self.provider, rrn)
+        if purchase is None:
+            raise ApplicationError.conflict("not_found", request_id=rrn)
+        return reversals.reverse(purchase, amount=amount, reference=rrn)
 
 
 class HumoCloseView(APIView):
@@ -289,10 +285,8 @@ class HumoCloseView(APIView):
         description="`message` is the terminal's report. Code 108 when it cannot be run.",
     )
     def get(self, request: Request) -> Response:
-        result = humo.close_day()
-        if result.status != Status.APPROVED:
-            raise ApplicationError.pinpad(result.host_code or None, str(result.status), result.slip)
-        return success({"message": result.slip, "ppt_id": None})
+        closed = end_of_day.close_day(HumoView.provider)
+        return success({"message": closed.report, "ppt_id": None})
 
 
 class PaymentStatusView(APIView):

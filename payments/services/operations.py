@@ -1,54 +1,91 @@
-"""What operators do to a payment from the admin: the same services the commands use."""
+"""What operators do to a payment from the back office, and the audit row of each.
+
+The same services the commands use; every action is written to the audit trail
+(`OperatorAction`) here, whatever came of it. A payment that someone else (reconcile, a
+request's late answer) settled a moment earlier refuses the action with a clear reason.
+"""
+
+from collections.abc import Callable
+
+from django.contrib.auth.models import AbstractBaseUser
 
 from payments.errors import ApplicationError
-from payments.models import Operation, Payment, PaymentStatus, Provider
-from payments.services import fiscal, humo
+from payments.models import OperatorAction, Payment, PaymentStatus
+from payments.services import fiscal, reversals
 from payments.services.charging import check_status
-from payments.services.transitions import change_payment
-from providers.registry import qr_gateway
-from providers.results import Outcome
+from payments.services.transitions import IllegalTransitionError, change_payment
+from providers import registry
+
+# What an operator may set an open payment to, having found the answer elsewhere.
+SETTLED_BY_HAND = (PaymentStatus.PAID, PaymentStatus.FAILED)
 
 
-def ask_status(payment: Payment, *, actor: str) -> str:
-    """Ask the provider (or the PIN pad) what became of the payment; say what it said."""
-    if payment.provider == Provider.HUMO:
-        if payment.status not in (PaymentStatus.PROCESSING, PaymentStatus.UNKNOWN):
-            return f"HUMO {payment.status}: the terminal is asked only about open operations"
-        after, note = humo.settle_from_terminal(payment)
-        return f"{after}: {note}"
+def run(
+    action: str,
+    payment: Payment,
+    *,
+    user: AbstractBaseUser,
+    reason: str,
+    status: str = "",
+) -> tuple[bool, str]:
+    """Run one operator action on one payment and audit it: (done, what came of it)."""
+    do: Callable[[Payment, str], str] = ACTIONS[action]
+    actor = user.get_username()
+    try:
+        outcome, done = do(payment, actor, status=status, reason=reason), True
+    except ApplicationError as exc:
+        outcome, done = f"refused: {exc.message} {exc.data or ''}".strip(), False
+    except IllegalTransitionError as exc:
+        outcome, done = f"refused: settled meanwhile, it is {exc.payment.status} now", False
+    OperatorAction.objects.create(
+        user=user, action=action, payment=payment, reason=reason, outcome=outcome[:255]
+    )
+    return done, outcome
+
+
+def ask_status(payment: Payment, actor: str, **_: str) -> str:
+    """Ask the provider what became of the payment; say what it said."""
+    gateway = registry.gateway(payment.provider)
+    if gateway.knows_only_latest and not payment.is_open:
+        return f"{payment.status}: {gateway.label} is asked only about open operations"
     before = payment.status
     payment = check_status(payment, actor=actor)
     return f"{before} → {payment.status} ({payment.provider_status or 'no status'})"
 
 
-def retry_fiscal(payment: Payment, *, actor: str) -> str:
-    if payment.fiscal_status != "failed" or not payment.fiscal_receipt_url:
+def retry_fiscal(payment: Payment, actor: str, **_: str) -> str:
+    if not payment.can_retry_fiscal:
         return f"nothing to send: fiscal status {payment.fiscal_status}"
     payment = fiscal.retry(payment, actor=actor)
     return f"fiscal status {payment.fiscal_status}"
 
 
-def reverse(payment: Payment, *, actor: str) -> str:
-    """Undo a paid payment at its provider: CLICK reversal, Payme receipts.cancel, HUMO cancel."""
-    if payment.status != PaymentStatus.PAID or payment.operation != Operation.PURCHASE:
+def reverse(payment: Payment, actor: str, **_: str) -> str:
+    """Give the money back at the payment's provider."""
+    if not payment.can_reverse:
         raise ApplicationError.conflict("not_paid", status=payment.status)
-    if payment.provider == Provider.HUMO:
-        cancel = humo.cancel(payment.provider_payment_id, payment.amount)
-        return f"HUMO cancel {cancel.status} ({cancel.provider_code})"
-    result = qr_gateway(payment.provider).reverse(payment)
-    if result.outcome is not Outcome.SUCCESS:
-        raise ApplicationError.billing(payment.provider, result.code, result.message)
-    change_payment(
-        payment, status=PaymentStatus.REVERSED, reason="reversed by an operator", actor=actor
-    )
-    return "reversed"
+    answered = reversals.reverse(payment, actor=actor)
+    if answered.pk == payment.pk:
+        return answered.status
+    return f"reversal {answered.status} ({answered.provider_code or 'no code'})"
 
 
-def settle_by_hand(payment: Payment, status: str, *, reason: str, actor: str) -> str:
-    """An operator who knows (the provider's cabinet, the terminal's journal) says what happened."""
-    if payment.status not in (PaymentStatus.UNKNOWN, PaymentStatus.PROCESSING):
+def settle_by_hand(payment: Payment, actor: str, *, status: str, reason: str) -> str:
+    """An operator who knows (the provider's cabinet, the terminal's journal) says what
+    happened."""
+    if status not in SETTLED_BY_HAND:
+        raise ApplicationError.conflict("not_a_final_status", status=status)
+    if not payment.can_settle_by_hand:
         raise ApplicationError.conflict("not_open", status=payment.status)
     change_payment(
         payment, status=status, reason=f"by hand: {reason}", actor=actor, needs_attention=False
     )
     return status
+
+
+ACTIONS: dict[str, Callable[..., str]] = {
+    "check_status": ask_status,
+    "retry_fiscal": retry_fiscal,
+    "reverse_payments": reverse,
+    "settle_by_hand": settle_by_hand,
+}

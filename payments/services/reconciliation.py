@@ -1,30 +1,32 @@
 """Settling what requests left open, and checking paid payments against the providers.
 
-Provider lookups run in a bounded pool of threads; every database write (payment changes
-through the locked path, journal rows) happens in the calling thread, a batch of answers
-per transaction.
+Provider lookups run in a bounded pool of threads that never touch the database; every
+write (the answers through the locked path, with their journal rows) happens in the
+calling thread, a batch of answers per transaction.
 """
 
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
-from django.utils import timezone
 
-from payments.models import Payment, PaymentStatus, Provider, ProviderExchange
-from payments.services import humo
-from payments.services.charging import CHECK_STATUS, record_result
-from payments.services.transitions import IllegalTransitionError, change_payment
-from providers import http
-from providers.registry import qr_gateway
-from providers.results import GatewayResult, Outcome
+from payments.models import OPEN_STATUSES, Payment, PaymentStatus
+from payments.selectors import has_later_operation, made_before
+from payments.services.charging import gateway_input
+from payments.services.transitions import (
+    CHECK_STATUS,
+    IllegalTransitionError,
+    change_payment,
+    journal,
+    record_result,
+    settled_meanwhile,
+)
+from providers import registry
+from providers.base import GatewayResult, Outcome, PaymentData
 
-OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PROCESSING, PaymentStatus.UNKNOWN)
 WRITE_BATCH = 200  # answers written per transaction
 ACTOR = "reconcile"
 
@@ -35,45 +37,8 @@ class Settled:
     provider: str
     before: str
     after: str
-    needs_person: bool
+    needs_attention: bool
     note: str = ""
-
-
-def open_payments(
-    *,
-    provider: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    min_age: timedelta | None = None,
-) -> QuerySet[Payment]:
-    """created / processing / unknown payments old enough not to be running any more."""
-    age = min_age if min_age is not None else timedelta(seconds=settings.RECONCILE_MIN_AGE_SECONDS)
-    payments = Payment.objects.filter(
-        status__in=OPEN_STATUSES, created_at__lte=timezone.now() - age
-    )
-    return _in_period(payments, provider, since, until).order_by("created_at")
-
-
-def paid_payments(
-    *, provider: str | None = None, since: datetime | None = None, until: datetime | None = None
-) -> QuerySet[Payment]:
-    payments = Payment.objects.filter(status=PaymentStatus.PAID).exclude(provider=Provider.HUMO)
-    return _in_period(payments, provider, since, until).order_by("created_at")
-
-
-def _in_period(
-    payments: QuerySet[Payment],
-    provider: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> QuerySet[Payment]:
-    if provider:
-        payments = payments.filter(provider=provider)
-    if since:
-        payments = payments.filter(created_at__gte=since)
-    if until:
-        payments = payments.filter(created_at__lt=until)
-    return payments
 
 
 def settle_open(
@@ -85,52 +50,54 @@ def settle_open(
 ) -> list[Settled]:
     """Ask the provider about each open payment and record what it says."""
 
-    def apply(payment: Payment, result: GatewayResult | None) -> Settled:
+    def apply(payment: Payment, result: GatewayResult | str | None) -> Settled:
         before = payment.status
-        if payment.status == PaymentStatus.CREATED:
+        if result is None:
             # Never sent: the process stopped before the provider was called.
             return _change(payment, PaymentStatus.FAILED, "never sent to the provider", dry_run)
-        if payment.provider == Provider.HUMO:
-            # Only the terminal's last transaction can tell (asked here: one line, one lock).
-            after, note = humo.settle_from_terminal(payment, dry_run=dry_run)
-            if after in OPEN_STATUSES:
-                return _needs_person(payment, note, dry_run, before)
-            return Settled(
-                str(payment.transaction_id), payment.provider, before, after, False, note
+        if isinstance(result, str):
+            return (
+                _settled(payment, before, before, True, result)
+                if dry_run
+                else (_flag(payment, result, before))
             )
+        if result.latest_reference is not None and (
+            result.latest_reference == "" or made_before(result.latest_reference, payment)
+        ):
+            # The provider's latest operation is an earlier one of ours (or it has none):
+            # this one never reached it.
+            note = "never reached the provider: its latest operation is an earlier one"
+            return _change(payment, PaymentStatus.FAILED, note, dry_run, result=result)
         trusted_absence = result.not_found and settings.RECONCILE_NOT_FOUND_IS_FAILED
         if result.outcome is Outcome.UNKNOWN and trusted_absence:
-            return _change(
-                payment, PaymentStatus.FAILED, "the provider has no such payment", dry_run
-            )
+            note = "the provider has no such payment"
+            return _change(payment, PaymentStatus.FAILED, note, dry_run, result=result)
         if dry_run:
             after = CHECK_STATUS.get(result.outcome, before)
-            return Settled(
-                str(payment.transaction_id),
-                payment.provider,
-                before,
-                after,
-                after in OPEN_STATUSES,
-                result.message,
-            )
+            return _settled(payment, before, after, after in OPEN_STATUSES, result.message)
         payment = record_result(payment, result, CHECK_STATUS, reason="reconcile", actor=ACTOR)
-        if payment.status in OPEN_STATUSES:
-            return _needs_person(
-                payment, result.message or f"still {payment.status}", dry_run, before
-            )
-        return Settled(
-            str(payment.transaction_id),
-            payment.provider,
-            before,
-            payment.status,
-            payment.needs_attention,
-            result.message,
-        )
+        if payment.is_open:
+            return _flag(payment, result.message or f"still {payment.status}", before)
+        return _settled(payment, before, payment.status, payment.needs_attention, result.message)
 
-    def ask(payment: Payment) -> GatewayResult | None:
-        return _ask_open(payment, dry_run=dry_run)
+    def ask(data: PaymentData, provider: str) -> GatewayResult:
+        gateway = registry.gateway(provider)
+        result = gateway.check(data)
+        if result.outcome is Outcome.PENDING and not dry_run:
+            result = gateway.settle_after_polling(data, result)  # Payme: cancel a waiting receipt
+        return result
 
-    return _ask_all(payments, ask, apply, dry_run=dry_run, workers=workers, progress=progress)
+    def to_ask(payment: Payment) -> PaymentData | str | None:
+        if payment.status == PaymentStatus.CREATED:
+            return None
+        if registry.gateway(payment.provider).knows_only_latest and has_later_operation(payment):
+            # The provider can speak only of its latest operation, and that is not this one.
+            return "a later operation hides it: check the provider's own journal"
+        return gateway_input(payment)
+
+    return _ask_all(
+        payments, to_ask, ask, apply, dry_run=dry_run, workers=workers, progress=progress
+    )
 
 
 def check_paid(
@@ -142,28 +109,20 @@ def check_paid(
 ) -> list[Settled]:
     """Ask the provider about each paid payment; one it reversed is marked reversed."""
 
-    def apply(payment: Payment, result: GatewayResult | None) -> Settled | None:
-        if result is None or result.outcome is not Outcome.FAILED:
+    def apply(payment: Payment, result: GatewayResult | str | None) -> Settled | None:
+        assert isinstance(result, GatewayResult)  # every paid payment is asked
+        if result.outcome is not Outcome.FAILED:
+            if not dry_run:
+                journal(payment, result.exchanges)
             return None  # still paid, or no answer: nothing to say
-        if dry_run:
-            return Settled(
-                str(payment.transaction_id),
-                payment.provider,
-                payment.status,
-                PaymentStatus.REVERSED,
-                True,
-                result.message,
-            )
-        return _change(
-            payment,
-            PaymentStatus.REVERSED,
-            f"reversed at the provider: {result.message}",
-            dry_run,
-            flag=True,
-        )
+        note = f"reversed at the provider: {result.message}"
+        return _change(payment, PaymentStatus.REVERSED, note, dry_run, flag=True, result=result)
+
+    def ask(data: PaymentData, provider: str) -> GatewayResult:
+        return registry.gateway(provider).check(data)
 
     settled = _ask_all(
-        payments, _ask_paid, apply, dry_run=dry_run, workers=workers, progress=progress
+        payments, gateway_input, ask, apply, dry_run=dry_run, workers=workers, progress=progress
     )
     return [s for s in settled if s is not None]
 
@@ -171,54 +130,43 @@ def check_paid(
 # --- the parallel part -------------------------------------------------------------------
 
 
-def _ask_open(payment: Payment, *, dry_run: bool) -> GatewayResult | None:
-    if payment.status == PaymentStatus.CREATED or payment.provider == Provider.HUMO:
-        return None
-    gateway = qr_gateway(payment.provider)
-    result = gateway.check(payment)
-    settle = getattr(gateway, "settle_after_polling", None)
-    if result.outcome is Outcome.PENDING and settle is not None and not dry_run:
-        result = settle(payment, result)  # Payme: a receipt still waiting is cancelled
-    return result
-
-
-def _ask_paid(payment: Payment) -> GatewayResult | None:
-    return qr_gateway(payment.provider).check(payment)
-
-
 def _ask_all(
     payments: Iterable[Payment],
-    ask: Callable[[Payment], GatewayResult | None],
-    apply: Callable[[Payment, GatewayResult | None], Settled | None],
+    to_ask: Callable[[Payment], PaymentData | str | None],
+    ask: Callable[[PaymentData, str], GatewayResult],
+    apply: Callable[[Payment, GatewayResult | str | None], Settled | None],
     *,
     dry_run: bool,
     workers: int | None,
     progress: Callable[[], None],
 ) -> list[Settled | None]:
-    def in_worker(payment: Payment) -> tuple[GatewayResult | None, list[ProviderExchange]]:
-        with http.deferred_journal() as rows:
-            return ask(payment), list(rows)
-
+    """`to_ask` says, in this thread, what to ask about a payment: its gateway input, or
+    why it cannot be asked (a note), or None for nothing to ask; `apply` writes what came
+    of it, a batch at a time."""
     settled: list[Settled | None] = []
-    answered: list[tuple[Payment, GatewayResult | None, list[ProviderExchange]]] = []
+    answered: list[tuple[Payment, GatewayResult | str | None]] = []
 
     def write() -> None:
         # One transaction per batch: on PostgreSQL a commit waits for the disk, and one
         # per payment would make the writing, not the asking, what takes the time.
         with transaction.atomic():
-            if not dry_run:
-                ProviderExchange.objects.bulk_create([r for _, _, rows in answered for r in rows])
-            for payment, result, _ in answered:
+            for payment, result in answered:
                 settled.append(apply(payment, result))
                 progress()
         answered.clear()
 
     with ThreadPoolExecutor(max_workers=workers or settings.RECONCILE_WORKERS) as pool:
-        futures = {pool.submit(in_worker, payment): payment for payment in payments}
+        futures = {}
+        for payment in payments:
+            # Decided here, in the thread that reads the database; workers only ask.
+            data = to_ask(payment)
+            if not isinstance(data, PaymentData):
+                answered.append((payment, data))
+                continue
+            futures[pool.submit(ask, data, payment.provider)] = payment
         written = time.monotonic()
         for future in as_completed(futures):
-            result, rows = future.result()
-            answered.append((futures[future], result, rows))
+            answered.append((futures[future], future.result()))
             if len(answered) >= WRITE_BATCH or time.monotonic() - written > 0.5:
                 write()
                 written = time.monotonic()
@@ -226,35 +174,40 @@ def _ask_all(
     return settled
 
 
+def _settled(
+    payment: Payment, before: str, after: str, needs_attention: bool, note: str
+) -> Settled:
+    return Settled(
+        str(payment.transaction_id), payment.provider, before, after, needs_attention, note
+    )
+
+
 def _change(
-    payment: Payment, status: str, note: str, dry_run: bool, *, flag: bool = False
+    payment: Payment,
+    status: str,
+    note: str,
+    dry_run: bool,
+    *,
+    flag: bool = False,
+    result: GatewayResult | None = None,
 ) -> Settled:
     before = payment.status
-    if not dry_run:
-        fields = {"needs_attention": True} if flag else {}
-        try:
-            payment = change_payment(payment, status=status, reason=note, actor=ACTOR, **fields)
-        except IllegalTransitionError:
-            payment.refresh_from_db()
-            return Settled(
-                str(payment.transaction_id),
-                payment.provider,
-                before,
-                payment.status,
-                False,
-                "settled meanwhile",
-            )
-    return Settled(str(payment.transaction_id), payment.provider, before, status, flag, note)
+    if dry_run:
+        return _settled(payment, before, status, flag, note)
+    rows = result.exchanges if result is not None else ()
+    fields = {"needs_attention": True} if flag else {}
+    try:
+        payment = change_payment(
+            payment, status=status, reason=note, actor=ACTOR, exchanges=rows, **fields
+        )
+    except IllegalTransitionError as exc:
+        payment = settled_meanwhile(exc, rows)
+        return _settled(payment, before, payment.status, False, "settled meanwhile")
+    return _settled(payment, before, status, flag, note)
 
 
-def _needs_person(payment: Payment, note: str, dry_run: bool, before: str | None = None) -> Settled:
-    if not dry_run and not payment.needs_attention:
+def _flag(payment: Payment, note: str, before: str) -> Settled:
+    """Still open after asking: it needs attention."""
+    if not payment.needs_attention:
         payment = change_payment(payment, reason=note, actor=ACTOR, needs_attention=True)
-    return Settled(
-        str(payment.transaction_id),
-        payment.provider,
-        before or payment.status,
-        payment.status,
-        True,
-        note,
-    )
+    return _settled(payment, before, payment.status, True, note)

@@ -3,17 +3,40 @@
 `change_payment` takes the row lock (`select_for_update` inside `transaction.atomic`),
 refuses transitions the state machine does not allow, writes the fields and records the
 change in the payment's timeline. Callers always continue with the row it returns.
+
+`record_result` is the one way a provider's answer reaches a payment: its fields and the
+status its outcome means, the exchanges that produced it journaled in the same
+transaction, and answers to earlier operations applied to those. Its policy when someone
+(reconcile, an operator) settled the payment meanwhile: their word stands.
 """
 
+import logging
+import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from payments.models import FiscalStatus, Payment, PaymentEvent, PaymentStatus
+from payments.models import FiscalStatus, Payment, PaymentEvent, PaymentStatus, ProviderExchange
+from providers.base import Exchange, GatewayResult, Outcome
+
+logger = logging.getLogger(__name__)
 
 S = PaymentStatus
 F = FiscalStatus
+
+# What an outcome means for the payment's status, by the kind of step that gave it.
+CHARGE_STATUS = {
+    Outcome.SUCCESS: S.PAID,
+    Outcome.PENDING: S.PROCESSING,
+    Outcome.FAILED: S.FAILED,
+    Outcome.UNKNOWN: S.UNKNOWN,
+}
+# A lookup that got no answer changes nothing: UNKNOWN is absent on purpose.
+CHECK_STATUS = {k: v for k, v in CHARGE_STATUS.items() if k is not Outcome.UNKNOWN}
+# Preparing charges nothing: only a refusal changes the payment (to failed).
+PREPARE_STATUS = {Outcome.FAILED: S.FAILED}
 
 ALLOWED_STATUS_CHANGES: dict[str, set[str]] = {
     S.CREATED: {S.PROCESSING, S.FAILED, S.UNKNOWN},
@@ -68,9 +91,11 @@ def change_payment(
     status: str | None = None,
     fiscal_status: str | None = None,
     actor: str = "system",
+    exchanges: Iterable[Exchange] = (),
     **fields: Any,
 ) -> Payment:
-    """Apply one change to a payment under its row lock and return the updated row.
+    """Apply one change to a payment under its row lock and return the updated row, with
+    the exchanges that brought it journaled in the same transaction.
 
     Setting a status equal to the current one is allowed and only writes `fields`.
     """
@@ -79,6 +104,7 @@ def change_payment(
         raise TypeError(f"change_payment cannot write {sorted(unknown)}")
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        journal(locked, exchanges)
         event = PaymentEvent(payment=locked, actor=actor, reason=reason[:255])
         if status is not None and status != locked.status:
             if status not in ALLOWED_STATUS_CHANGES[locked.status]:
@@ -104,3 +130,86 @@ def change_payment(
         if event.to_status or event.to_fiscal_status:
             event.save()
     return locked
+
+
+def record_result(
+    payment: Payment,
+    result: GatewayResult,
+    status_by_outcome: dict[Outcome, str],
+    *,
+    reason: str,
+    actor: str = "system",
+) -> Payment:
+    """Write what a provider said onto the payment, with the exchanges that said it."""
+    fields: dict[str, Any] = {
+        "provider_status": result.provider_status or payment.provider_status,
+        "provider_code": "" if result.code is None else str(result.code),
+    }
+    # The charge's own note is what the register shows; a later lookup replaces it only to
+    # say why the payment failed.
+    if result.message and (result.outcome is Outcome.FAILED or not payment.provider_message):
+        fields["provider_message"] = result.message
+    for name in _RESULT_FIELDS:
+        value = getattr(result, name)
+        if value:
+            fields[name] = value
+    status = status_by_outcome.get(result.outcome)
+    if result.needs_attention:
+        # The provider itself says a person must look (Payme state 20, a late payment
+        # being returned, a terminal that reports another operation): flag it, and an
+        # open outcome becomes ours too.
+        fields["needs_attention"] = True
+        if result.outcome is Outcome.UNKNOWN:
+            status = S.UNKNOWN
+    try:
+        payment = change_payment(
+            payment,
+            status=status,
+            reason=f"{reason}: {result.outcome}",
+            actor=actor,
+            exchanges=result.exchanges,
+            **fields,
+        )
+    except IllegalTransitionError as exc:
+        payment = settled_meanwhile(exc, result.exchanges)
+    record_late_answers(result)
+    return payment
+
+
+def settled_meanwhile(exc: IllegalTransitionError, exchanges: Iterable[Exchange] = ()) -> Payment:
+    """The policy when a change finds the payment settled by someone else: their word
+    stands, our exchanges are journaled all the same, and the caller goes on with the row
+    as it is now."""
+    logger.warning("not recorded, %s", exc)
+    journal(exc.payment, exchanges)
+    return exc.payment
+
+
+def journal(payment: Payment | None, exchanges: Iterable[Exchange]) -> None:
+    """Store exchanges with a provider (or the PIN pad) as journal rows."""
+    rows = [ProviderExchange(payment=payment, **vars(exchange)) for exchange in exchanges]
+    if rows:
+        ProviderExchange.objects.bulk_create(rows)
+
+
+# Fields of a result copied onto the payment when the provider gave them.
+_RESULT_FIELDS = (
+    "provider_payment_id",
+    "payer_phone",
+    "masked_card",
+    "auth_code",
+    "terminal_id",
+    "slip_text",
+)
+
+
+def record_late_answers(result: GatewayResult) -> None:
+    """Answers to earlier operations that arrived late settle those still unknown."""
+    for transaction_id, late in result.late:
+        try:
+            parsed = uuid.UUID(transaction_id)
+        except ValueError:
+            continue
+        payment = Payment.objects.filter(transaction_id=parsed, status=S.UNKNOWN).first()
+        if payment is not None:
+            record_result(payment, late, CHARGE_STATUS, reason="settled by a late answer")

@@ -1,53 +1,139 @@
 """CLICK PASS gateway: charge a scanned code, ask its status, attach the receipt, reverse.
 
-Every function returns a `GatewayResult`; none of them changes the payment row (the core
-does that through the locked path). Facts behind the rules: the CLICK Merchant API
-reference, sections 4-10.
+Every step takes a `PaymentData` and returns a `GatewayResult` with the exchanges it made;
+none of them touches our tables. Facts behind the rules: the CLICK Merchant API reference,
+sections 4-10.
 """
 
+import hashlib
+import time as clock
+from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urljoin
 
 from django.conf import settings
 from django.utils import timezone
 
-from payments.models import Payment
-from payments.ofd import OfdReceipt
 from providers import http
-from providers.click.auth import auth_header
+from providers.base import BaseGateway, GatewayResult, OfdReceipt, Outcome, PaymentData, journaled
 from providers.http import HttpExchange, as_int
-from providers.results import GatewayResult, Outcome
+from providers.money import to_uzs
 
-PROVIDER = "click"
-LABEL = "CLICK"
 PAID = 2
 
 
-def poll_schedule() -> tuple[int, float]:
-    """How often, and how far apart, to ask the status of a payment still processing."""
-    return settings.CLICK_STATUS_POLL_ATTEMPTS, settings.CLICK_STATUS_POLL_INTERVAL
+@dataclass(frozen=True)
+class ClickAccount:
+    """A CLICK merchant service and the credentials of its `Auth` header."""
+
+    base_url: str
+    service_id: int
+    merchant_user_id: str
+    secret_key: str = field(repr=False)
 
 
-def soum(amount_tiyin: int) -> Decimal:
-    """CLICK's payment calls take soum with two decimals; we keep integer tiyin."""
-    return (Decimal(amount_tiyin) / 100).quantize(Decimal("0.01"))
+def digest(timestamp: int, secret_key: str) -> str:
+    # SHA-1 of the plain concatenation, timestamp first: CLICK's scheme, not an HMAC.
+    return hashlib.sha1((str(timestamp) + secret_key).encode("utf-8")).hexdigest()
 
 
-def charge(payment: Payment) -> GatewayResult:
-    """`click_pass/payment`, then `click_pass/confirm` when CLICK asks for it. Sent once."""
+def auth_header(merchant_user_id: str, secret_key: str, now: int | None = None) -> str:
+    """`Auth: <merchant_user_id>:<sha1(timestamp + secret)>:<timestamp>`."""
+    timestamp = int(now if now is not None else clock.time())
+    return f"{merchant_user_id}:{digest(timestamp, secret_key)}:{timestamp}"
+
+
+class ClickGateway(BaseGateway):
+    name = "click"
+    label = "CLICK"
+    title = "CLICK PASS"
+
+    def account(self) -> ClickAccount:
+        return ClickAccount(
+            base_url=settings.CLICK_BASE_URL,
+            service_id=settings.CLICK_SERVICE_ID,
+            merchant_user_id=settings.CLICK_MERCHANT_USER_ID,
+            secret_key=settings.CLICK_SECRET_KEY,
+        )
+
+    def poll_schedule(self) -> tuple[int, float]:
+        return settings.CLICK_STATUS_POLL_ATTEMPTS, settings.CLICK_STATUS_POLL_INTERVAL
+
+    @journaled
+    def charge(self, payment: PaymentData) -> GatewayResult:
+        """`click_pass/payment`, then `click_pass/confirm` when CLICK asks for it. Sent once."""
+        return _charge(payment)
+
+    @journaled
+    def check(self, payment: PaymentData) -> GatewayResult:
+        """Ask CLICK what became of a payment: by its payment id, else by our transaction id."""
+        return _check(payment)
+
+    @journaled
+    def submit_fiscal(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
+        """`payment/ofd_data/submit_qrcode`: link the register's receipt URL to the payment."""
+        account = payment.account
+        exchange = _call(
+            account,
+            "payment/ofd_data/submit_qrcode",
+            "POST",
+            "payment/ofd_data/submit_qrcode",
+            {
+                "service_id": account.service_id,
+                "payment_id": _id_value(payment.provider_payment_id),
+                "qrcode": receipt.url,
+            },
+        )
+        return _plain_result(exchange, payment.provider_payment_id)
+
+    @journaled
+    def fiscal_on_file(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
+        """`GET payment/ofd_data`: SUCCESS when CLICK already holds this receipt URL."""
+        path = (
+            f"payment/ofd_data/{payment.account.service_id}/"
+            f"{quote(payment.provider_payment_id, safe='')}"
+        )
+        exchange = _call(payment.account, "payment/ofd_data", "GET", path)
+        if not exchange.answered:
+            return http.unanswered(exchange, self.label, not_sent_fails=False)
+        answer = exchange.json_object()
+        # camelCase here, and maybe no error_code at all (reference §9b).
+        on_file = answer.get("qrCodeURL") or answer.get("qr_code_url") or ""
+        outcome = Outcome.SUCCESS if on_file == receipt.url else Outcome.FAILED
+        return GatewayResult(outcome, provider_payment_id=payment.provider_payment_id, raw=answer)
+
+    @journaled
+    def reverse(self, payment: PaymentData) -> GatewayResult:
+        """Full reversal (same reporting month only, says CLICK)."""
+        path = (
+            f"payment/reversal/{payment.account.service_id}/"
+            f"{quote(payment.provider_payment_id, safe='')}"
+        )
+        return _plain_result(
+            _call(payment.account, "payment/reversal", "DELETE", path),
+            payment.provider_payment_id,
+        )
+
+
+GATEWAY = ClickGateway()
+LABEL = GATEWAY.label
+
+
+def _charge(payment: PaymentData) -> GatewayResult:
+    account: ClickAccount = payment.account
     exchange = _call(
-        payment,
+        account,
         "click_pass/payment",
         "POST",
         "click_pass/payment",
         {
-            "service_id": settings.CLICK_SERVICE_ID,
+            "service_id": account.service_id,
             "otp_data": payment.qr_code,
-            "amount": http.json_number(soum(payment.amount)),
-            "cashbox_code": settings.REGISTER_CASHBOX_CODE,
-            "transaction_id": str(payment.transaction_id),
+            # Soum with two decimals, written exactly: 5000.50, never through a float.
+            "amount": to_uzs(payment.amount),
+            "cashbox_code": payment.register.cashbox_code,
+            "transaction_id": payment.transaction_id,
         },
         read_timeout=settings.CLICK_PAYMENT_READ_TIMEOUT,
     )
@@ -57,7 +143,7 @@ def charge(payment: Payment) -> GatewayResult:
     result = _payment_result(exchange)
     if result.outcome is Outcome.FAILED and result.provider_payment_id:
         # A negative error_code does not promise that nothing was debited: one cheap look.
-        verified = check_by_payment_id(payment, result.provider_payment_id)
+        verified = _check_by_payment_id(account, result.provider_payment_id)
         if verified.outcome is Outcome.SUCCESS:
             return verified
     if (
@@ -66,12 +152,12 @@ def charge(payment: Payment) -> GatewayResult:
     ):
         return result
     confirmed = _call(
-        payment,
+        account,
         "click_pass/confirm",
         "POST",
         "click_pass/confirm",
         {
-            "service_id": settings.CLICK_SERVICE_ID,
+            "service_id": account.service_id,
             "payment_id": _id_value(result.provider_payment_id),
         },
         read_timeout=settings.CLICK_READ_TIMEOUT,
@@ -89,25 +175,25 @@ def charge(payment: Payment) -> GatewayResult:
     )
 
 
-def check(payment: Payment) -> GatewayResult:
-    """Ask CLICK what became of a payment: by its payment id, else by our transaction id."""
+def _check(payment: PaymentData) -> GatewayResult:
+    account: ClickAccount = payment.account
     if payment.provider_payment_id:
-        return check_by_payment_id(payment, payment.provider_payment_id)
+        return _check_by_payment_id(account, payment.provider_payment_id)
     for day in _business_days(payment):
         path = (
-            f"payment/status_by_mti/{settings.CLICK_SERVICE_ID}/"
-            f"{quote(str(payment.transaction_id), safe='')}/{day.isoformat()}"
+            f"payment/status_by_mti/{account.service_id}/"
+            f"{quote(payment.transaction_id, safe='')}/{day.isoformat()}"
         )
-        result = _status_result(_call(payment, "payment/status_by_mti", "GET", path))
+        result = _status_result(_call(account, "payment/status_by_mti", "GET", path))
         if not result.not_found:
             break
     if result.provider_payment_id and not result.provider_status:
         # Some answers carry only the id; its status is one more question away.
-        return check_by_payment_id(payment, result.provider_payment_id)
+        return _check_by_payment_id(account, result.provider_payment_id)
     return result
 
 
-def _business_days(payment: Payment) -> list[date]:
+def _business_days(payment: PaymentData) -> list[date]:
     """The Tashkent day the payment was made, and near midnight the neighbouring one too:
     which of the two CLICK files it under is not documented."""
     made = timezone.localtime(payment.created_at)
@@ -119,59 +205,16 @@ def _business_days(payment: Payment) -> list[date]:
     return days
 
 
-def check_by_payment_id(payment: Payment, provider_payment_id: str) -> GatewayResult:
-    path = f"payment/status/{settings.CLICK_SERVICE_ID}/{quote(provider_payment_id, safe='')}"
-    return _status_result(_call(payment, "payment/status", "GET", path))
-
-
-def submit_fiscal(payment: Payment, receipt: OfdReceipt) -> GatewayResult:
-    """`payment/ofd_data/submit_qrcode`: link the register's receipt URL to the payment."""
-    exchange = _call(
-        payment,
-        "payment/ofd_data/submit_qrcode",
-        "POST",
-        "payment/ofd_data/submit_qrcode",
-        {
-            "service_id": settings.CLICK_SERVICE_ID,
-            "payment_id": _id_value(payment.provider_payment_id),
-            "qrcode": receipt.url,
-        },
-    )
-    return _plain_result(exchange, payment.provider_payment_id)
-
-
-def fiscal_on_file(payment: Payment, receipt: OfdReceipt) -> GatewayResult:
-    """`GET payment/ofd_data`: SUCCESS when CLICK already holds this receipt URL."""
-    path = (
-        f"payment/ofd_data/{settings.CLICK_SERVICE_ID}/"
-        f"{quote(payment.provider_payment_id, safe='')}"
-    )
-    exchange = _call(payment, "payment/ofd_data", "GET", path)
-    if not exchange.answered:
-        return http.unanswered(exchange, LABEL, not_sent_fails=False)
-    answer = exchange.json_object()
-    # camelCase here, and maybe no error_code at all (reference §9b).
-    on_file = answer.get("qrCodeURL") or answer.get("qr_code_url") or ""
-    outcome = Outcome.SUCCESS if on_file == receipt.url else Outcome.FAILED
-    return GatewayResult(outcome, provider_payment_id=payment.provider_payment_id, raw=answer)
-
-
-def reverse(payment: Payment) -> GatewayResult:
-    """Full reversal (same reporting month only, says CLICK)."""
-    path = (
-        f"payment/reversal/{settings.CLICK_SERVICE_ID}/"
-        f"{quote(payment.provider_payment_id, safe='')}"
-    )
-    return _plain_result(
-        _call(payment, "payment/reversal", "DELETE", path), payment.provider_payment_id
-    )
+def _check_by_payment_id(account: ClickAccount, provider_payment_id: str) -> GatewayResult:
+    path = f"payment/status/{account.service_id}/{quote(provider_payment_id, safe='')}"
+    return _status_result(_call(account, "payment/status", "GET", path))
 
 
 # --- helpers ---------------------------------------------------------------------------
 
 
 def _call(
-    payment: Payment,
+    account: ClickAccount,
     operation: str,
     method: str,
     path: str,
@@ -181,18 +224,17 @@ def _call(
     headers = {
         "Accept": "application/json",
         "Content-Type": "application/json",
-        "Auth": auth_header(settings.CLICK_MERCHANT_USER_ID, settings.CLICK_SECRET_KEY),
+        "Auth": auth_header(account.merchant_user_id, account.secret_key),
     }
     return http.send(
-        payment=payment,
-        provider=PROVIDER,
+        provider=GATEWAY.name,
         operation=operation,
         method=method,
-        url=urljoin(settings.CLICK_BASE_URL, path),
+        url=urljoin(account.base_url, path),
         headers=headers,
         json_body=body,
         read_timeout=read_timeout or settings.CLICK_READ_TIMEOUT,
-        secrets=[settings.CLICK_SECRET_KEY],
+        secrets=[account.secret_key],
     )
 
 

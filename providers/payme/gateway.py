@@ -2,24 +2,22 @@
 
 A charge is two calls: `receipts.create` (prepare; the receipt id is committed before the
 money moves) and `receipts.pay` with the scanned code as `token`. Only receipt state 4 is
-paid. Every function returns a `GatewayResult`. Facts behind the rules: the Payme receipts
-reference, sections 5-10.
+paid. Every step takes a `PaymentData` and returns a `GatewayResult` with the exchanges it
+made. Facts behind the rules: the Payme receipts reference, sections 5-10.
 """
 
 import itertools
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
-from payments.models import Payment
-from payments.ofd import OfdReceipt
 from providers import http
+from providers.base import BaseGateway, GatewayResult, OfdReceipt, Outcome, PaymentData, journaled
 from providers.http import HttpExchange, as_int
-from providers.results import GatewayResult, Outcome
 
-PROVIDER = "payme"
 LABEL = "Payme"
 
 PAID = 4
@@ -41,24 +39,75 @@ _GET_ALL_PAGE = 50  # Payme's maximum
 _GET_ALL_MAX_PAGES = 20
 
 
-def poll_schedule() -> tuple[int, float]:
-    """The recovery window: receipts.check this many times, this many seconds apart."""
-    return settings.PAYME_CHECK_ATTEMPTS, settings.PAYME_CHECK_INTERVAL
+@dataclass(frozen=True)
+class PaymeAccount:
+    """A Payme cashbox: its id and key (`X-Auth`), and the receipt's `account` fields as the
+    cashbox is configured at Payme (templates over our transaction id and register)."""
+
+    base_url: str
+    cashbox_id: str
+    key: str = field(repr=False)
+    receipt_account: tuple[tuple[str, str], ...] = ()
 
 
-def account_for(payment: Payment) -> dict[str, str]:
-    """The receipt's `account` fields as this cashbox is configured (PAYME_ACCOUNT)."""
+def account_for(payment: PaymentData) -> dict[str, str]:
+    """The receipt's `account` fields for this payment."""
     values = {
-        "transaction_id": str(payment.transaction_id),
-        "kkm_id": settings.REGISTER_KKM_ID,
-        "device_id": settings.REGISTER_DEVICE_ID,
-        "inn": settings.REGISTER_INN,
-        "cashbox_code": settings.REGISTER_CASHBOX_CODE,
+        "transaction_id": payment.transaction_id,
+        "kkm_id": payment.register.kkm_id,
+        "device_id": payment.register.device_id,
+        "inn": payment.register.inn,
+        "cashbox_code": payment.register.cashbox_code,
     }
-    return {name: template.format(**values) for name, template in settings.PAYME_ACCOUNT.items()}
+    return {name: template.format(**values) for name, template in payment.account.receipt_account}
 
 
-def prepare(payment: Payment) -> GatewayResult:
+class PaymeGateway(BaseGateway):
+    name = "payme"
+    label = LABEL
+    title = "PAYME GO"
+
+    def account(self) -> PaymeAccount:
+        return PaymeAccount(
+            base_url=settings.PAYME_BASE_URL,
+            cashbox_id=settings.PAYME_CASHBOX_ID,
+            key=settings.PAYME_KEY,
+            receipt_account=tuple(settings.PAYME_ACCOUNT.items()),
+        )
+
+    def poll_schedule(self) -> tuple[int, float]:
+        """The recovery window: receipts.check this many times, this many seconds apart."""
+        return settings.PAYME_CHECK_ATTEMPTS, settings.PAYME_CHECK_INTERVAL
+
+    @journaled
+    def prepare(self, payment: PaymentData) -> GatewayResult:
+        return _prepare(payment)
+
+    @journaled
+    def charge(self, payment: PaymentData) -> GatewayResult:
+        return _charge(payment)
+
+    @journaled
+    def check(self, payment: PaymentData) -> GatewayResult:
+        return _check(payment)
+
+    @journaled
+    def settle_after_polling(self, payment: PaymentData, last: GatewayResult) -> GatewayResult:
+        return _settle_after_polling(payment, last)
+
+    @journaled
+    def submit_fiscal(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
+        return _submit_fiscal(payment, receipt)
+
+    @journaled
+    def reverse(self, payment: PaymentData) -> GatewayResult:
+        return _reverse(payment)
+
+
+GATEWAY = PaymeGateway()
+
+
+def _prepare(payment: PaymentData) -> GatewayResult:
     """`receipts.create`: a receipt for the amount, in tiyin as Payme wants it.
 
     A lost answer may hide a receipt Payme did make: it is looked up by our account values
@@ -81,10 +130,10 @@ def prepare(payment: Payment) -> GatewayResult:
     return again
 
 
-def find_receipt(payment: Payment) -> dict[str, Any] | None:
+def find_receipt(payment: PaymentData) -> dict[str, Any] | None:
     """The receipt made for this payment, found by its `account` values with
     receipts.get_all around the payment's creation; None when not found or not searchable."""
-    if not any("{transaction_id}" in t for t in settings.PAYME_ACCOUNT.values()):
+    if not any("{transaction_id}" in t for _, t in payment.account.receipt_account):
         return None  # without our id in the account, a receipt cannot be told apart
     wanted = account_for(payment)
     window = timedelta(minutes=5)
@@ -115,7 +164,7 @@ def find_receipt(payment: Payment) -> dict[str, Any] | None:
     return None
 
 
-def charge(payment: Payment) -> GatewayResult:
+def _charge(payment: PaymentData) -> GatewayResult:
     """`receipts.pay` with the scanned code as `token`. Sent once, never again."""
     exchange = _rpc(
         payment,
@@ -137,7 +186,7 @@ def charge(payment: Payment) -> GatewayResult:
     return _from_receipt(_receipt(exchange))
 
 
-def check(payment: Payment) -> GatewayResult:
+def _check(payment: PaymentData) -> GatewayResult:
     """`receipts.check` (state only); on a payment just found paid, `receipts.get` for the
     payer's phone and card."""
     exchange, failed = _on_receipt(payment, "receipts.check")
@@ -156,7 +205,7 @@ def check(payment: Payment) -> GatewayResult:
     return state_result(state, payment.provider_payment_id)
 
 
-def settle_after_polling(payment: Payment, last: GatewayResult) -> GatewayResult:
+def _settle_after_polling(payment: PaymentData, last: GatewayResult) -> GatewayResult:
     """After the window: a receipt still waiting (state 0) is cancelled, so a late pay
     cannot land. Any other pending state is left as it is (the register gets 110)."""
     if last.provider_status != str(WAITING):
@@ -172,7 +221,7 @@ def settle_after_polling(payment: Payment, last: GatewayResult) -> GatewayResult
     return cancelled
 
 
-def submit_fiscal(payment: Payment, receipt: OfdReceipt) -> GatewayResult:
+def _submit_fiscal(payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
     """`receipts.set_fiscal_data` with the register's receipt, parsed from its OFD URL."""
     fiscal_data = {
         "status_code": 0,
@@ -207,7 +256,7 @@ def submit_fiscal(payment: Payment, receipt: OfdReceipt) -> GatewayResult:
     )
 
 
-def reverse(payment: Payment) -> GatewayResult:
+def _reverse(payment: PaymentData) -> GatewayResult:
     """`receipts.cancel` of a paid receipt: queued for reversal (21), money goes back."""
     cancelled = _cancel(payment)
     if cancelled.outcome is Outcome.SUCCESS or cancelled.needs_attention:
@@ -222,24 +271,24 @@ def reverse(payment: Payment) -> GatewayResult:
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _rpc(payment: Payment, method: str, params: dict[str, Any], timeout: float) -> HttpExchange:
+def _rpc(payment: PaymentData, method: str, params: dict[str, Any], timeout: float) -> HttpExchange:
+    account: PaymeAccount = payment.account
     return http.send(
-        payment=payment,
-        provider=PROVIDER,
+        provider=GATEWAY.name,
         operation=method,
         method="POST",
-        url=settings.PAYME_BASE_URL,
+        url=account.base_url,
         headers={
             "Content-Type": "application/json",
-            "X-Auth": f"{settings.PAYME_CASHBOX_ID}:{settings.PAYME_KEY}",
+            "X-Auth": f"{account.cashbox_id}:{account.key}",
         },
         json_body={"jsonrpc": "2.0", "id": next(_request_ids), "method": method, "params": params},
         read_timeout=timeout,
-        secrets=[settings.PAYME_KEY],
+        secrets=[account.key],
     )
 
 
-def _create(payment: Payment) -> GatewayResult:
+def _create(payment: PaymentData) -> GatewayResult:
     exchange = _rpc(
         payment,
         "receipts.create",
@@ -261,7 +310,7 @@ def _create(payment: Payment) -> GatewayResult:
     )
 
 
-def _on_receipt(payment: Payment, method: str) -> tuple[HttpExchange, GatewayResult | None]:
+def _on_receipt(payment: PaymentData, method: str) -> tuple[HttpExchange, GatewayResult | None]:
     """Call `method` on the payment's receipt. A call that got no answer, or an error, says
     nothing about the receipt: then the second value is an UNKNOWN result to return."""
     exchange = _rpc(
@@ -275,7 +324,7 @@ def _on_receipt(payment: Payment, method: str) -> tuple[HttpExchange, GatewayRes
     return exchange, None
 
 
-def _cancel(payment: Payment) -> GatewayResult:
+def _cancel(payment: PaymentData) -> GatewayResult:
     """`receipts.cancel`: SUCCESS when the receipt ended cancelled (50); a 21 means money
     had moved and is now being returned, which a person must know."""
     exchange, failed = _on_receipt(payment, "receipts.cancel")

@@ -103,15 +103,15 @@ def test_the_payment_page_tells_its_story(staff, paid, api) -> None:  # noqa: AN
     assert 'data-action="retry_fiscal"' in page  # the actions this operator may run
 
 
-def test_a_humo_page_shows_the_slip_and_links_purchase_and_cancel(staff, api, pinpad) -> None:  # noqa: ANN001
+def test_a_humo_page_shows_the_slip_and_links_purchase_and_reversal(staff, api, pinpad) -> None:  # noqa: ANN001
     rrn = post_json(api, "/payment/xumo", {"amount": 50000})["data"]["ppt_id"]
     post_json(api, "/payment/xumo", {"amount": 50000, "request_id": rrn, "is_return": True})
     purchase = Payment.objects.get(operation="purchase")
-    cancel = Payment.objects.get(operation="cancel")
+    reversal = Payment.objects.get(operation="reversal")
     page = staff.get(reverse("admin:payments_payment_change", args=[purchase.pk])).content.decode()
     assert "ОДОБРЕНО" in page
     assert (
-        f'cancelled by <a href="{reverse("admin:payments_payment_change", args=[cancel.pk])}"'
+        f'reversed by <a href="{reverse("admin:payments_payment_change", args=[reversal.pk])}"'
         in page
     )
 

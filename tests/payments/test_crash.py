@@ -51,7 +51,7 @@ def test_sigkill_mid_charge_then_reconcile_settles_it(tmp_path, click_server) ->
 
         thread = threading.Thread(target=register)
         thread.start()
-        wait_until(lambda: click_server.emulator.stats()["charges_accepted"] == 1, 10, "the charge")
+        wait_until(lambda: click_server.emulator.stats()["charges"] == 1, 10, "the charge")
         os.killpg(server.pid, signal.SIGKILL)  # master and worker, mid-charge
         server.wait(timeout=10)
         thread.join(timeout=10)

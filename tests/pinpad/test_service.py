@@ -8,6 +8,7 @@ import pytest
 
 from pinpad.messages import Action
 from pinpad.service import Pinpad, Status
+from providers.humo.gateway import GATEWAY as HUMO
 from tests.conftest import FAST_LINK, PINPAD_ANSWER_WAIT
 
 # The longest any single operation may take here: the link's retries plus the answer wait.
@@ -23,8 +24,9 @@ def timed(call):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def pad(pinpad) -> Pinpad:  # noqa: ANN001
-    return Pinpad.from_settings()
+def pad(pinpad, settings) -> Pinpad:  # noqa: ANN001
+    """The library as the service uses it, on the emulator's line."""
+    return HUMO.account().pinpad()
 
 
 def test_purchase_is_approved_with_slip_and_rrn(pad, pinpad) -> None:  # noqa: ANN001
@@ -161,7 +163,7 @@ def test_no_ack_to_enq_is_unavailable_and_nothing_was_sent(pad, pinpad) -> None:
 
 def test_a_line_that_cannot_be_opened_is_unavailable(pad, settings, tmp_path) -> None:  # noqa: ANN001
     settings.PINPAD_URL = str(tmp_path / "no-such-device")
-    result = timed(lambda: Pinpad.from_settings().purchase(50000, "order-x"))
+    result = timed(lambda: HUMO.account().pinpad().purchase(50000, "order-x"))
     assert result.status == Status.UNAVAILABLE
     assert "cannot open" in result.reason
 

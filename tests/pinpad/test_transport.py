@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pinpad.emulator import PinpadEmulator, TcpLine
+from emulators.pinpad import PinpadEmulator, TcpLine
 from pinpad.link import LinkTiming
 from pinpad.service import Pinpad, Status
 from pinpad.transport import LineSettings, PinpadBusy, line_lock
+from providers.humo.gateway import GATEWAY as HUMO
 from tests.conftest import FAST_LINK
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +47,7 @@ def test_threads_of_one_process_take_turns_on_the_line(pinpad, settings) -> None
     results = []
 
     def one(order: str) -> None:
-        results.append(Pinpad.from_settings().purchase(50000, order))
+        results.append(HUMO.account().pinpad().purchase(50000, order))
 
     threads = [threading.Thread(target=one, args=(f"t{i}",)) for i in range(3)]
     for thread in threads:
@@ -61,7 +62,7 @@ def test_threads_of_one_process_take_turns_on_the_line(pinpad, settings) -> None
 DRIVER = """
 import json, sys
 from pathlib import Path
-from pinpad.emulator import PinpadEmulator, TcpLine
+from emulators.pinpad import PinpadEmulator, TcpLine
 from pinpad.link import LinkTiming
 from pinpad.service import Pinpad
 from pinpad.transport import LineSettings

@@ -1,15 +1,13 @@
-"""The journaled HTTP layer: redaction and how transport trouble is classified."""
+"""The HTTP layer: redaction, exact amounts, how transport trouble is classified; it
+records the exchange and writes nothing."""
 
+import json
 from decimal import Decimal
 
-import pytest
-
-from payments.models import ProviderExchange
 from providers import http
+from providers.base import GatewayResult, Outcome, journaled
 from providers.http import Failure
 from tests.helpers import closed_port
-
-pytestmark = pytest.mark.django_db
 
 
 def test_secret_headers_and_body_keys_are_redacted() -> None:
@@ -25,43 +23,46 @@ def test_secret_headers_and_body_keys_are_redacted() -> None:
     assert http.redact_text("a SECRET b", ["SECRET", ""]) == "a [redacted] b"
 
 
-def test_json_number_is_exact_for_two_decimals() -> None:
-    assert http.json_number(Decimal("5.00")) == 5
-    assert isinstance(http.json_number(Decimal("5.00")), int)
-    assert repr(http.json_number(Decimal("99999999999.99"))) == "99999999999.99"
-    assert repr(http.json_number(Decimal("12345.67"))) == "12345.67"
+def test_decimal_amounts_are_written_exactly_without_a_float() -> None:
+    text = http.json_text({"amount": Decimal("99999999999.99"), "note": "Успешно"})
+    assert text == '{"amount": 99999999999.99, "note": "Успешно"}'
+    assert json.loads(text, parse_float=Decimal)["amount"] == Decimal("99999999999.99")
+    assert http.json_text({"amount": Decimal("5.00")}) == '{"amount": 5.00}'
 
 
-def test_connection_refused_is_not_sent_and_journaled() -> None:
-    port = closed_port()
-    exchange = http.send(
-        payment=None,
-        provider="click",
-        operation="probe",
-        method="GET",
-        url=f"http://127.0.0.1:{port}/x",
-        headers={"Auth": "secret-header"},
-        read_timeout=1,
-        secrets=[],
-    )
+def _probe(url: str, headers: dict[str, str]) -> tuple[http.HttpExchange, GatewayResult]:
+    seen: list[http.HttpExchange] = []
+
+    @journaled
+    def step() -> GatewayResult:
+        seen.append(
+            http.send(
+                provider="click",
+                operation="probe",
+                method="GET",
+                url=url,
+                headers=headers,
+                read_timeout=1,
+                secrets=[],
+            )
+        )
+        return GatewayResult(Outcome.UNKNOWN)
+
+    result = step()
+    return seen[0], result
+
+
+def test_connection_refused_is_not_sent_and_recorded() -> None:
+    exchange, result = _probe(f"http://127.0.0.1:{closed_port()}/x", {"Auth": "secret-header"})
     assert exchange.failure == Failure.NOT_SENT
     assert not exchange.answered
-    row = ProviderExchange.objects.get()
-    assert row.error.startswith("not_sent")
-    assert row.response_status is None
-    assert row.request_headers == {"Auth": "[redacted]"}
+    (recorded,) = result.exchanges
+    assert recorded.error.startswith("not_sent")
+    assert recorded.response_status is None
+    assert recorded.request_headers == {"Auth": "[redacted]"}
 
 
 def test_a_4xx_without_json_is_an_answer_not_a_mystery(click_server) -> None:  # noqa: ANN001
-    exchange = http.send(
-        payment=None,
-        provider="click",
-        operation="probe",
-        method="GET",
-        url=click_server.url.split("/v2/")[0] + "/nowhere",
-        headers={},
-        read_timeout=1,
-        secrets=[],
-    )
+    exchange, _ = _probe(click_server.url.split("/v2/")[0] + "/nowhere", {})
     assert exchange.answered
     assert exchange.status_code == 404

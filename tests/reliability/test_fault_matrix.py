@@ -142,7 +142,7 @@ def test_provider_call_under_fault(
         )
     else:
         stats = server.emulator.stats()
-        charges = (stats.get("charges_by_code") or stats.get("paid_by_code") or {}).get(
+        charges = (stats.get("charges_by_code") or stats.get("charges_by_code") or {}).get(
             payment.qr_code, 0
         )
         final = payment.status
@@ -190,7 +190,7 @@ def test_pinpad_call_under_fault(api, pinpad, matrix, operation: str, fault: str
         body = post_json(
             api, "/payment/xumo", {"amount": scripted, "request_id": rrn, "is_return": True}
         )
-        payment = Payment.objects.get(operation=Operation.CANCEL)
+        payment = Payment.objects.get(operation=Operation.REVERSAL)
     code = answer_code(body)
     settle()
     payment.refresh_from_db()

@@ -83,7 +83,7 @@ def test_the_same_code_50_times_at_once_is_one_charge(service, click, payme, pro
     code = "990305000777" if provider == "click" else "980305000777"  # answers after 0.5 s
     answers = fire(f"{service}/payment/{provider}", [{"amount": 500, "qr_code": code}] * AT_ONCE)
     stats = (click if provider == "click" else payme).stats()
-    charged = stats["charges_by_code"] if provider == "click" else stats["paid_by_code"]
+    charged = stats["charges_by_code"] if provider == "click" else stats["charges_by_code"]
     assert charged == {code: 1}
     assert len(agree(answers)) == 1
     assert any(a["is_success"] for a in answers)
@@ -107,7 +107,7 @@ def test_50_different_codes_at_once_do_not_queue_behind_one_lock(
     bodies = [{"amount": 500, "qr_code": f"9903050{i:05d}"} for i in range(AT_ONCE)]
     answers = fire(f"{service}/payment/click", bodies)
     assert all(a["is_success"] for a in answers), [a for a in answers if not a["is_success"]]
-    assert click.stats()["charges_accepted"] == AT_ONCE
+    assert click.stats()["charges"] == AT_ONCE
     # Served side by side by the service's 16 threads, not one after another.
     assert click_server.peak_in_flight >= 8
 

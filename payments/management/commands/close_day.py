@@ -4,10 +4,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from payments.errors import ApplicationError
 from payments.management.reporting import table
-from payments.services import humo
-from pinpad.service import Status
-from pinpad.slips import ShiftTotals, money, parse_totals
+from payments.services import end_of_day
+from pinpad.slips import ShiftTotals, parse_totals
+from providers.money import format_uzs
+
+# The provider whose terminal keeps a shift.
+PROVIDER = "humo"
 
 
 class Command(BaseCommand):
@@ -21,18 +25,19 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="our totals only")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        ours = humo.shift_totals()
+        ours = end_of_day.shift_totals(PROVIDER)
         if options["dry_run"]:
             self.stdout.write(_table(ours, None))
             self.stdout.write("dry run: the shift was not closed")
             return
-        result = humo.close_day()
-        if result.status != Status.APPROVED:
+        try:
+            closed = end_of_day.close_day(PROVIDER)
+        except ApplicationError as exc:
             raise CommandError(
-                f"the PIN pad did not close the day: {result.status} {result.reason}", returncode=2
-            )
-        self.stdout.write(result.slip)
-        theirs = parse_totals(result.slip)
+                f"the PIN pad did not close the day: {exc.data}", returncode=2
+            ) from exc
+        self.stdout.write(closed.report)
+        theirs = parse_totals(closed.report)
         self.stdout.write(_table(ours, theirs))
         if theirs != ours:
             raise CommandError("the terminal's totals differ from ours", returncode=2)
@@ -48,7 +53,7 @@ def _table(ours: ShiftTotals, theirs: ShiftTotals | None) -> str:
     ):
         mine = getattr(ours, field)
         pad = getattr(theirs, field) if theirs else None
-        shown = money if is_money else str
+        shown = format_uzs if is_money else str
         rows.append(
             (
                 label,

@@ -8,9 +8,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from payments import selectors
 from payments.management.reporting import Progress, table
-from payments.models import Provider
 from payments.services import idempotency, reconciliation
+from providers import registry
 
 
 def moment(text: str) -> datetime:
@@ -29,11 +30,11 @@ class Command(BaseCommand):
         "Settle created/processing/unknown payments older than --min-age by asking their "
         "provider, and (with --since) check the paid payments of the period for reversals at "
         "the provider. Also removes expired Idempotency-Keys. Exits with 2 when a payment "
-        "needs a person (still unknown, or reversed at the provider)."
+        "needs attention (still unknown, or reversed at the provider)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--provider", choices=Provider.values)
+        parser.add_argument("--provider", choices=registry.names())
         parser.add_argument("--since", type=moment, help="date or date-time (created at or after)")
         parser.add_argument("--until", type=moment, help="date or date-time (created before)")
         parser.add_argument(
@@ -55,7 +56,7 @@ class Command(BaseCommand):
         min_age = timedelta(seconds=options["min_age"]) if options["min_age"] is not None else None
         dry_run, workers = options["dry_run"], options["workers"]
 
-        open_payments = list(reconciliation.open_payments(**period, min_age=min_age))
+        open_payments = list(selectors.open_payments(**period, min_age=min_age))
         settled = reconciliation.settle_open(
             open_payments,
             dry_run=dry_run,
@@ -64,7 +65,9 @@ class Command(BaseCommand):
         )
         reversed_ = []
         if options["since"]:
-            paid = list(reconciliation.paid_payments(**period))
+            # Only providers that can be asked about any payment, not just their latest.
+            askable = [n for n in registry.names() if not registry.gateway(n).knows_only_latest]
+            paid = list(selectors.paid_payments(providers=askable, **period))
             reversed_ = reconciliation.check_paid(
                 paid,
                 dry_run=dry_run,
@@ -79,9 +82,9 @@ class Command(BaseCommand):
             table(("provider", "was", "now", "payments"), rows or [("-", "-", "-", 0)])
         )
         self.stdout.write(f"expired idempotency keys removed: {purged}")
-        attention = [s for s in settled + reversed_ if s.needs_person]
+        attention = [s for s in settled + reversed_ if s.needs_attention]
         if attention:
-            self.stdout.write("\nneeds a person:")
+            self.stdout.write("\nneeds attention:")
             self.stdout.write(
                 table(
                     ("transaction_id", "provider", "status", "why"),
@@ -91,4 +94,4 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write("dry run: nothing was changed")
         if attention:
-            raise CommandError(f"{len(attention)} payment(s) need a person", returncode=2)
+            raise CommandError(f"{len(attention)} payment(s) need attention", returncode=2)

@@ -5,9 +5,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from payments import selectors
 from payments.management.reporting import Progress, table
-from payments.models import Provider
 from payments.services import fiscal
+from providers import registry
 
 
 class Command(BaseCommand):
@@ -19,12 +20,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--provider", choices=[Provider.CLICK, Provider.PAYME])
+        parser.add_argument("--provider", choices=registry.names(takes_fiscal_receipts=True))
         parser.add_argument("--dry-run", action="store_true", help="list only, send nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
         provider, dry_run = options["provider"], options["dry_run"]
-        due = list(fiscal.due_retries(provider))
+        due = list(selectors.due_fiscal_retries(provider))
         outcomes: Counter[tuple[str, str]] = Counter()
         progress = Progress(len(due), self.stderr, "fiscal retries ")
         for payment in due:
@@ -37,13 +38,14 @@ class Command(BaseCommand):
         )
 
         attention = [
-            (p, "no attempt left: " + p.fiscal_error[:40]) for p in fiscal.exhausted(provider)
+            (p, "no attempt left: " + p.fiscal_error[:40])
+            for p in selectors.fiscal_retries_exhausted(provider)
         ]
         attention += [
-            (p, "no receipt from the register") for p in fiscal.overdue_receipts(provider)
+            (p, "no receipt from the register") for p in selectors.overdue_receipts(provider)
         ]
         if attention:
-            self.stdout.write("\nneeds a person:")
+            self.stdout.write("\nneeds attention:")
             self.stdout.write(
                 table(
                     ("transaction_id", "provider", "paid at", "why"),
@@ -53,4 +55,4 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write("dry run: nothing was sent")
         if attention:
-            raise CommandError(f"{len(attention)} payment(s) need a person", returncode=2)
+            raise CommandError(f"{len(attention)} payment(s) need attention", returncode=2)

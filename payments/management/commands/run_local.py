@@ -45,14 +45,14 @@ class PinpadEmulator:
     def launch(self, port: int) -> tuple[list[str], str, Callable[[], bool]]:
         link = Path(settings.BASE_DIR) / ".run" / f"pinpad-{port}"
         link.unlink(missing_ok=True)
-        command = [sys.executable, "-m", "pinpad.emulator", "--link", str(link)]
+        command = [sys.executable, "-m", "emulators.pinpad", "--link", str(link)]
         return command, str(link), link.exists
 
 
 EMULATORS: list[HttpEmulator | PinpadEmulator] = [
     HttpEmulator(
         "CLICK",
-        "providers.click.emulator",
+        "emulators.click",
         "CLICK_BASE_URL",
         "/v2/merchant/",
         lambda: [
@@ -66,7 +66,7 @@ EMULATORS: list[HttpEmulator | PinpadEmulator] = [
     ),
     HttpEmulator(
         "Payme",
-        "providers.payme.emulator",
+        "emulators.payme",
         "PAYME_BASE_URL",
         "/api",
         lambda: ["--cashbox-id", settings.PAYME_CASHBOX_ID, "--key", settings.PAYME_KEY],

@@ -24,7 +24,7 @@ PARALLEL = 8
     [
         # Both answer after 0.3 s, so the others arrive while the first is in flight.
         ("click", "990303000777", "charges_by_code"),
-        ("payme", "980303000777", "paid_by_code"),
+        ("payme", "980303000777", "charges_by_code"),
     ],
 )
 def test_same_code_at_once_charges_once(click, payme, provider, code, counter) -> None:  # noqa: ANN001

@@ -189,7 +189,7 @@ def test_an_unexpected_exception_is_code_103_with_the_request_id(api, monkeypatc
     def explode(**kwargs) -> None:  # noqa: ANN003
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("payments.api.views.charge_qr_code", explode)
+    monkeypatch.setattr("payments.api.views.charge", explode)
     response = api.post("/payment/click", {"amount": 500, "qr_code": "880101"}, format="json")
     assert response.status_code == 500
     body = envelope(response)

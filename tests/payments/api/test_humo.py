@@ -5,8 +5,8 @@ import json
 import pytest
 
 from payments.models import Operation, Payment, PaymentStatus, ProviderExchange
-from pinpad.service import Pinpad
 from pinpad.transport import line_lock
+from providers.humo.gateway import GATEWAY as HUMO
 from tests.helpers import post_json
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,7 @@ def test_cancel_by_rrn_returns_a_cancel_slip_and_reverses_the_purchase(api, pinp
     rrn = xumo(api, amount=50000)["data"]["ppt_id"]
     body = xumo(api, amount=50000, request_id=rrn, is_return=True)
     purchase = Payment.objects.get(operation=Operation.PURCHASE)
-    cancel = Payment.objects.get(operation=Operation.CANCEL)
+    cancel = Payment.objects.get(operation=Operation.REVERSAL)
     assert body["is_success"] is True
     assert "Отмена (CANCEL)" in body["data"]["message"]
     assert f"RRN(ссылка) :{rrn}" in body["data"]["message"]
@@ -103,7 +103,7 @@ def test_cancel_refused_by_the_terminal_is_108_and_leaves_the_purchase_paid(api,
     assert "ОТКАЗ" in body["error"]["data"]["slip"]
     assert Payment.objects.get(operation=Operation.PURCHASE).status == PaymentStatus.PAID
     # A refused cancel does not block another attempt.
-    assert Payment.objects.get(operation=Operation.CANCEL).status == PaymentStatus.FAILED
+    assert Payment.objects.get(operation=Operation.REVERSAL).status == PaymentStatus.FAILED
 
 
 @pytest.mark.parametrize(("amount", "host_code"), [(50116, "116"), (50117, "117"), (50303, "303")])
@@ -125,7 +125,7 @@ def test_busy_terminal_is_108_busy_and_not_charged(api, pinpad) -> None:  # noqa
 
 def test_line_held_by_another_request_is_108_busy(api, pinpad, settings) -> None:  # noqa: ANN001
     settings.PINPAD_LOCK_WAIT = 0
-    with line_lock(Pinpad.from_settings().line):
+    with line_lock(HUMO.account().pinpad().line):
         body = xumo(api, amount=50000)
     assert body["error"]["data"]["reason"] == "busy"
     assert pinpad.requests == []
@@ -216,7 +216,7 @@ def test_close_day_report_totals_match_the_shift(api, pinpad) -> None:  # noqa: 
     report = body["data"]["message"].splitlines()
     ours = Payment.objects.filter(status__in=[PaymentStatus.PAID, PaymentStatus.REVERSED])
     purchases = [p.amount for p in ours if p.operation == Operation.PURCHASE]
-    cancels = [p.amount for p in ours if p.operation == Operation.CANCEL]
+    cancels = [p.amount for p in ours if p.operation == Operation.REVERSAL]
     assert f"ОПЛАТА{len(purchases):>30}" in report
     assert "СУММА" + f"{sum(purchases) / 100:.2f} UZS".rjust(31) in report
     assert f"ОТМЕНА{len(cancels):>30}" in report

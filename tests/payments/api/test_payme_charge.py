@@ -3,6 +3,7 @@
 import pytest
 
 from payments.models import FiscalStatus, Payment, PaymentStatus, ProviderExchange
+from providers.base import GatewayResult, PaymentData
 from providers.payme import gateway as payme_gateway
 from tests.helpers import closed_port, post_json
 
@@ -58,18 +59,19 @@ def test_seed_request_is_paid(api, payme) -> None:  # noqa: ANN001
         },
     }
     assert pay.request_body["params"] == {"id": payment.provider_payment_id, "token": SEED_CODE}
-    assert payme.stats()["paid_by_code"] == {SEED_CODE: 1}
+    assert payme.stats()["charges_by_code"] == {SEED_CODE: 1}
 
 
 def test_receipt_id_is_committed_before_the_pay_call(api, payme, monkeypatch) -> None:  # noqa: ANN001
     seen = []
-    real_charge = payme_gateway.charge
+    real_charge = payme_gateway.GATEWAY.charge
 
-    def spying_charge(payment: Payment):  # noqa: ANN202
-        seen.append(Payment.objects.get(pk=payment.pk).provider_payment_id)
+    def spying_charge(payment: PaymentData) -> GatewayResult:
+        stored = Payment.objects.get(transaction_id=payment.transaction_id)
+        seen.append(stored.provider_payment_id)
         return real_charge(payment)
 
-    monkeypatch.setattr(payme_gateway, "charge", spying_charge)
+    monkeypatch.setattr(payme_gateway.GATEWAY, "charge", spying_charge)
     charge(api, SEED_CODE)
     assert seen == [Payment.objects.get().provider_payment_id]
     assert seen[0]
@@ -98,7 +100,7 @@ def test_decline_is_104_with_paymes_code_and_russian_text(api, payme) -> None:  
     # The journal keeps Payme's raw error, all three languages.
     pay = ProviderExchange.objects.get(operation="receipts.pay")
     assert '"en": "Payment declined"' in pay.response_body
-    assert payme.stats()["receipts_paid"] == 0
+    assert payme.stats()["charges"] == 0
 
 
 def test_wrong_credentials_are_104_with_a_plain_string_message(api, payme, settings) -> None:  # noqa: ANN001
@@ -203,7 +205,7 @@ def test_unknown_pay_outcome_not_paid_is_cancelled_after_the_window(
         "receipts.cancel"
     ]
     assert ProviderExchange.objects.get(operation="receipts.pay").error.startswith(failure)
-    assert payme.stats()["receipts_paid"] == 0
+    assert payme.stats()["charges"] == 0
 
 
 @pytest.mark.parametrize("code", ["9806123456", "9807123456", "9812123456"])
@@ -216,7 +218,7 @@ def test_paid_but_answer_lost_or_unreadable_is_found_paid(api, payme, code: str)
     assert operations() == ["receipts.create", "receipts.pay", "receipts.check", "receipts.get"]
     # One receipt, paid once: recovery never pays again.
     assert payme.stats()["receipts"] == 1
-    assert payme.stats()["paid_by_code"] == {code: 1}
+    assert payme.stats()["charges_by_code"] == {code: 1}
 
 
 def test_stuck_in_state_0_is_cancelled_and_failed(api, payme) -> None:  # noqa: ANN001
@@ -248,7 +250,7 @@ def test_cancel_that_finds_a_late_payment_is_recorded_and_flagged(api, payme) ->
     assert payment.status == PaymentStatus.FAILED
     assert payment.provider_status == "21"
     assert payment.needs_attention
-    assert payme.stats()["paid_by_code"] == {"9810123456": 1}
+    assert payme.stats()["charges_by_code"] == {"9810123456": 1}
     assert receipt_state(payme, payment) == 21
 
 
@@ -263,7 +265,7 @@ def test_same_code_twice_pays_one_receipt(api, payme) -> None:  # noqa: ANN001
     first = charge(api, SEED_CODE)
     assert charge(api, SEED_CODE) == first
     assert payme.stats()["receipts"] == 1
-    assert payme.stats()["paid_by_code"] == {SEED_CODE: 1}
+    assert payme.stats()["charges_by_code"] == {SEED_CODE: 1}
 
 
 def test_the_same_code_is_separate_for_each_provider(api, payme, click) -> None:  # noqa: ANN001

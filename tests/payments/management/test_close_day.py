@@ -28,8 +28,8 @@ def test_totals_match_and_the_shift_closes(api, pinpad) -> None:  # noqa: ANN001
     post_json(api, "/payment/xumo", {"amount": 150000, "request_id": kept, "is_return": True})
     code, out = close_day()
     assert code == 0
-    assert "purchases          2        2" in out
-    assert "purchase sum, UZS  1750.50  1750.50" in out
+    assert "purchases          2         2" in out
+    assert "purchase sum, UZS  1\u00a0750.50  1\u00a0750.50" in out
     assert "DIFFERS" not in out
     assert pinpad.shift == 2
     # The next shift starts from zero, on both sides.

@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from payments.models import Payment, PaymentStatus, ProviderExchange
 from payments.services.transitions import change_payment
-from providers.click import gateway as click_gateway
-from providers.payme import gateway as payme_gateway
+from providers.click.gateway import GATEWAY as CLICK
+from providers.payme.gateway import GATEWAY as PAYME
+from tests.factories import data_of, make_payment
 from tests.helpers import post_json
 
 pytestmark = pytest.mark.django_db
@@ -26,13 +27,12 @@ def reconcile(*args: str) -> tuple[int, str, str]:
 
 
 def processing(provider: str, qr_code: str, amount: int = 500) -> Payment:
-    payment = Payment.objects.create(provider=provider, amount=amount, qr_code=qr_code)
-    return change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
+    return make_payment(provider=provider, amount=amount, qr_code=qr_code, status="processing")
 
 
 def test_a_charge_whose_answer_never_arrived_is_found_paid(click) -> None:  # noqa: ANN001
     payment = processing("click", "7700112233")
-    click_gateway.charge(payment)  # CLICK charged; the process died before recording it
+    CLICK.charge(data_of(payment))  # CLICK charged; the process died before recording it
     code, out, err = reconcile()
     payment.refresh_from_db()
     assert code == 0
@@ -61,7 +61,7 @@ def test_no_such_payment_at_the_provider(api, click, settings) -> None:  # noqa:
     assert code == 2
     assert payment.status == PaymentStatus.UNKNOWN
     assert payment.needs_attention
-    assert "needs a person" in out
+    assert "needs attention" in out
     # Where the provider's "not found" is trusted, it is failed.
     settings.RECONCILE_NOT_FOUND_IS_FAILED = True
     code, _, _ = reconcile()
@@ -71,7 +71,7 @@ def test_no_such_payment_at_the_provider(api, click, settings) -> None:  # noqa:
 
 def test_a_payme_receipt_still_waiting_is_cancelled(payme) -> None:  # noqa: ANN001
     payment = processing("payme", "50501010793410803298")
-    prepared = payme_gateway.prepare(payment)
+    prepared = PAYME.prepare(data_of(payment))
     payment = change_payment(payment, reason="x", provider_payment_id=prepared.provider_payment_id)
     code, _, _ = reconcile()
     payment.refresh_from_db()
@@ -81,9 +81,9 @@ def test_a_payme_receipt_still_waiting_is_cancelled(payme) -> None:  # noqa: ANN
 
 def test_dry_run_asks_but_changes_nothing(click, payme) -> None:  # noqa: ANN001
     paid_at_click = processing("click", "7700112233")
-    click_gateway.charge(paid_at_click)
+    CLICK.charge(data_of(paid_at_click))
     waiting = processing("payme", "50501010793410803298")
-    prepared = payme_gateway.prepare(waiting)
+    prepared = PAYME.prepare(data_of(waiting))
     waiting = change_payment(waiting, reason="x", provider_payment_id=prepared.provider_payment_id)
     journal = ProviderExchange.objects.count()
     code, out, _ = reconcile("--dry-run")
@@ -120,7 +120,7 @@ def test_an_open_humo_payment_hidden_by_a_later_one_needs_a_person(api, pinpad) 
 def test_a_paid_payment_reversed_at_the_provider_is_marked_and_reported(api, click) -> None:  # noqa: ANN001
     post_json(api, "/payment/click", {"amount": 500, "qr_code": "7700112233"})
     payment = Payment.objects.get()
-    click_gateway.reverse(payment)  # someone reversed it in CLICK's cabinet
+    CLICK.reverse(data_of(payment))  # someone reversed it in CLICK's cabinet
     code, out, _ = reconcile("--since", timezone.localdate().isoformat())
     payment.refresh_from_db()
     assert code == 2
@@ -140,7 +140,7 @@ def test_young_payments_are_left_alone(click) -> None:  # noqa: ANN001
 def test_many_payments_in_parallel(click) -> None:  # noqa: ANN001
     payments = [processing("click", f"77001122{i:02d}") for i in range(20)]
     for payment in payments:
-        click_gateway.charge(payment)
+        CLICK.charge(data_of(payment))
     code, _, _ = reconcile("--workers", "8")
     assert code == 0
     assert set(Payment.objects.values_list("status", flat=True)) == {PaymentStatus.PAID}

@@ -1,6 +1,6 @@
 import time
 
-from providers.click.auth import auth_header, digest
+from providers.click.gateway import auth_header, digest
 
 
 def test_digest_matches_the_reference_test_vector() -> None:

@@ -2,8 +2,8 @@
 
 import pytest
 
+from providers.base import Outcome
 from providers.payme.gateway import state_result
-from providers.results import Outcome
 
 
 @pytest.mark.parametrize("state", [0, 1, 2, 3, 5, 6, 30])

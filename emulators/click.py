@@ -2,8 +2,9 @@
 
 It serves the endpoints this service uses, keeps payments in memory with their statuses,
 confirmation mode, reversal and OFD data, checks the `Auth` digest and its timestamp, and
-counts the charges it accepted. Scripted behaviours are picked by the scanned code
-(`otp_data`); any other code is paid at once. The table is in README.md:
+counts every charge request it receives and every charge that moved money. Scripted
+behaviours are picked by the scanned code (`otp_data`); any other code is paid at once. The
+table is in docs/emulators.md:
 
     9901CCCC  declined with error_code -CCCC (default -5017), no payment id
     9902N     processing, paid at the N-th status request (N = 1..9)
@@ -17,10 +18,11 @@ counts the charges it accepted. Scripted behaviours are picked by the scanned co
     9910CCCC  declined with error_code -CCCC and a payment id; status says the same
     9911      declined answer with a payment id, yet the status says paid
 
-Run: python -m providers.click.emulator --port 8101
+Run: python -m emulators.click --port 8101
 """
 
 import argparse
+import hashlib
 import json
 import threading
 import time
@@ -30,8 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from providers.click.auth import digest
-from providers.emulation import EmulatorServer, Reply, leading_number
+from emulators.server import EmulatorServer, Reply, leading_number
 
 TASHKENT = ZoneInfo("Asia/Tashkent")
 PREFIX = "/v2/merchant/"
@@ -39,6 +40,11 @@ NOT_FOUND = -404  # the emulator's own code: CLICK publishes no list of Merchant
 CODE_ALREADY_USED = -400
 CANCELLED_UNCONFIRMED = -1
 REVERSED = -2
+
+
+def digest(timestamp: int, secret_key: str) -> str:
+    """CLICK's check of the `Auth` header: SHA-1 of the timestamp followed by the secret."""
+    return hashlib.sha1((str(timestamp) + secret_key).encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -84,6 +90,7 @@ class ClickEmulator:
         with self._lock:
             self.payments: dict[int, EmulatedPayment] = {}
             self.charges_by_code: dict[str, int] = {}
+            self.charge_requests = 0
             self.requests: list[str] = []
             # Ids keep growing across restarts, so a restarted emulator never hands out an
             # id the service already stored.
@@ -92,7 +99,8 @@ class ClickEmulator:
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {
-                "charges_accepted": sum(self.charges_by_code.values()),
+                "charge_requests": self.charge_requests,
+                "charges": sum(self.charges_by_code.values()),
                 "charges_by_code": dict(self.charges_by_code),
                 "payments": len(self.payments),
                 "requests": list(self.requests),
@@ -115,7 +123,7 @@ class ClickEmulator:
         if not self._authorized(headers.get("auth", "")):
             return Reply(401, {"error_code": -401, "error_note": "Unauthorized"})
         try:
-            body = json.loads(raw.decode()) if raw else {}
+            body = json.loads(raw.decode(), parse_float=Decimal) if raw else {}
         except ValueError:
             return Reply(400, {"error_code": -400, "error_note": "Bad request: body is not JSON"})
         parts = route.split("/")
@@ -150,6 +158,8 @@ class ClickEmulator:
     # --- CLICK PASS ----------------------------------------------------------------------
 
     def _pay(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            self.charge_requests += 1  # refused and repeated ones too: a second send shows
         otp = str(body.get("otp_data", ""))
         if body.get("service_id") != self.service_id or not otp:
             return Reply(body={"error_code": -400, "error_note": "Неверные параметры"})

@@ -21,7 +21,7 @@ digits (README.md has the table):
     912            NAKs every transmission of our request frame (nothing done)
     911            approved, but every transmission of the answer has a bad LRC
 
-Run: python -m pinpad.emulator --link .run/pinpad   (or --tcp 8103)
+Run: python -m emulators.pinpad --link .run/pinpad   (or --tcp 8103)
 """
 
 import argparse
@@ -185,6 +185,8 @@ class PinpadEmulator:
         self.transactions: list[Transaction] = []
         self.last: Transaction | None = None
         self.requests: list[tuple[str, int, str]] = []  # (action, amount, order id)
+        self.charge_requests = 0  # purchase requests received, refused ones too
+        self.charges_by_code: dict[str, int] = {}  # approved purchases by order id
         self.link_errors: list[str] = []
         self._number = 0
         self._rrn_sequence = random.randint(10_000_000, 50_000_000)
@@ -217,6 +219,8 @@ class PinpadEmulator:
             self.link_errors.append(f"{type(exc).__name__}: {exc}")
             return
         self.requests.append((request.action, request.amount, request.order_id))
+        if request.action == Action.PURCHASE:
+            self.charge_requests += 1
         scenario = _scenario(request)
         if scenario == 908:
             self.line.unplug()
@@ -331,6 +335,10 @@ class PinpadEmulator:
             original_rrn=request.original_rrn,
         )
         self._record(record)
+        if approved and request.action == Action.PURCHASE:
+            self.charges_by_code[request.order_id] = (
+                self.charges_by_code.get(request.order_id, 0) + 1
+            )
         return record
 
     def _close_day(self) -> PinpadAnswer:
@@ -355,6 +363,15 @@ class PinpadEmulator:
         return PinpadAnswer(
             **{**last.__dict__, "action": Action.LAST_TRANSACTION, "reported_action": last.action}
         )
+
+    def stats(self) -> dict:
+        """The same counters as the HTTP emulators'."""
+        return {
+            "charge_requests": self.charge_requests,
+            "charges": sum(self.charges_by_code.values()),
+            "charges_by_code": dict(self.charges_by_code),
+            "requests": [action for action, _, _ in self.requests],
+        }
 
     def totals(self) -> ShiftTotals:
         approved = [t for t in self.transactions if t.approved]

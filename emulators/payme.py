@@ -1,9 +1,10 @@
 """A Payme Subscribe API emulator (JSON-RPC over real HTTP), for `make run` and the tests.
 
 It serves the receipts.* methods this service uses with Payme's receipt states, checks
-`X-Auth` (cashbox id and key), treats a scanned code as single-use and counts the receipts
-it paid. Scripted behaviours are picked by the scanned code (`token` of receipts.pay);
-any other code is paid at once. The table is in README.md:
+`X-Auth` (cashbox id and key), treats a scanned code as single-use, and counts every charge
+request (receipts.pay) it receives and every receipt it paid. Scripted behaviours are
+picked by the scanned code (`token` of receipts.pay); any other code is paid at once. The
+table is in docs/emulators.md:
 
     9801CCCCC  receipts.pay answers error -CCCCC (e.g. 980131630: declined), not paid
     9802N      pay answers state 2 (debiting); paid at the N-th receipts.check (N = 1..9)
@@ -22,7 +23,7 @@ By amount, for receipts.create: less than 100 tiyin is refused (-31611, below th
 minimum); an amount ending in 0404 makes the receipt but loses the answer; one ending in
 0505 is HTTP 500 and makes nothing.
 
-Run: python -m providers.payme.emulator --port 8102
+Run: python -m emulators.payme --port 8102
 """
 
 import argparse
@@ -32,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.emulation import EmulatorServer, Reply, leading_number
+from emulators.server import EmulatorServer, Reply, leading_number
 
 PATH = "/api"
 MINIMUM_AMOUNT = 100
@@ -100,7 +101,8 @@ class PaymeEmulator:
     def reset(self) -> None:
         with self._lock:
             self.receipts: dict[str, EmulatedReceipt] = {}
-            self.paid_by_code: dict[str, int] = {}
+            self.charges_by_code: dict[str, int] = {}
+            self.charge_requests = 0
             self.used_codes: set[str] = set()
             self.requests: list[str] = []
             self._next = time.time_ns() // 1000
@@ -108,8 +110,9 @@ class PaymeEmulator:
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {
-                "receipts_paid": sum(self.paid_by_code.values()),
-                "paid_by_code": dict(self.paid_by_code),
+                "charge_requests": self.charge_requests,
+                "charges": sum(self.charges_by_code.values()),
+                "charges_by_code": dict(self.charges_by_code),
                 "receipts": len(self.receipts),
                 "requests": list(self.requests),
             }
@@ -186,6 +189,7 @@ class PaymeEmulator:
         token = str(params.get("token") or "")
         scenario, argument = token[:4], token[4:]
         with self._lock:
+            self.charge_requests += 1  # refused and repeated ones too: a second send shows
             receipt = self._find(params)
             if not token:
                 raise PaymeError(-32602, "Неверные параметры", "token")
@@ -290,7 +294,7 @@ class PaymeEmulator:
     def _mark_paid(self, receipt: EmulatedReceipt) -> None:
         receipt.state = 4
         receipt.pay_time = _now_ms()
-        self.paid_by_code[receipt.token] = self.paid_by_code.get(receipt.token, 0) + 1
+        self.charges_by_code[receipt.token] = self.charges_by_code.get(receipt.token, 0) + 1
 
 
 _FAULTS = {

@@ -1,0 +1,18 @@
+"""The operators' back office: find a payment, see everything that happened to it, fix it.
+
+Payments and journal rows are read-only here; only the actions change them, each through
+the operations service (the same services the commands use), each behind its own
+permission, confirmed with a reason and written to the audit trail.
+
+- `base`: the view-only admin and inline every page here builds on
+- `listing`: the date-range filter, the search and the paginator of the payment list
+- `inlines`: a payment's timeline, journal and audit rows
+- `actions`: the operator actions and their confirmation form
+- `views`: the overview and the CSV export
+- `payment`, `audit`: the registered admins
+"""
+
+from payments.admin.audit import OperatorActionAdmin
+from payments.admin.payment import PaymentAdmin
+
+__all__ = ["OperatorActionAdmin", "PaymentAdmin"]

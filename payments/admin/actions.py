@@ -1,0 +1,128 @@
+"""The operator actions: each behind its own permission, each first showing what will
+happen and asking why (a form), then run through the operations service, which writes the
+audit row whatever came of it."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from payments.services import operations
+
+
+@dataclass(frozen=True)
+class OperatorAction:
+    name: str  # also the operations service's name for it
+    permission: str  # codename in payments.Payment's Meta.permissions
+    description: str  # the button
+    explains: str  # what the confirmation page says will happen
+    choose_status: bool = False  # the operator says how it ended
+
+
+ACTIONS = [
+    OperatorAction(
+        "check_status",
+        "check_status",
+        "Ask the provider for the status",
+        "The provider (or, for HUMO, the PIN pad's last transaction) is asked what became of "
+        "each payment, and its answer is recorded on the payment. Nothing is charged.",
+    ),
+    OperatorAction(
+        "retry_fiscal",
+        "retry_fiscal",
+        "Retry the fiscal submission",
+        "The register's receipt URL on each payment is sent to the provider again (for "
+        "CLICK, only if CLICK does not have it already). Payments without a refused receipt "
+        "are left as they are.",
+    ),
+    OperatorAction(
+        "reverse_payments",
+        "reverse_payment",
+        "Reverse (give the money back)",
+        "Each paid payment is undone at its provider: a CLICK reversal, a Payme "
+        "receipts.cancel, or a cancel on the HUMO PIN pad. The customer gets the money back; "
+        "the register must issue its own refund receipt.",
+    ),
+    OperatorAction(
+        "settle_by_hand",
+        "settle_payment",
+        "Settle an unknown payment by hand",
+        "Each open (unknown or processing) payment is set to what you found in the "
+        "provider's cabinet or the terminal's journal. No provider is called.",
+        choose_status=True,
+    ),
+]
+
+
+class ConfirmForm(forms.Form):
+    confirmed = forms.CharField(required=False)
+    reason = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60, "required": True})
+    )
+    status = forms.ChoiceField(
+        required=False, choices=[("", "—"), *[(s, s) for s in operations.SETTLED_BY_HAND]]
+    )
+
+    def __init__(self, *args: Any, choose_status: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choose_status = choose_status
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.data.get("confirmed") == "yes"
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why: the reason goes to the audit trail.")
+        return reason
+
+    def clean_status(self) -> str:
+        status = self.cleaned_data["status"]
+        if self.choose_status and not status:
+            raise forms.ValidationError("Choose paid or failed.")
+        return status
+
+
+def admin_action(action: OperatorAction) -> Callable:
+    @admin.action(description=action.description, permissions=[action.permission])
+    def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> Any:
+        form = ConfirmForm(request.POST, choose_status=action.choose_status)
+        if form.is_confirmed:
+            if form.is_valid():
+                for payment in queryset:
+                    done, outcome = operations.run(
+                        action.name,
+                        payment,
+                        user=request.user,
+                        reason=form.cleaned_data["reason"],
+                        status=form.cleaned_data["status"],
+                    )
+                    level = messages.SUCCESS if done else messages.ERROR
+                    modeladmin.message_user(request, f"{payment.transaction_id}: {outcome}", level)
+                return None
+            for errors in form.errors.values():
+                for error in errors:
+                    modeladmin.message_user(request, error, messages.ERROR)
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": action.description,
+            "explains": action.explains,
+            "payments": queryset,
+            "action": action.name,
+            "choose_status": action.choose_status,
+            "opts": modeladmin.model._meta,
+            "reason": request.POST.get("reason", "").strip(),
+        }
+        return TemplateResponse(request, "admin/payments/payment/confirm_action.html", context)
+
+    run.__name__ = action.name
+    return run
+
+
+ADMIN_ACTIONS = [admin_action(action) for action in ACTIONS]

@@ -1,0 +1,57 @@
+"""A payment's story on its page: the timeline, the journal, the operators' actions."""
+
+import json
+
+from django.contrib import admin
+
+from payments.admin.base import ReadOnlyInline, preformatted
+from payments.models import OperatorAction, PaymentEvent, ProviderExchange
+
+
+class TimelineInline(ReadOnlyInline):
+    model = PaymentEvent
+    verbose_name_plural = "Timeline"
+    fields = readonly_fields = ["created_at", "change", "actor", "reason"]
+
+    @admin.display(description="change")
+    def change(self, event: PaymentEvent) -> str:
+        parts = []
+        if event.to_status:
+            parts.append(f"{event.from_status} → {event.to_status}")
+        if event.to_fiscal_status:
+            parts.append(f"fiscal {event.from_fiscal_status} → {event.to_fiscal_status}")
+        return "; ".join(parts)
+
+
+class JournalInline(ReadOnlyInline):
+    model = ProviderExchange
+    verbose_name_plural = "Journal (every exchange with the provider or the PIN pad)"
+    fields = readonly_fields = [
+        "created_at",
+        "operation",
+        "response_status",
+        "error",
+        "duration_ms",
+        "request",
+        "response",
+    ]
+
+    @admin.display(description="request")
+    def request(self, row: ProviderExchange) -> str:
+        shown = {"url": row.url, "headers": row.request_headers, "body": row.request_body}
+        return preformatted(json.dumps(shown, indent=2, ensure_ascii=False))
+
+    @admin.display(description="response")
+    def response(self, row: ProviderExchange) -> str:
+        try:
+            return preformatted(
+                json.dumps(json.loads(row.response_body), indent=2, ensure_ascii=False)
+            )
+        except ValueError:
+            return preformatted(row.response_body)
+
+
+class AuditInline(ReadOnlyInline):
+    model = OperatorAction
+    verbose_name_plural = "Operator actions"
+    fields = readonly_fields = ["created_at", "user", "action", "reason", "outcome"]

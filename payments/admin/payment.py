@@ -1,0 +1,196 @@
+"""The payment admin: the list, the search, a payment's page with its story and actions."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html_join
+
+from payments.admin import views
+from payments.admin.actions import ADMIN_ACTIONS
+from payments.admin.base import ViewOnlyAdmin, badge, preformatted
+from payments.admin.inlines import AuditInline, JournalInline, TimelineInline
+from payments.admin.listing import CreatedBetweenFilter, EstimatedCountPaginator
+from payments.models import Payment
+from payments.selectors import payment_by_transaction_id
+from providers.money import format_uzs
+
+
+@admin.register(Payment)
+class PaymentAdmin(ViewOnlyAdmin):
+    list_display = [
+        "created_at",
+        "provider",
+        "amount_uzs",
+        "status_badge",
+        "fiscal_badge",
+        "transaction_id",
+        "provider_payment_id",
+        "needs_attention",
+    ]
+    list_display_links = ["created_at", "transaction_id"]
+    list_filter = [
+        "provider",
+        "status",
+        "fiscal_status",
+        "needs_attention",
+        ("created_at", CreatedBetweenFilter),
+    ]
+    search_fields = ["transaction_id"]  # the box; get_search_results does the real lookup
+    search_help_text = (
+        "Transaction id, the provider's id or RRN, the scanned code, or the payer's phone"
+    )
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+    date_hierarchy = None
+    inlines = [TimelineInline, JournalInline, AuditInline]
+    actions = ADMIN_ACTIONS
+    change_list_template = "admin/payments/payment/change_list.html"
+    change_form_template = "admin/payments/payment/change_form.html"
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "transaction_id",
+                    "provider",
+                    "operation",
+                    "amount_uzs",
+                    "status_badge",
+                    "needs_attention",
+                    "related",
+                ]
+            },
+        ),
+        (
+            "Provider",
+            {
+                "fields": [
+                    "provider_payment_id",
+                    "provider_status",
+                    "provider_code",
+                    "provider_message",
+                    "qr_code",
+                    "payer_phone",
+                    "masked_card",
+                    "auth_code",
+                    "terminal_id",
+                ]
+            },
+        ),
+        (
+            "Fiscal receipt",
+            {
+                "fields": [
+                    "fiscal_badge",
+                    "fiscal_receipt_url",
+                    "fiscal_error",
+                    "fiscal_attempts",
+                    "fiscal_next_attempt_at",
+                ]
+            },
+        ),
+        ("Slip", {"fields": ["slip"]}),
+        ("Time", {"fields": ["created_at", "updated_at", "paid_at"]}),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        # The actions this operator may run, as buttons on the payment's page.
+        allowed = self.get_actions(request)
+        buttons = [(name, description) for name, (_, _, description) in allowed.items()]
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "payment_actions": buttons}
+        )
+
+    # --- columns -------------------------------------------------------------------------
+
+    @admin.display(description="amount, UZS", ordering="amount")
+    def amount_uzs(self, payment: Payment) -> str:
+        return format_uzs(payment.amount)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, payment: Payment) -> str:
+        return badge(payment.status, payment.get_status_display())
+
+    @admin.display(description="fiscal", ordering="fiscal_status")
+    def fiscal_badge(self, payment: Payment) -> str:
+        return badge(payment.fiscal_status, payment.get_fiscal_status_display())
+
+    @admin.display(description="slip")
+    def slip(self, payment: Payment) -> str:
+        return preformatted(payment.slip_text) if payment.slip_text else "—"
+
+    @admin.display(description="purchase / reversals")
+    def related(self, payment: Payment) -> str:
+        links = []
+        if payment.reverses_id:
+            links.append(("reverses purchase", payment.reverses))
+        links += [("reversed by", reversal) for reversal in payment.reversals.all()]
+        if not links:
+            return "—"
+        return format_html_join(
+            ", ",
+            '{} <a href="{}">{}</a>',
+            (
+                (label, reverse("admin:payments_payment_change", args=[p.pk]), p.transaction_id)
+                for label, p in links
+            ),
+        )
+
+    # --- search: exact lookups on indexed fields, never a scan ---------------------------
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = Q(provider_payment_id=term) | Q(qr_code=term) | Q(payer_phone=term)
+        if term.isdigit() and len(term) == 9:
+            match |= Q(payer_phone="998" + term)  # a phone typed without the country code
+        found = payment_by_transaction_id(term)
+        if found is not None:
+            match |= Q(pk=found.pk)
+        return queryset.filter(match), False
+
+    def has_check_status_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.check_status")
+
+    def has_retry_fiscal_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.retry_fiscal")
+
+    def has_reverse_payment_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.reverse_payment")
+
+    def has_settle_payment_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.settle_payment")
+
+    # --- more pages: overview, CSV ---------------------------------------------------------------
+
+    def get_urls(self) -> list:
+        own = [
+            path(
+                "overview/",
+                self.admin_site.admin_view(lambda request: views.overview(self, request)),
+                name="payments_overview",
+            ),
+            path(
+                "export.csv",
+                self.admin_site.admin_view(lambda request: views.export_csv(self, request)),
+                name="payments_export",
+            ),
+        ]
+        return own + super().get_urls()

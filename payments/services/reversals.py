@@ -1,0 +1,72 @@
+"""Reversals: giving a paid purchase's money back, the same way for every gateway.
+
+Where the provider reverses a purchase as an operation of its own (a HUMO cancel, with its
+own RRN and slip), the reversal is a payment row of its own, committed before the provider
+hears of it and run like a charge; otherwise the purchase itself is reversed at the
+provider. Either way the purchase ends `reversed` only once the provider said so.
+"""
+
+from django.db import IntegrityError, transaction
+
+from payments.errors import ApplicationError
+from payments.models import Operation, Payment, PaymentStatus
+from payments.services.charging import gateway_input, send
+from payments.services.transitions import (
+    IllegalTransitionError,
+    change_payment,
+    journal,
+    settled_meanwhile,
+)
+from providers import registry
+from providers.base import Outcome
+
+
+def reverse(
+    purchase: Payment, *, amount: int | None = None, reference: str = "", actor: str = "system"
+) -> Payment:
+    """Reverse `amount` tiyin (all of it by default) of a paid purchase. Returns the
+    payment the answer is about: the reversal where it is an operation of its own, else
+    the purchase. `reference` is how the caller named the purchase, for its errors."""
+    named = {"request_id": reference} if reference else {}
+    amount = purchase.amount if amount is None else amount
+    if purchase.status == PaymentStatus.REVERSED:
+        raise ApplicationError.conflict("already_reversed", **named)
+    if not purchase.can_reverse:
+        raise ApplicationError.conflict("not_paid", **named, status=purchase.status)
+    if amount > purchase.amount:
+        raise ApplicationError.conflict("amount_exceeds_purchase", purchase_amount=purchase.amount)
+    gateway = registry.gateway(purchase.provider)
+    if gateway.reversal_is_operation:
+        return _reverse_as_operation(purchase, amount, named, actor)
+    result = gateway.reverse(gateway_input(purchase))
+    journal(purchase, result.exchanges)
+    if result.outcome is not Outcome.SUCCESS:
+        raise ApplicationError.billing(purchase.provider, result.code, result.message)
+    return _mark_reversed(purchase, "reversed at the provider", actor)
+
+
+def _reverse_as_operation(
+    purchase: Payment, amount: int, named: dict[str, str], actor: str
+) -> Payment:
+    try:
+        with transaction.atomic():
+            reversal = Payment.objects.create(
+                provider=purchase.provider,
+                operation=Operation.REVERSAL,
+                reverses=purchase,
+                amount=amount,
+            )
+    except IntegrityError as exc:
+        # The partial unique constraint: another reversal of this purchase is live.
+        raise ApplicationError.conflict("cancel_in_progress", **named) from exc
+    reversal = send(reversal, registry.gateway(purchase.provider).reverse)
+    if reversal.status == PaymentStatus.PAID:
+        _mark_reversed(purchase, f"reversed by {reversal.transaction_id}", actor)
+    return reversal
+
+
+def _mark_reversed(purchase: Payment, reason: str, actor: str) -> Payment:
+    try:
+        return change_payment(purchase, status=PaymentStatus.REVERSED, reason=reason, actor=actor)
+    except IllegalTransitionError as exc:
+        return settled_meanwhile(exc)

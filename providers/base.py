@@ -1,0 +1,239 @@
+"""The boundary between the payments app and the providers: what a gateway is given, what
+it answers, and the record of every exchange it made on the way.
+
+A gateway never sees a database row. It gets a `PaymentData` (a frozen copy of what it
+needs: amount, codes, ids, the account to use) and returns a `GatewayResult` that carries
+the exchanges it made; the payments service stores both under the payment's row lock.
+"""
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"  # the provider did what was asked: paid, submitted, reversed
+    PENDING = "pending"  # accepted but not final yet: ask again
+    FAILED = "failed"  # the provider refused, or the request never left us
+    UNKNOWN = "unknown"  # no answer we can trust: it may or may not have happened
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request to a provider (or one exchange on the PIN pad's line), secrets already
+    redacted: what the journal keeps."""
+
+    provider: str
+    operation: str
+    method: str
+    url: str
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: Any = None
+    response_status: int | None = None
+    response_body: str = ""
+    error: str = ""
+    duration_ms: int = 0
+
+
+@dataclass(frozen=True)
+class RegisterInfo:
+    """The register a payment is made at, as providers need to name it."""
+
+    inn: str
+    kkm_id: str
+    device_id: str
+    cashbox_code: str
+
+
+@dataclass(frozen=True)
+class OfdReceipt:
+    """The register's fiscal receipt, read from the OFD URL printed on it."""
+
+    url: str
+    terminal_id: str
+    receipt_number: str
+    issued_at: datetime
+    fiscal_sign: str
+
+
+class Operation(StrEnum):
+    PURCHASE = "purchase"
+    # Taking money back as an operation of its own (a HUMO cancel has its own RRN and slip).
+    REVERSAL = "reversal"
+
+
+@dataclass(frozen=True)
+class PaymentData:
+    """What a gateway knows of a payment: a frozen copy, never the row."""
+
+    transaction_id: str  # ours, a UUID in its canonical form
+    amount: int  # tiyin
+    created_at: datetime
+    account: Any  # the provider's own account value (its module defines it)
+    register: RegisterInfo
+    operation: Operation = Operation.PURCHASE
+    qr_code: str = ""
+    provider_payment_id: str = ""
+    payer_phone: str = ""
+    # For a reversal that is an operation of its own: the provider's id of the purchase.
+    reversed_reference: str = ""
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    outcome: Outcome
+    provider_payment_id: str = ""
+    provider_status: str = ""
+    # The provider's own error code and text, verbatim (text also on success, e.g. a note).
+    code: int | str | None = None
+    message: str = ""
+    payer_phone: str = ""
+    masked_card: str = ""
+    # What a card terminal adds: the authorization code, its id, the slip as printed.
+    auth_code: str = ""
+    terminal_id: str = ""
+    slip_text: str = ""
+    # The provider says a person must look at this payment.
+    needs_attention: bool = False
+    # A lookup the provider answered with "no such payment" (see RECONCILE_NOT_FOUND_IS_FAILED).
+    not_found: bool = False
+    # A provider that can only tell its latest operation, when that is not this one: our
+    # transaction id of the operation it reports, or "" when it reports none at all.
+    latest_reference: str | None = None
+    # Answers to earlier operations that arrived meanwhile: (our transaction id, result).
+    late: tuple[tuple[str, "GatewayResult"], ...] = ()
+    # The provider's answer body, when the register is to see it as it came.
+    raw: dict[str, Any] | None = field(default=None, repr=False)
+    # Every exchange made to produce this result, in order: the journal's rows to be.
+    exchanges: tuple[Exchange, ...] = field(default=(), repr=False)
+
+
+class Gateway(Protocol):
+    """What every provider implements. Optional steps have a neutral default in
+    `BaseGateway`, so callers never ask whether a gateway has them."""
+
+    name: str  # the provider's name in our records: "click"
+    label: str  # how people call it: "CLICK"
+    title: str  # the product, as operators see it: "CLICK PASS"
+    # Whether a reversal is an operation of its own, with its own row and provider id
+    # (a HUMO cancel), rather than a call on the purchase (a CLICK reversal).
+    reversal_is_operation: bool
+    # Whether `check` can only speak of the provider's latest operation (a card terminal
+    # remembers its last transaction only).
+    knows_only_latest: bool
+    # Whether the register sends a fiscal receipt to pass to the provider.
+    takes_fiscal_receipts: bool
+
+    def account(self) -> Any:
+        """The account to charge through, as configured."""
+        ...
+
+    def poll_schedule(self) -> tuple[int, float]:
+        """(attempts, seconds apart) for asking `check` while a charge is PENDING."""
+        ...
+
+    def prepare(self, payment: PaymentData) -> GatewayResult | None:
+        """Make what the charge needs first (Payme's receipt); charges nothing. SUCCESS with
+        the provider's id, or FAILED; None when the provider needs nothing first."""
+        ...
+
+    def charge(self, payment: PaymentData) -> GatewayResult:
+        """Take the money, once. Never retried by anyone."""
+        ...
+
+    def check(self, payment: PaymentData) -> GatewayResult:
+        """Ask what became of the payment (read-only, safe to repeat)."""
+        ...
+
+    def settle_after_polling(self, payment: PaymentData, last: GatewayResult) -> GatewayResult:
+        """End a payment still PENDING after the polling window, the provider's own way."""
+        ...
+
+    def reverse(self, payment: PaymentData) -> GatewayResult:
+        """Give the money back: of the payment itself, or (`reversal_is_operation`) the
+        reversal operation described by `payment`."""
+        ...
+
+    def submit_fiscal(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
+        """Pass the register's fiscal receipt to the provider."""
+        ...
+
+    def fiscal_on_file(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
+        """SUCCESS when the provider already holds this receipt."""
+        ...
+
+    def close_day(self, account: Any) -> GatewayResult:
+        """End the provider's day (a terminal's shift); the report in `slip_text`."""
+        ...
+
+
+class BaseGateway:
+    """Neutral defaults for the optional steps of `Gateway`."""
+
+    name = ""
+    label = ""
+    title = ""
+    reversal_is_operation = False
+    knows_only_latest = False
+    takes_fiscal_receipts = True
+
+    def prepare(self, payment: PaymentData) -> GatewayResult | None:
+        return None  # nothing to prepare
+
+    def settle_after_polling(self, payment: PaymentData, last: GatewayResult) -> GatewayResult:
+        return last  # left as it is: the register hears "unknown", reconcile asks later
+
+    def fiscal_on_file(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
+        return GatewayResult(Outcome.UNKNOWN, message=f"{self.label} cannot be asked")
+
+    def submit_fiscal(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
+        return GatewayResult(Outcome.FAILED, message=f"{self.label} takes no fiscal receipts")
+
+    def close_day(self, account: Any) -> GatewayResult:
+        return GatewayResult(Outcome.FAILED, message=f"{self.label} has no end of day")
+
+
+# --- the exchanges a gateway call made ---------------------------------------------------
+
+_exchanges: ContextVar[list[Exchange] | None] = ContextVar("exchanges", default=None)
+
+
+def record_exchange(exchange: Exchange) -> None:
+    """Note one exchange of the gateway call running in this context (see `journaled`)."""
+    log = _exchanges.get()
+    if log is None:
+        raise RuntimeError("an exchange outside a journaled gateway call would be lost")
+    log.append(exchange)
+
+
+@contextmanager
+def _collecting() -> Iterator[list[Exchange]]:
+    log: list[Exchange] = []
+    token = _exchanges.set(log)
+    try:
+        yield log
+    finally:
+        _exchanges.reset(token)
+
+
+F = TypeVar("F", bound=Callable[..., GatewayResult])
+
+
+def journaled(method: F) -> F:
+    """A gateway step whose result carries every exchange made while it ran. Steps that
+    call other steps hand them all up in one result."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> GatewayResult:
+        if _exchanges.get() is not None:
+            return method(*args, **kwargs)  # inside another step: that one hands them up
+        with _collecting() as log:
+            result = method(*args, **kwargs)
+        return replace(result, exchanges=tuple(log))
+
+    return wrapper  # type: ignore[return-value]

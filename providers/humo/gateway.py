@@ -1,0 +1,234 @@
+"""HUMO cards on the PIN pad, as a gateway like the others.
+
+It wraps the `pinpad` library (which knows nothing of payments) and is the only place that
+turns the terminal's statuses into payment outcomes: approved is SUCCESS; declined, busy
+and unavailable are FAILED (nothing was charged); unknown stays UNKNOWN. Every exchange on
+the line goes up with the result, like an HTTP provider's.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from pinpad.link import LinkTiming
+from pinpad.messages import Action, PinpadAnswer
+from pinpad.service import Pinpad, PinpadResult, Status, classify
+from pinpad.transport import LineSettings
+from providers.base import (
+    BaseGateway,
+    Exchange,
+    GatewayResult,
+    Operation,
+    Outcome,
+    PaymentData,
+    journaled,
+    record_exchange,
+)
+
+OUTCOMES = {
+    Status.APPROVED: Outcome.SUCCESS,
+    Status.DECLINED: Outcome.FAILED,
+    Status.BUSY: Outcome.FAILED,  # nothing reached the terminal
+    Status.UNAVAILABLE: Outcome.FAILED,  # nothing reached the terminal
+    Status.UNKNOWN: Outcome.UNKNOWN,
+}
+
+ACTION_NAMES = {
+    Action.PURCHASE: "purchase",
+    Action.CANCEL: "cancel",
+    Action.CLOSE_DAY: "close_day",
+    Action.LAST_TRANSACTION: "last_transaction",
+}
+
+
+@dataclass(frozen=True)
+class PinpadAccount:
+    """One PIN pad: its line, the link's deadlines, and how long a customer may take."""
+
+    line: LineSettings
+    timing: LinkTiming
+    answer_wait: float
+    pos: str = "01"
+
+    def pinpad(self) -> Pinpad:
+        return Pinpad(self.line, self.timing, answer_wait=self.answer_wait, pos=self.pos)
+
+
+class HumoGateway(BaseGateway):
+    name = "humo"
+    label = "HUMO"
+    title = "HUMO (PIN pad)"
+    reversal_is_operation = True  # a cancel has its own RRN and slip
+    knows_only_latest = True  # the terminal remembers its last transaction only
+    takes_fiscal_receipts = False
+
+    def account(self) -> PinpadAccount:
+        return PinpadAccount(
+            line=LineSettings(
+                url=settings.PINPAD_URL,
+                baudrate=settings.PINPAD_BAUDRATE,
+                bytesize=settings.PINPAD_BYTESIZE,
+                parity=settings.PINPAD_PARITY,
+                stopbits=settings.PINPAD_STOPBITS,
+                write_timeout=settings.PINPAD_WRITE_TIMEOUT,
+                lock_dir=settings.PINPAD_LOCK_DIR,
+                lock_wait=settings.PINPAD_LOCK_WAIT,
+                reopen_backoff=tuple(settings.PINPAD_REOPEN_BACKOFF),
+            ),
+            timing=LinkTiming(**settings.PINPAD_LINK_TIMING),
+            answer_wait=settings.PINPAD_ANSWER_WAIT,
+            pos=settings.PINPAD_POS_NUMBER,
+        )
+
+    def poll_schedule(self) -> tuple[int, float]:
+        return 0, 0.0  # the terminal answers once, with the final word
+
+    @journaled
+    def charge(self, payment: PaymentData) -> GatewayResult:
+        pad = payment.account.pinpad()
+        return _outcome(_journal(payment.account, pad.purchase(payment.amount, order_id(payment))))
+
+    @journaled
+    def reverse(self, payment: PaymentData) -> GatewayResult:
+        """The cancel described by `payment` (its own order id) of the purchase whose RRN
+        is `payment.reversed_reference`."""
+        pad = payment.account.pinpad()
+        done = pad.cancel(payment.reversed_reference, payment.amount, order_id(payment))
+        return _outcome(_journal(payment.account, done))
+
+    @journaled
+    def check(self, payment: PaymentData) -> GatewayResult:
+        """What the terminal's last transaction says of this operation. Only the latest
+        operation can be judged: when the terminal reports another one, the result says
+        which (`latest_reference`) and asks for a person."""
+        last = _journal(payment.account, payment.account.pinpad().last_transaction())
+        late = _late(last)
+        answer = last.answer
+        if answer is None:
+            return GatewayResult(
+                Outcome.UNKNOWN,
+                message=f"the terminal did not say: {last.reason}",
+                needs_attention=True,
+                late=late,
+            )
+        if _is_about(answer, payment):
+            return _answer_result(answer, last.status, "found by last_transaction", late)
+        reported = "" if not answer.reported_action else _transaction_id(answer.order_id)
+        return GatewayResult(
+            Outcome.UNKNOWN,
+            message="the terminal's last transaction is another one",
+            needs_attention=True,
+            latest_reference=reported,
+            late=late,
+        )
+
+    @journaled
+    def close_day(self, account: PinpadAccount) -> GatewayResult:
+        done = _journal(account, account.pinpad().close_day())
+        outcome = Outcome.SUCCESS if done.status == Status.APPROVED else Outcome.FAILED
+        return GatewayResult(
+            outcome,
+            provider_status=str(done.status),
+            code=done.host_code or None,
+            message=done.reason,
+            slip_text=done.slip,
+            late=_late(done),
+        )
+
+
+GATEWAY = HumoGateway()
+
+
+def order_id(payment: PaymentData) -> str:
+    """Our transaction id as the terminal carries it (32 hex digits)."""
+    return uuid.UUID(payment.transaction_id).hex
+
+
+def _transaction_id(order: str) -> str:
+    """An order id back as our transaction id; an id that is not ours stays as it came."""
+    try:
+        return str(uuid.UUID(hex=order))
+    except ValueError:
+        return order
+
+
+def _outcome(done: PinpadResult) -> GatewayResult:
+    if done.answer is None:
+        return GatewayResult(
+            OUTCOMES[done.status],
+            provider_status=str(done.status),
+            message=done.reason,
+            late=_late(done),
+        )
+    return _answer_result(done.answer, done.status, done.reason, _late(done))
+
+
+def _answer_result(
+    answer: PinpadAnswer,
+    status: Status,
+    reason: str,
+    late: tuple[tuple[str, GatewayResult], ...] = (),
+) -> GatewayResult:
+    return GatewayResult(
+        OUTCOMES[status],
+        provider_payment_id=answer.rrn,
+        provider_status=str(status),
+        code=answer.host_code or None,
+        message=reason,
+        masked_card=answer.masked_pan,
+        auth_code=answer.auth_code,
+        terminal_id=answer.terminal_id,
+        slip_text=answer.slip,
+        late=late,
+    )
+
+
+def _late(done: PinpadResult) -> tuple[tuple[str, GatewayResult], ...]:
+    """Answers of earlier operations that came in meanwhile: they settle those."""
+    return tuple(
+        (_transaction_id(answer.order_id), _answer_result(answer, classify(answer), "late answer"))
+        for answer in done.stale
+        if answer.order_id
+    )
+
+
+def _is_about(answer: PinpadAnswer, payment: PaymentData) -> bool:
+    expected = Action.CANCEL if payment.operation == Operation.REVERSAL else Action.PURCHASE
+    return (
+        answer.order_id == order_id(payment)
+        and answer.reported_action == expected
+        and answer.amount == payment.amount
+    )
+
+
+def _journal(account: PinpadAccount, done: PinpadResult) -> PinpadResult:
+    """One exchange per operation on the line: the request, the answer, what crossed it."""
+    request, answer = done.request, done.answer
+    record_exchange(
+        Exchange(
+            provider=GATEWAY.name,
+            operation=ACTION_NAMES.get(request.action, request.action),
+            method="SERIAL",
+            url=account.line.url[:500],
+            request_body={
+                "action": request.action,
+                "order_id": request.order_id,
+                "amount": request.amount,
+                "original_rrn": request.original_rrn,
+            },
+            response_body=json.dumps(
+                {
+                    "status": str(done.status),
+                    "answer": answer.__dict__ if answer else None,
+                    "late_answers": [a.order_id for a in done.stale],
+                    "trace": done.trace,
+                },
+                ensure_ascii=False,
+            ),
+            error=done.reason[:255],
+            duration_ms=done.duration_ms,
+        )
+    )
+    return done
