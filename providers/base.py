@@ -128,6 +128,8 @@ class Gateway(Protocol):
     knows_only_latest: bool
     # Whether the register sends a fiscal receipt to pass to the provider.
     takes_fiscal_receipts: bool
+    # Whether the provider has a day to close (a terminal's shift, see `close_day`).
+    closes_day: bool
 
     def account(self) -> Any:
         """The account to charge through, as configured."""
@@ -181,6 +183,7 @@ class BaseGateway:
     reversal_is_operation = False
     knows_only_latest = False
     takes_fiscal_receipts = True
+    closes_day = False
 
     def prepare(self, payment: PaymentData) -> GatewayResult | None:
         return None  # nothing to prepare

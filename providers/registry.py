@@ -1,4 +1,5 @@
-"""Which gateway serves which provider. A new provider is its module and one line here."""
+"""Which gateway serves which provider: `GATEWAYS[name]`. A new provider is its module and
+one line here."""
 
 from providers.base import Gateway
 from providers.click.gateway import GATEWAY as CLICK
@@ -8,14 +9,11 @@ from providers.payme.gateway import GATEWAY as PAYME
 GATEWAYS: dict[str, Gateway] = {gateway.name: gateway for gateway in (CLICK, PAYME, HUMO)}
 
 
-def gateway(provider: str) -> Gateway:
-    return GATEWAYS[provider]
-
-
-def names(*, takes_fiscal_receipts: bool | None = None) -> list[str]:
-    """The providers' names, optionally only those that take fiscal receipts (or not)."""
+def names(**capabilities: bool) -> list[str]:
+    """The providers' names; with capabilities (`takes_fiscal_receipts=True`, ...), only
+    those whose gateway has them so."""
     return [
         name
         for name, g in GATEWAYS.items()
-        if takes_fiscal_receipts is None or g.takes_fiscal_receipts == takes_fiscal_receipts
+        if all(getattr(g, flag) == wanted for flag, wanted in capabilities.items())
     ]

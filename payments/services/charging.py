@@ -39,13 +39,13 @@ def charge(*, provider: str, amount: int, qr_code: str | None = None) -> Payment
                     "qr_code_reused", transaction_id=str(payment.transaction_id)
                 )
             return payment
-    return send(payment, registry.gateway(provider).charge)
+    return send(payment, registry.GATEWAYS[provider].charge)
 
 
 def send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Payment:
     """Run a committed operation at its provider: prepare, the step itself (sent once), a
     lookup if its answer was lost, polling while the provider says it is not final."""
-    gateway = registry.gateway(payment.provider)
+    gateway = registry.GATEWAYS[payment.provider]
     payment = change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
     prepared = gateway.prepare(gateway_input(payment))
     if prepared is not None:
@@ -79,7 +79,7 @@ def send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Paym
 
 def check_status(payment: Payment, *, actor: str = "system") -> Payment:
     """Ask the provider once what became of a payment and record the answer."""
-    result = registry.gateway(payment.provider).check(gateway_input(payment))
+    result = registry.GATEWAYS[payment.provider].check(gateway_input(payment))
     return record_result(payment, result, CHECK_STATUS, reason="status lookup", actor=actor)
 
 
@@ -90,7 +90,7 @@ def gateway_input(payment: Payment) -> PaymentData:
         transaction_id=str(payment.transaction_id),
         amount=payment.amount,
         created_at=payment.created_at,
-        account=registry.gateway(payment.provider).account(),
+        account=registry.GATEWAYS[payment.provider].account(),
         register=RegisterInfo(
             inn=settings.REGISTER_INN,
             kkm_id=settings.REGISTER_KKM_ID,

@@ -38,7 +38,7 @@ def send_receipt(
     payment: Payment, receipt: OfdReceipt, *, actor: str = "system"
 ) -> tuple[Payment, GatewayResult]:
     """One submission to the provider, recorded; a refusal schedules the next attempt."""
-    result = registry.gateway(payment.provider).submit_fiscal(gateway_input(payment), receipt)
+    result = registry.GATEWAYS[payment.provider].submit_fiscal(gateway_input(payment), receipt)
     if result.outcome is Outcome.SUCCESS:
         return _submitted(payment, receipt, result, "fiscal receipt accepted", actor), result
     attempts = payment.fiscal_attempts + 1
@@ -65,7 +65,7 @@ def send_receipt(
 def retry(payment: Payment, *, actor: str = "retry_fiscal") -> Payment:
     """Send a refused receipt again, unless the provider already has it on file."""
     receipt = parse_receipt_url(payment.fiscal_receipt_url)
-    gateway = registry.gateway(payment.provider)
+    gateway = registry.GATEWAYS[payment.provider]
     on_file = gateway.fiscal_on_file(gateway_input(payment), receipt)
     if on_file.outcome is Outcome.SUCCESS:
         kept = GatewayResult(

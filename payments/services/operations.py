@@ -45,7 +45,7 @@ def run(
 
 def ask_status(payment: Payment, actor: str, **_: str) -> str:
     """Ask the provider what became of the payment; say what it said."""
-    gateway = registry.gateway(payment.provider)
+    gateway = registry.GATEWAYS[payment.provider]
     if gateway.knows_only_latest and not payment.is_open:
         return f"{payment.status}: {gateway.label} is asked only about open operations"
     before = payment.status

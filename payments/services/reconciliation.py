@@ -81,7 +81,7 @@ def settle_open(
         return _settled(payment, before, payment.status, payment.needs_attention, result.message)
 
     def ask(data: PaymentData, provider: str) -> GatewayResult:
-        gateway = registry.gateway(provider)
+        gateway = registry.GATEWAYS[provider]
         result = gateway.check(data)
         if result.outcome is Outcome.PENDING and not dry_run:
             result = gateway.settle_after_polling(data, result)  # Payme: cancel a waiting receipt
@@ -90,7 +90,7 @@ def settle_open(
     def to_ask(payment: Payment) -> PaymentData | str | None:
         if payment.status == PaymentStatus.CREATED:
             return None
-        if registry.gateway(payment.provider).knows_only_latest and has_later_operation(payment):
+        if registry.GATEWAYS[payment.provider].knows_only_latest and has_later_operation(payment):
             # The provider can speak only of its latest operation, and that is not this one.
             return "a later operation hides it: check the provider's own journal"
         return gateway_input(payment)
@@ -119,7 +119,7 @@ def check_paid(
         return _change(payment, PaymentStatus.REVERSED, note, dry_run, flag=True, result=result)
 
     def ask(data: PaymentData, provider: str) -> GatewayResult:
-        return registry.gateway(provider).check(data)
+        return registry.GATEWAYS[provider].check(data)
 
     settled = _ask_all(
         payments, gateway_input, ask, apply, dry_run=dry_run, workers=workers, progress=progress

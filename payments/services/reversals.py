@@ -35,7 +35,7 @@ def reverse(
         raise ApplicationError.conflict("not_paid", **named, status=purchase.status)
     if amount > purchase.amount:
         raise ApplicationError.conflict("amount_exceeds_purchase", purchase_amount=purchase.amount)
-    gateway = registry.gateway(purchase.provider)
+    gateway = registry.GATEWAYS[purchase.provider]
     if gateway.reversal_is_operation:
         return _reverse_as_operation(purchase, amount, named, actor)
     result = gateway.reverse(gateway_input(purchase))
@@ -59,7 +59,7 @@ def _reverse_as_operation(
     except IntegrityError as exc:
         # The partial unique constraint: another reversal of this purchase is live.
         raise ApplicationError.conflict("cancel_in_progress", **named) from exc
-    reversal = send(reversal, registry.gateway(purchase.provider).reverse)
+    reversal = send(reversal, registry.GATEWAYS[purchase.provider].reverse)
     if reversal.status == PaymentStatus.PAID:
         _mark_reversed(purchase, f"reversed by {reversal.transaction_id}", actor)
     return reversal

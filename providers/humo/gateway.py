@@ -15,6 +15,7 @@ from django.conf import settings
 from pinpad.link import LinkTiming
 from pinpad.messages import Action, PinpadAnswer
 from pinpad.service import Pinpad, PinpadResult, Status, classify
+from pinpad.slips import parse_totals
 from pinpad.transport import LineSettings
 from providers.base import (
     BaseGateway,
@@ -63,6 +64,7 @@ class HumoGateway(BaseGateway):
     reversal_is_operation = True  # a cancel has its own RRN and slip
     knows_only_latest = True  # the terminal remembers its last transaction only
     takes_fiscal_receipts = False
+    closes_day = True  # the terminal's shift
 
     def account(self) -> PinpadAccount:
         return PinpadAccount(
@@ -126,8 +128,19 @@ class HumoGateway(BaseGateway):
 
     @journaled
     def close_day(self, account: PinpadAccount) -> GatewayResult:
+        """The terminal's end of day; `raw` has the totals its report prints (None when it
+        cannot be read): purchases and reversals, their count and sum in tiyin."""
         done = _journal(account, account.pinpad().close_day())
         outcome = Outcome.SUCCESS if done.status == Status.APPROVED else Outcome.FAILED
+        printed = parse_totals(done.slip)
+        totals = None
+        if printed is not None:
+            totals = {
+                "purchases": printed.purchases,
+                "purchase_amount": printed.purchase_amount,
+                "reversals": printed.cancels,
+                "reversal_amount": printed.cancel_amount,
+            }
         return GatewayResult(
             outcome,
             provider_status=str(done.status),
@@ -135,6 +148,7 @@ class HumoGateway(BaseGateway):
             message=done.reason,
             slip_text=done.slip,
             late=_late(done),
+            raw={"totals": totals},
         )
 
 

@@ -7,11 +7,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from payments.errors import ApplicationError
 from payments.management.reporting import table
 from payments.services import end_of_day
-from pinpad.slips import ShiftTotals, parse_totals
+from payments.services.end_of_day import DayTotals
+from providers import registry
 from providers.money import format_uzs
-
-# The provider whose terminal keeps a shift.
-PROVIDER = "humo"
 
 
 class Command(BaseCommand):
@@ -22,34 +20,38 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        with_shift = registry.names(closes_day=True)
+        parser.add_argument(
+            "--provider", choices=with_shift, default=with_shift[0], help="whose day to close"
+        )
         parser.add_argument("--dry-run", action="store_true", help="our totals only")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        ours = end_of_day.shift_totals(PROVIDER)
+        ours = end_of_day.shift_totals(options["provider"])
         if options["dry_run"]:
             self.stdout.write(_table(ours, None))
             self.stdout.write("dry run: the shift was not closed")
             return
         try:
-            closed = end_of_day.close_day(PROVIDER)
+            closed = end_of_day.close_day(options["provider"])
         except ApplicationError as exc:
             raise CommandError(
                 f"the PIN pad did not close the day: {exc.data}", returncode=2
             ) from exc
         self.stdout.write(closed.report)
-        theirs = parse_totals(closed.report)
+        theirs = closed.totals
         self.stdout.write(_table(ours, theirs))
         if theirs != ours:
             raise CommandError("the terminal's totals differ from ours", returncode=2)
 
 
-def _table(ours: ShiftTotals, theirs: ShiftTotals | None) -> str:
+def _table(ours: DayTotals, theirs: DayTotals | None) -> str:
     rows = []
     for label, field, is_money in (
         ("purchases", "purchases", False),
         ("purchase sum, UZS", "purchase_amount", True),
-        ("cancels", "cancels", False),
-        ("cancel sum, UZS", "cancel_amount", True),
+        ("reversals", "reversals", False),
+        ("reversal sum, UZS", "reversal_amount", True),
     ):
         mine = getattr(ours, field)
         pad = getattr(theirs, field) if theirs else None

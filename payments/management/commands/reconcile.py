@@ -66,7 +66,7 @@ class Command(BaseCommand):
         reversed_ = []
         if options["since"]:
             # Only providers that can be asked about any payment, not just their latest.
-            askable = [n for n in registry.names() if not registry.gateway(n).knows_only_latest]
+            askable = registry.names(knows_only_latest=False)
             paid = list(selectors.paid_payments(providers=askable, **period))
             reversed_ = reconciliation.check_paid(
                 paid,

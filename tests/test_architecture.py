@@ -1,0 +1,146 @@
+"""The layers' rules (docs/architecture.md), checked on the source and on a running charge."""
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROVIDER_NAMES = {"click", "payme", "humo"}
+
+
+def python_files(package: str) -> list[Path]:
+    return [p for p in (ROOT / package).rglob("*.py") if "migrations" not in p.parts]
+
+
+def imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module)
+    return modules
+
+
+def imports_of(package: str) -> dict[str, set[str]]:
+    return {str(p.relative_to(ROOT)): imported_modules(p) for p in python_files(package)}
+
+
+def offenders(package: str, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
+    found = {}
+    for path, modules in imports_of(package).items():
+        bad = sorted(m for m in modules if m.split(".")[0] in forbidden)
+        if bad:
+            found[path] = bad
+    return found
+
+
+def test_providers_import_nothing_from_payments() -> None:
+    assert offenders("providers", ("payments", "emulators", "config")) == {}
+
+
+def test_pinpad_is_a_library_of_pyserial_alone() -> None:
+    ours = ("django", "rest_framework", "payments", "providers", "emulators", "config")
+    assert offenders("pinpad", ours) == {}
+    third_party = {
+        m.split(".")[0]
+        for modules in imports_of("pinpad").values()
+        for m in modules
+        if m.split(".")[0] not in sys.stdlib_module_names
+    }
+    assert third_party <= {"serial", "pinpad"}
+
+
+def test_emulators_speak_only_the_public_codecs() -> None:
+    allowed_runtime = {"pinpad.messages", "pinpad.link", "pinpad.slips"}
+    for path, modules in imports_of("emulators").items():
+        runtime = {
+            m for m in modules if m.split(".")[0] in ("payments", "providers", "pinpad", "config")
+        }
+        assert runtime <= allowed_runtime, path
+
+
+def test_the_runtime_never_imports_the_emulators() -> None:
+    for package in ("payments", "providers", "pinpad", "config"):
+        assert offenders(package, ("emulators",)) == {}
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper"),
+    [
+        ("payments/services", ("payments.api", "payments.admin", "payments.management")),
+        ("payments/selectors.py", ("payments.services", "payments.api", "payments.admin")),
+        ("payments/models.py", ("payments.services", "payments.selectors", "payments.api")),
+    ],
+)
+def test_arrows_point_down(lower: str, upper: tuple[str, ...]) -> None:
+    paths = [ROOT / lower] if lower.endswith(".py") else list((ROOT / lower).rglob("*.py"))
+    for path in paths:
+        bad = [m for m in imported_modules(path) if m.startswith(upper)]
+        assert bad == [], path
+
+
+def _names_a_provider(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value in PROVIDER_NAMES
+
+
+def test_outside_providers_no_code_branches_on_the_provider() -> None:
+    """A provider's name appears in payments/ and config/ only where a register route is
+    bound to it (`provider = "click"` on a view class): never in a comparison, a lookup
+    table or a condition."""
+    found = []
+    for package in ("payments", "config"):
+        for path in python_files(package):
+            tree = ast.parse(path.read_text())
+            bound = {
+                id(node.value)
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Assign)
+                and [getattr(t, "id", None) for t in node.targets] == ["provider"]
+                and path.name == "views.py"
+            }
+            for node in ast.walk(tree):
+                if _names_a_provider(node) and id(node) not in bound:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                if isinstance(node, ast.Attribute) and node.attr in ("HUMO", "CLICK", "PAYME"):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
+
+
+def documented_charge_files() -> tuple[list[str], list[str]]:
+    """The files docs/architecture.md lists for one charge: the path (numbered) and what
+    every step leans on (bullets)."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    section = text.split("## One charge, file by file", 1)[1].split("\n## ", 1)[0]
+    path_part, _, leans_part = section.partition("What every step leans on")
+    path = re.findall(r"^\d+\. `([\w/]+\.py)`", path_part, flags=re.M)
+    leans = re.findall(r"^- `([\w/]+\.py)`", leans_part, flags=re.M)
+    return path, leans
+
+
+@pytest.mark.django_db
+def test_a_click_charge_runs_through_the_documented_files(api, click) -> None:  # noqa: ANN001
+    path, leans = documented_charge_files()
+    assert 0 < len(path) <= 8
+    api.post("/payment/click", {"amount": 500, "qr_code": "8801016982"}, format="json")
+    ran: set[str] = set()
+
+    def note(frame, event: str, arg: object) -> None:  # noqa: ANN001
+        name = frame.f_code.co_filename
+        if event == "call" and name.startswith(str(ROOT)) and "/.venv/" not in name:
+            relative = str(Path(name).relative_to(ROOT))
+            if not relative.startswith("tests/"):
+                ran.add(relative)
+
+    sys.setprofile(note)
+    try:
+        answer = api.post("/payment/click", {"amount": 500, "qr_code": "8801016983"}, format="json")
+    finally:
+        sys.setprofile(None)
+    assert answer.json()["is_success"] is True
+    # Every file whose code ran is documented, and every documented file ran (the URL
+    # table is read when the URLconf loads, not per request).
+    assert ran == (set(path) | set(leans)) - {"payments/api/urls.py"}
