@@ -1,0 +1,80 @@
+"""Operator actions racing the service's own settling: a clear refusal, an audit row."""
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from payments.models import OperatorAction, Payment, PaymentStatus
+from payments.services import operations
+from payments.services.transitions import change_payment
+from tests.factories import make_payment
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/payments/payment/"
+
+
+@pytest.fixture
+def staff(client):  # noqa: ANN001, ANN201
+    user = User.objects.create_user("op", password="pw", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="payments",
+            codename__in=["view_payment", "settle_payment", "reverse_payment"],
+        )
+    )
+    client.force_login(user)
+    return client
+
+
+def settled_by_reconcile_first(monkeypatch: pytest.MonkeyPatch, to: str) -> None:
+    """Reconcile commits its answer just before the operator's change takes the row lock:
+    the operator's page and the action's own check still saw the payment open."""
+    real = operations.change_payment
+
+    def reconcile_then_operator(payment: Payment, **change: object) -> Payment:
+        change_payment(payment, status=to, reason="reconcile: success", actor="reconcile")
+        return real(payment, **change)
+
+    monkeypatch.setattr(operations, "change_payment", reconcile_then_operator)
+
+
+def test_settling_by_hand_what_reconcile_just_settled_is_refused_and_audited(
+    staff,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    payment = make_payment(status=PaymentStatus.UNKNOWN)
+    settled_by_reconcile_first(monkeypatch, PaymentStatus.PAID)
+    response = staff.post(
+        CHANGELIST,
+        {
+            "action": "settle_by_hand",
+            "_selected_action": [payment.pk],
+            "confirmed": "yes",
+            "reason": "seen in the cabinet",
+            "status": "failed",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "settled meanwhile, it is paid now" in page
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PAID  # reconcile's word stands
+    audit = OperatorAction.objects.get()
+    assert (audit.action, audit.reason) == ("settle_by_hand", "seen in the cabinet")
+    assert audit.outcome == "refused: settled meanwhile, it is paid now"
+
+
+def test_an_action_on_a_payment_no_longer_open_names_its_state(staff) -> None:  # noqa: ANN001
+    payment = make_payment(status=PaymentStatus.PAID)
+    staff.post(
+        CHANGELIST,
+        {
+            "action": "settle_by_hand",
+            "_selected_action": [payment.pk],
+            "confirmed": "yes",
+            "reason": "late look",
+            "status": "failed",
+        },
+    )
+    assert OperatorAction.objects.get().outcome.startswith("refused: PAYMENT_ERROR")
