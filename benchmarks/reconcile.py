@@ -37,6 +37,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from payments import selectors  # noqa: E402
 from payments.models import Payment, PaymentStatus  # noqa: E402
 from payments.services import reconciliation  # noqa: E402
 from providers.click.gateway import auth_header  # noqa: E402
@@ -93,7 +94,7 @@ def main() -> None:
         with ThreadPoolExecutor(64) as pool:
             list(pool.map(_charge_at_click, payments[::2]))
 
-        open_payments = list(reconciliation.open_payments())
+        open_payments = list(selectors.open_payments())
         started = time.monotonic()
         settled = reconciliation.settle_open(open_payments, workers=args.workers)
         elapsed = time.monotonic() - started

@@ -433,7 +433,7 @@ def _scenario(request: PinpadRequest) -> int:
     return request.amount % 1000 if request.action in (Action.PURCHASE, Action.CANCEL) else 0
 
 
-def _fault(scenario: int):  # noqa: ANN202
+def _fault(scenario: int):
     """The answer's transmission filter for the scripted link faults."""
     if scenario == 903:
         return lambda n, data: data[:-1] + bytes([data[-1] ^ 0x55]) if n == 0 else data

@@ -38,7 +38,7 @@ def click_server() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
-def click(click_server: EmulatorServer, settings) -> ClickEmulator:  # noqa: ANN001
+def click(click_server: EmulatorServer, settings) -> ClickEmulator:
     """The CLICK emulator, emptied, with the service pointed at it and short timeouts."""
     settings.CLICK_BASE_URL = click_server.url
     settings.CLICK_SERVICE_ID = 40012
@@ -60,7 +60,7 @@ def payme_server() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
-def payme(payme_server: EmulatorServer, settings) -> PaymeEmulator:  # noqa: ANN001
+def payme(payme_server: EmulatorServer, settings) -> PaymeEmulator:
     """The Payme emulator, emptied, with the service pointed at it and short timeouts."""
     settings.PAYME_BASE_URL = payme_server.url
     settings.PAYME_CASHBOX_ID = PAYME_CASHBOX
@@ -91,7 +91,7 @@ PINPAD_ANSWER_WAIT = 1.5
 
 
 @pytest.fixture
-def pinpad(tmp_path, settings) -> Iterator[PinpadEmulator]:  # noqa: ANN001
+def pinpad(tmp_path, settings) -> Iterator[PinpadEmulator]:
     """A PIN-pad emulator on a real pseudo-terminal, the service pointed at its path."""
     line = PtyLine(tmp_path / "pinpad")
     emulator = PinpadEmulator(

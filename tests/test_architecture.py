@@ -122,13 +122,13 @@ def documented_charge_files() -> tuple[list[str], list[str]]:
 
 
 @pytest.mark.django_db
-def test_a_click_charge_runs_through_the_documented_files(api, click) -> None:  # noqa: ANN001
+def test_a_click_charge_runs_through_the_documented_files(api, click) -> None:
     path, leans = documented_charge_files()
     assert 0 < len(path) <= 8
     api.post("/payment/click", {"amount": 500, "qr_code": "8801016982"}, format="json")
     ran: set[str] = set()
 
-    def note(frame, event: str, arg: object) -> None:  # noqa: ANN001
+    def note(frame, event: str, arg: object) -> None:
         name = frame.f_code.co_filename
         if event == "call" and name.startswith(str(ROOT)) and "/.venv/" not in name:
             relative = str(Path(name).relative_to(ROOT))

@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 
 @pytest.fixture(scope="module")
-def schema(tmp_path_factory) -> dict:  # noqa: ANN001
+def schema(tmp_path_factory) -> dict:
     path = tmp_path_factory.mktemp("schema") / "openapi.yaml"
     # --fail-on-warn: a field the generator cannot describe fails the test.
     call_command("spectacular", "--file", str(path), "--fail-on-warn", "--validate")
@@ -49,7 +49,7 @@ def test_answers_are_the_envelope(schema: dict) -> None:
 
 
 @pytest.mark.django_db
-def test_docs_page_is_served_with_local_assets(client) -> None:  # noqa: ANN001
+def test_docs_page_is_served_with_local_assets(client) -> None:
     page = client.get("/api/docs/")
     assert page.status_code == 200
     assert b"swagger-ui" in page.content

@@ -32,7 +32,7 @@ class EnvelopeJSONRenderer(JSONRenderer):
 class LimitedJSONParser(JSONParser):
     """JSON only, at most MAX_REQUEST_BODY_BYTES, with the parse error named in the answer."""
 
-    def parse(self, stream, media_type=None, parser_context=None) -> Any:  # noqa: ANN001
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
         limit = settings.MAX_REQUEST_BODY_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:

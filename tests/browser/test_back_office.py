@@ -40,7 +40,7 @@ def operator(username: str, codenames: list[str]) -> User:
 
 
 @pytest.fixture
-def browser(live_server) -> Iterator:  # noqa: ANN001
+def browser(live_server) -> Iterator:
     """Chromium, closed before the live server stops."""
     from playwright.sync_api import sync_playwright
 
@@ -61,7 +61,7 @@ def browser(live_server) -> Iterator:  # noqa: ANN001
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
-def log_in(browser, live_server, username: str):  # noqa: ANN001, ANN201
+def log_in(browser, live_server, username: str):
     page = browser.new_page(viewport={"width": 1600, "height": 900})
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", username)
@@ -71,14 +71,14 @@ def log_in(browser, live_server, username: str):  # noqa: ANN001, ANN201
     return page
 
 
-def search(page, live_server, term: str) -> None:  # noqa: ANN001
+def search(page, live_server, term: str) -> None:
     page.goto(f"{live_server.url}/admin/payments/payment/")
     page.fill("#searchbar", term)
     page.press("#searchbar", "Enter")
     page.wait_for_load_state()
 
 
-def run_from_payment_page(page, action: str, reason: str) -> str:  # noqa: ANN001
+def run_from_payment_page(page, action: str, reason: str) -> str:
     page.click(f"button[data-action={action}]")
     page.fill("#reason", reason)
     page.click("input[value='Yes, do it']")
@@ -88,7 +88,7 @@ def run_from_payment_page(page, action: str, reason: str) -> str:  # noqa: ANN00
 
 def test_an_operator_finds_opens_and_fixes_payments(
     browser, live_server, api, click, pinpad
-) -> None:  # noqa: ANN001
+) -> None:
     operator("anna", ALL_ACTIONS)
     # A HUMO purchase, a CLICK payment whose receipt CLICK refused once, and a few more.
     rrn = post_json(api, "/payment/xumo", {"amount": 1250000})["data"]["ppt_id"]
@@ -137,7 +137,7 @@ def test_an_operator_finds_opens_and_fixes_payments(
     page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
 
 
-def test_without_the_permission_the_action_is_not_offered(browser, live_server, api, click) -> None:  # noqa: ANN001
+def test_without_the_permission_the_action_is_not_offered(browser, live_server, api, click) -> None:
     operator("boris", ["check_status"])
     post_json(api, "/payment/click", {"amount": 500, "qr_code": "880101698207133392"})
     page = log_in(browser, live_server, "boris")

@@ -10,7 +10,7 @@ from tests.conftest import CLICK_SECRET
 
 
 @pytest.fixture
-def status_url(click_server) -> str:  # noqa: ANN001
+def status_url(click_server) -> str:
     click_server.emulator.reset()
     return click_server.url + "payment/status/40012/1"
 
@@ -38,7 +38,7 @@ def test_a_good_auth_header_is_served(status_url: str) -> None:
     assert response.json()["error_code"] == -404  # no such payment yet
 
 
-def test_stats_count_every_charge_request_and_each_charge(click_server) -> None:  # noqa: ANN001
+def test_stats_count_every_charge_request_and_each_charge(click_server) -> None:
     click_server.emulator.reset()
     headers = {"Auth": auth_header("12345", CLICK_SECRET)}
     body = {"service_id": 40012, "otp_data": "123456789", "amount": 5, "transaction_id": "t1"}

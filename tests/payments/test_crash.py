@@ -19,7 +19,7 @@ from tests.conftest import CLICK_SECRET
 from tests.helpers import ROOT, gunicorn, wait_until
 
 
-def test_sigkill_mid_charge_then_reconcile_settles_it(tmp_path, click_server) -> None:  # noqa: ANN001
+def test_sigkill_mid_charge_then_reconcile_settles_it(tmp_path, click_server) -> None:
     click_server.emulator.reset()
     database = tmp_path / "crash.sqlite3"
     env = {

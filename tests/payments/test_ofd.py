@@ -35,7 +35,7 @@ def test_rejects_a_bad_url_naming_the_problem(url: str, reason: str) -> None:
         parse_receipt_url(url)
 
 
-def test_allowed_hosts_come_from_settings(settings) -> None:  # noqa: ANN001
+def test_allowed_hosts_come_from_settings(settings) -> None:
     settings.OFD_ALLOWED_HOSTS = ["ofd.example.uz"]
     with pytest.raises(InvalidReceiptUrlError):
         parse_receipt_url(SEED_URL)

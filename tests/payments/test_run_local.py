@@ -44,7 +44,7 @@ def status_of(base: str, answer: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, int]]:  # noqa: ANN001
+def service(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, int]]:
     database = tmp_path_factory.mktemp("run") / "db.sqlite3"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
     manage = [sys.executable, str(ROOT / "manage.py")]
@@ -79,7 +79,7 @@ def service(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, int]]:  #
         process.wait(timeout=20)
 
 
-def test_the_seed_flow_over_real_http(service) -> None:  # noqa: ANN001
+def test_the_seed_flow_over_real_http(service) -> None:
     base, _, _ = service
     charge = requests.post(
         f"{base}/payment/click", json={"amount": 500, "qr_code": "880101698207133392"}, timeout=10
@@ -106,7 +106,7 @@ def test_the_seed_flow_over_real_http(service) -> None:  # noqa: ANN001
     assert css.status_code == 200
 
 
-def test_the_payme_seed_flow_over_real_http(service) -> None:  # noqa: ANN001
+def test_the_payme_seed_flow_over_real_http(service) -> None:
     base, _, _ = service
     charge = requests.post(
         f"{base}/payment/payme", json={"amount": 500, "qr_code": "50501010793410803298"}, timeout=10
@@ -127,7 +127,7 @@ def test_the_payme_seed_flow_over_real_http(service) -> None:  # noqa: ANN001
     assert (status["data"]["status"], status["data"]["fiscal_status"]) == ("paid", "submitted")
 
 
-def test_the_humo_flow_over_a_real_pty(service) -> None:  # noqa: ANN001
+def test_the_humo_flow_over_a_real_pty(service) -> None:
     base, _, _ = service
     purchase = requests.post(f"{base}/payment/xumo", json={"amount": 50000}, timeout=30).json()
     assert purchase["is_success"] is True, purchase
@@ -147,7 +147,7 @@ def test_the_humo_flow_over_a_real_pty(service) -> None:  # noqa: ANN001
 
 def test_it_prints_a_working_operator_login_with_a_fresh_password(
     service, tmp_path_factory
-) -> None:  # noqa: ANN001
+) -> None:
     base, _, _ = service
     printed = (tmp_path_factory.getbasetemp() / "run_local.out").read_text()
     match = re.search(r"log in as operator with password (\S+)", printed)
@@ -171,7 +171,7 @@ def test_it_prints_a_working_operator_login_with_a_fresh_password(
     assert "Payments" in answer.text
 
 
-def test_sigterm_stops_the_service_and_its_emulators(service) -> None:  # noqa: ANN001
+def test_sigterm_stops_the_service_and_its_emulators(service) -> None:
     _, process, emulator_port = service
     emulator_ports = [emulator_port, emulator_port + 1]
     pinpad_link = ROOT / ".run" / f"pinpad-{emulator_port + 2}"

@@ -14,7 +14,7 @@ from tests.helpers import SEED_URL
 pytestmark = pytest.mark.django_db
 
 
-def test_secret_keys_appear_nowhere_in_the_database_or_the_logs(api, click, payme, caplog) -> None:  # noqa: ANN001
+def test_secret_keys_appear_nowhere_in_the_database_or_the_logs(api, click, payme, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     paid = api.post("/payment/click", {"amount": 500, "qr_code": "9909123456"}, format="json")
     payment_id = paid.json()["data"]["payment_id"]

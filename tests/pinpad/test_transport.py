@@ -19,13 +19,13 @@ from tests.conftest import FAST_LINK
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_second_holder_is_busy_at_once_when_it_may_not_wait(tmp_path) -> None:  # noqa: ANN001
+def test_a_second_holder_is_busy_at_once_when_it_may_not_wait(tmp_path) -> None:
     line = LineSettings(url="/dev/null", lock_dir=tmp_path, lock_wait=0)
     with line_lock(line), pytest.raises(PinpadBusy), line_lock(line):
         pass
 
 
-def test_a_second_holder_waits_a_bounded_time(tmp_path) -> None:  # noqa: ANN001
+def test_a_second_holder_waits_a_bounded_time(tmp_path) -> None:
     line = LineSettings(url="/dev/null", lock_dir=tmp_path, lock_wait=0.3)
     with line_lock(line):
         started = time.monotonic()
@@ -34,7 +34,7 @@ def test_a_second_holder_waits_a_bounded_time(tmp_path) -> None:  # noqa: ANN001
         assert 0.3 <= time.monotonic() - started < 1.0
 
 
-def test_the_lock_is_free_again_after_use(tmp_path) -> None:  # noqa: ANN001
+def test_the_lock_is_free_again_after_use(tmp_path) -> None:
     line = LineSettings(url="/dev/null", lock_dir=tmp_path, lock_wait=0)
     held = []
     for turn in range(2):  # the second would be PinpadBusy if the first had kept it
@@ -43,7 +43,7 @@ def test_the_lock_is_free_again_after_use(tmp_path) -> None:  # noqa: ANN001
     assert held == [0, 1]
 
 
-def test_threads_of_one_process_take_turns_on_the_line(pinpad, settings) -> None:  # noqa: ANN001
+def test_threads_of_one_process_take_turns_on_the_line(pinpad, settings) -> None:
     results = []
 
     def one(order: str) -> None:
@@ -75,7 +75,7 @@ print(json.dumps({"status": str(result.status), "order": order}))
 """
 
 
-def run_two_processes(pinpad, tmp_path, wait: float) -> list[dict]:  # noqa: ANN001
+def run_two_processes(pinpad, tmp_path, wait: float) -> list[dict]:
     timing = json.dumps(FAST_LINK)
     processes = [
         subprocess.Popen(
@@ -98,7 +98,7 @@ def run_two_processes(pinpad, tmp_path, wait: float) -> list[dict]:  # noqa: ANN
     return [json.loads(p.communicate(timeout=60)[0]) for p in processes]
 
 
-def test_two_processes_at_once_never_interleave_on_the_line(pinpad, tmp_path) -> None:  # noqa: ANN001
+def test_two_processes_at_once_never_interleave_on_the_line(pinpad, tmp_path) -> None:
     pinpad.slow_seconds = 0.5
     answers = run_two_processes(pinpad, tmp_path, wait=10)
     assert sorted(a["order"] for a in answers) == ["proc0", "proc1"]
@@ -108,7 +108,7 @@ def test_two_processes_at_once_never_interleave_on_the_line(pinpad, tmp_path) ->
     assert sorted(order for _, _, order in pinpad.requests) == ["proc0", "proc1"]
 
 
-def test_two_processes_without_waiting_one_is_told_busy(pinpad, tmp_path) -> None:  # noqa: ANN001
+def test_two_processes_without_waiting_one_is_told_busy(pinpad, tmp_path) -> None:
     pinpad.slow_seconds = 1.0
     answers = run_two_processes(pinpad, tmp_path, wait=0)
     assert sorted(a["status"] for a in answers) == ["approved", "busy"]
@@ -123,7 +123,7 @@ def test_link_timing_defaults_follow_the_reference() -> None:
     assert (timing.inter_byte_wait, timing.first_byte_wait, timing.eot_wait) == (1.0, 3.0, 2.0)
 
 
-def test_the_emulator_and_driver_also_speak_over_tcp(tmp_path) -> None:  # noqa: ANN001
+def test_the_emulator_and_driver_also_speak_over_tcp(tmp_path) -> None:
     line = TcpLine("127.0.0.1", 0)
     emulator = PinpadEmulator(line, LinkTiming(**{**FAST_LINK, "first_byte_wait": 2.0}))
     thread = emulator.start_in_thread()

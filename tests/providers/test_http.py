@@ -62,7 +62,7 @@ def test_connection_refused_is_not_sent_and_recorded() -> None:
     assert recorded.request_headers == {"Auth": "[redacted]"}
 
 
-def test_a_4xx_without_json_is_an_answer_not_a_mystery(click_server) -> None:  # noqa: ANN001
+def test_a_4xx_without_json_is_an_answer_not_a_mystery(click_server) -> None:
     exchange, _ = _probe(click_server.url.split("/v2/")[0] + "/nowhere", {})
     assert exchange.answered
     assert exchange.status_code == 404

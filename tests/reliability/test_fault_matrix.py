@@ -47,7 +47,7 @@ def answer_code(body: dict) -> int:
 
 
 def charge(provider: str, code: str) -> Callable:
-    def run(api, arm) -> dict:  # noqa: ANN001
+    def run(api, arm) -> dict:
         arm()
         return post_json(api, f"/payment/{provider}", {"amount": 500, "qr_code": code})
 
@@ -55,7 +55,7 @@ def charge(provider: str, code: str) -> Callable:
 
 
 def fiscal(provider: str) -> Callable:
-    def run(api, arm) -> dict:  # noqa: ANN001
+    def run(api, arm) -> dict:
         paid = post_json(api, f"/payment/{provider}", {"amount": 500, "qr_code": "7700112233"})
         arm()  # the charge went through; the fault meets the fiscal call
         field = "qrcode" if provider == "click" else "qr_code_url"
@@ -105,7 +105,7 @@ def test_provider_call_under_fault(
     monkeypatch,
     matrix,
     call,
-    fault,  # noqa: ANN001
+    fault,
 ) -> None:
     if fault == "refused" and not call.refusable:
         matrix.append({"call": call.name, "fault": fault, "applies": False})
@@ -180,7 +180,7 @@ LINE_FAULTS = {
 
 @pytest.mark.parametrize("fault", list(LINE_FAULTS))
 @pytest.mark.parametrize("operation", ["purchase", "cancel"])
-def test_pinpad_call_under_fault(api, pinpad, matrix, operation: str, fault: str) -> None:  # noqa: ANN001
+def test_pinpad_call_under_fault(api, pinpad, matrix, operation: str, fault: str) -> None:
     scripted = 50000 + LINE_FAULTS[fault]
     if operation == "purchase":
         body = post_json(api, "/payment/xumo", {"amount": scripted})
@@ -223,7 +223,7 @@ def test_pinpad_call_under_fault(api, pinpad, matrix, operation: str, fault: str
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def receipt_on_file(server, payment: Payment) -> bool:  # noqa: ANN001
+def receipt_on_file(server, payment: Payment) -> bool:
     emulator = server.emulator
     if payment.provider == "click":
         return emulator.payments[int(payment.provider_payment_id)].ofd_qrcode == SEED_URL

@@ -24,7 +24,7 @@ AT_ONCE = 50
 
 
 @pytest.fixture
-def service(click, payme, click_server, payme_server, pinpad, settings) -> Iterator[str]:  # noqa: ANN001
+def service(click, payme, click_server, payme_server, pinpad, settings) -> Iterator[str]:
     if connection.vendor != "postgresql":
         pytest.skip("the service's processes cannot share pytest's SQLite test database")
     db = connection.settings_dict
@@ -79,7 +79,7 @@ def agree(answers: list[dict]) -> set[str]:
 
 
 @pytest.mark.parametrize("provider", ["click", "payme"])
-def test_the_same_code_50_times_at_once_is_one_charge(service, click, payme, provider) -> None:  # noqa: ANN001
+def test_the_same_code_50_times_at_once_is_one_charge(service, click, payme, provider) -> None:
     code = "990305000777" if provider == "click" else "980305000777"  # answers after 0.5 s
     answers = fire(f"{service}/payment/{provider}", [{"amount": 500, "qr_code": code}] * AT_ONCE)
     stats = (click if provider == "click" else payme).stats()
@@ -90,7 +90,7 @@ def test_the_same_code_50_times_at_once_is_one_charge(service, click, payme, pro
     assert Payment.objects.count() == 1
 
 
-def test_one_idempotency_key_50_times_at_once_is_one_charge(service, click) -> None:  # noqa: ANN001
+def test_one_idempotency_key_50_times_at_once_is_one_charge(service, click) -> None:
     body = {"amount": 500, "qr_code": "990305000888"}
     answers = fire(f"{service}/payment/click", [body] * AT_ONCE, {"Idempotency-Key": "race-1"})
     assert click.stats()["charges_by_code"] == {"990305000888": 1}
@@ -102,7 +102,7 @@ def test_one_idempotency_key_50_times_at_once_is_one_charge(service, click) -> N
 
 def test_50_different_codes_at_once_do_not_queue_behind_one_lock(
     service, click, click_server
-) -> None:  # noqa: ANN001
+) -> None:
     click_server.peak_in_flight = 0
     bodies = [{"amount": 500, "qr_code": f"9903050{i:05d}"} for i in range(AT_ONCE)]
     answers = fire(f"{service}/payment/click", bodies)
@@ -112,7 +112,7 @@ def test_50_different_codes_at_once_do_not_queue_behind_one_lock(
     assert click_server.peak_in_flight >= 8
 
 
-def test_two_humo_purchases_at_once_take_turns_on_the_line(service, pinpad) -> None:  # noqa: ANN001
+def test_two_humo_purchases_at_once_take_turns_on_the_line(service, pinpad) -> None:
     pinpad.slow_seconds = 0.5
     answers = fire(f"{service}/payment/xumo", [{"amount": 50901}, {"amount": 50901}])
     assert [a["is_success"] for a in answers] == [True, True]

@@ -14,7 +14,7 @@ CHANGELIST = "/admin/payments/payment/"
 
 
 @pytest.fixture
-def staff(client):  # noqa: ANN001, ANN201
+def staff(client):
     user = User.objects.create_user("op", password="pw", is_staff=True)
     user.user_permissions.set(
         Permission.objects.filter(
@@ -39,7 +39,7 @@ def settled_by_reconcile_first(monkeypatch: pytest.MonkeyPatch, to: str) -> None
 
 
 def test_settling_by_hand_what_reconcile_just_settled_is_refused_and_audited(
-    staff,  # noqa: ANN001
+    staff,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     payment = make_payment(status=PaymentStatus.UNKNOWN)
@@ -65,7 +65,7 @@ def test_settling_by_hand_what_reconcile_just_settled_is_refused_and_audited(
     assert audit.outcome == "refused: settled meanwhile, it is paid now"
 
 
-def test_an_action_on_a_payment_no_longer_open_names_its_state(staff) -> None:  # noqa: ANN001
+def test_an_action_on_a_payment_no_longer_open_names_its_state(staff) -> None:
     payment = make_payment(status=PaymentStatus.PAID)
     staff.post(
         CHANGELIST,

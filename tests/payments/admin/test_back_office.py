@@ -28,7 +28,7 @@ def operator(*codenames: str) -> User:
 
 
 @pytest.fixture
-def staff(client):  # noqa: ANN001, ANN201
+def staff(client):
     client.force_login(
         operator("check_status", "retry_fiscal", "reverse_payment", "settle_payment")
     )
@@ -36,12 +36,12 @@ def staff(client):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def paid(api, click) -> Payment:  # noqa: ANN001
+def paid(api, click) -> Payment:
     post_json(api, "/payment/click", {"amount": 150000000, "qr_code": "880101698207133392"})
     return Payment.objects.get()
 
 
-def test_list_shows_uzs_with_thousands_badges_and_ids(staff, paid) -> None:  # noqa: ANN001
+def test_list_shows_uzs_with_thousands_badges_and_ids(staff, paid) -> None:
     page = staff.get(CHANGELIST).content.decode()
     assert "1\u00a0500\u00a0000.00" in page
     assert 'class="badge"' in page
@@ -52,7 +52,7 @@ def test_list_shows_uzs_with_thousands_badges_and_ids(staff, paid) -> None:  # n
 @pytest.mark.parametrize(
     "field", ["transaction_id", "provider_payment_id", "qr_code", "payer_phone"]
 )
-def test_one_search_box_finds_a_payment_by_any_id(staff, paid, api, field) -> None:  # noqa: ANN001
+def test_one_search_box_finds_a_payment_by_any_id(staff, paid, api, field) -> None:
     post_json(api, "/payment/click", {"amount": 500, "qr_code": "7700112233"})  # another one
     term = str(getattr(paid, field))
     page = staff.get(CHANGELIST, {"q": term}).content.decode()
@@ -60,13 +60,13 @@ def test_one_search_box_finds_a_payment_by_any_id(staff, paid, api, field) -> No
     assert "7700112233" not in page
 
 
-def test_search_by_rrn_finds_a_humo_payment(staff, api, pinpad) -> None:  # noqa: ANN001
+def test_search_by_rrn_finds_a_humo_payment(staff, api, pinpad) -> None:
     rrn = post_json(api, "/payment/xumo", {"amount": 50000})["data"]["ppt_id"]
     page = staff.get(CHANGELIST, {"q": rrn}).content.decode()
     assert Payment.objects.get().transaction_id.hex[:8] in page
 
 
-def test_filters_and_date_range(staff, paid) -> None:  # noqa: ANN001
+def test_filters_and_date_range(staff, paid) -> None:
     today = timezone.localdate(paid.created_at).isoformat()
     assert str(paid.transaction_id) in staff.get(CHANGELIST, {"status": "paid"}).content.decode()
     assert (
@@ -82,14 +82,14 @@ def test_filters_and_date_range(staff, paid) -> None:  # noqa: ANN001
 
 def test_the_list_runs_a_bounded_number_of_queries(
     staff, api, click, django_assert_max_num_queries
-) -> None:  # noqa: ANN001
+) -> None:
     for i in range(30):
         post_json(api, "/payment/click", {"amount": 500, "qr_code": f"77001122{i:02d}"})
     with django_assert_max_num_queries(12):
         assert staff.get(CHANGELIST).status_code == 200
 
 
-def test_the_payment_page_tells_its_story(staff, paid, api) -> None:  # noqa: ANN001
+def test_the_payment_page_tells_its_story(staff, paid, api) -> None:
     post_json(
         api, "/payment/click_confirm", {"payment_id": paid.provider_payment_id, "qrcode": SEED_URL}
     )
@@ -103,7 +103,7 @@ def test_the_payment_page_tells_its_story(staff, paid, api) -> None:  # noqa: AN
     assert 'data-action="retry_fiscal"' in page  # the actions this operator may run
 
 
-def test_a_humo_page_shows_the_slip_and_links_purchase_and_reversal(staff, api, pinpad) -> None:  # noqa: ANN001
+def test_a_humo_page_shows_the_slip_and_links_purchase_and_reversal(staff, api, pinpad) -> None:
     rrn = post_json(api, "/payment/xumo", {"amount": 50000})["data"]["ppt_id"]
     post_json(api, "/payment/xumo", {"amount": 50000, "request_id": rrn, "is_return": True})
     purchase = Payment.objects.get(operation="purchase")
@@ -116,7 +116,7 @@ def test_a_humo_page_shows_the_slip_and_links_purchase_and_reversal(staff, api, 
     )
 
 
-def test_nothing_can_be_added_edited_or_deleted(staff, paid) -> None:  # noqa: ANN001
+def test_nothing_can_be_added_edited_or_deleted(staff, paid) -> None:
     assert staff.get("/admin/payments/payment/add/").status_code == 403
     change = reverse("admin:payments_payment_change", args=[paid.pk])
     staff.post(change, {"amount": 1, "status": "failed"})
@@ -126,12 +126,12 @@ def test_nothing_can_be_added_edited_or_deleted(staff, paid) -> None:  # noqa: A
     assert staff.get("/admin/payments/providerexchange/").status_code == 404  # not registered
 
 
-def run_action(client, action: str, payment: Payment, **form: str):  # noqa: ANN001, ANN201
+def run_action(client, action: str, payment: Payment, **form: str):
     data = {"action": action, "_selected_action": [payment.pk], **form}
     return client.post(CHANGELIST, data)
 
 
-def test_an_action_first_asks_for_confirmation_and_a_reason(staff, paid, click) -> None:  # noqa: ANN001
+def test_an_action_first_asks_for_confirmation_and_a_reason(staff, paid, click) -> None:
     page = run_action(staff, "check_status", paid)
     assert page.status_code == 200
     assert "Nothing is charged" in page.content.decode()
@@ -141,7 +141,7 @@ def test_an_action_first_asks_for_confirmation_and_a_reason(staff, paid, click) 
     assert not OperatorAction.objects.exists()
 
 
-def test_check_status_calls_the_provider_and_is_audited(staff, paid, click) -> None:  # noqa: ANN001
+def test_check_status_calls_the_provider_and_is_audited(staff, paid, click) -> None:
     response = run_action(staff, "check_status", paid, confirmed="yes", reason="customer called")
     assert response.status_code == 302
     audit = OperatorAction.objects.get()
@@ -154,7 +154,7 @@ def test_check_status_calls_the_provider_and_is_audited(staff, paid, click) -> N
     assert click.stats()["requests"][-1].startswith("GET payment/status")
 
 
-def test_retry_fiscal_resends_a_refused_receipt(staff, paid, click, api) -> None:  # noqa: ANN001
+def test_retry_fiscal_resends_a_refused_receipt(staff, paid, click, api) -> None:
     click.payments[int(paid.provider_payment_id)].status = -2
     post_json(
         api, "/payment/click_confirm", {"payment_id": paid.provider_payment_id, "qrcode": SEED_URL}
@@ -166,7 +166,7 @@ def test_retry_fiscal_resends_a_refused_receipt(staff, paid, click, api) -> None
     assert paid.events.last().actor == "op"
 
 
-def test_reverse_gives_the_money_back(staff, paid, click) -> None:  # noqa: ANN001
+def test_reverse_gives_the_money_back(staff, paid, click) -> None:
     run_action(staff, "reverse_payments", paid, confirmed="yes", reason="wrong amount")
     paid.refresh_from_db()
     assert paid.status == PaymentStatus.REVERSED
@@ -174,7 +174,7 @@ def test_reverse_gives_the_money_back(staff, paid, click) -> None:  # noqa: ANN0
     assert OperatorAction.objects.get().outcome == "reversed"
 
 
-def test_settle_by_hand_needs_a_status_and_a_reason(staff, api, click) -> None:  # noqa: ANN001
+def test_settle_by_hand_needs_a_status_and_a_reason(staff, api, click) -> None:
     post_json(api, "/payment/click", {"amount": 500, "qr_code": "9905123456"})
     unknown = Payment.objects.get()
     run_action(staff, "settle_by_hand", unknown, confirmed="yes", reason="seen in CLICK cabinet")
@@ -193,14 +193,14 @@ def test_settle_by_hand_needs_a_status_and_a_reason(staff, api, click) -> None: 
     assert unknown.events.last().reason == "by hand: seen in CLICK cabinet"
 
 
-def test_an_action_refused_by_the_service_is_audited_as_refused(staff, paid) -> None:  # noqa: ANN001
+def test_an_action_refused_by_the_service_is_audited_as_refused(staff, paid) -> None:
     run_action(staff, "settle_by_hand", paid, confirmed="yes", reason="oops", status="failed")
     paid.refresh_from_db()
     assert paid.status == PaymentStatus.PAID
     assert OperatorAction.objects.get().outcome.startswith("refused: PAYMENT_ERROR")
 
 
-def test_a_user_without_the_permission_does_not_see_or_run_the_action(client, paid, click) -> None:  # noqa: ANN001
+def test_a_user_without_the_permission_does_not_see_or_run_the_action(client, paid, click) -> None:
     client.force_login(operator("check_status"))
     page = client.get(CHANGELIST).content.decode()
     assert 'value="check_status"' in page
@@ -210,7 +210,7 @@ def test_a_user_without_the_permission_does_not_see_or_run_the_action(client, pa
     assert paid.status == PaymentStatus.PAID
 
 
-def test_csv_export_of_the_filtered_list(staff, paid, api, click) -> None:  # noqa: ANN001
+def test_csv_export_of_the_filtered_list(staff, paid, api, click) -> None:
     post_json(api, "/payment/click", {"amount": 500, "qr_code": "99015017000001"})  # failed
     response = staff.get(reverse("admin:payments_export"), {"status": "paid"})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -219,7 +219,7 @@ def test_csv_export_of_the_filtered_list(staff, paid, api, click) -> None:  # no
     assert rows[1][2:4] == ["1500000.00", "paid"]
 
 
-def test_overview_shows_todays_totals_and_what_needs_a_person(staff, paid, api, click) -> None:  # noqa: ANN001
+def test_overview_shows_todays_totals_and_what_needs_a_person(staff, paid, api, click) -> None:
     post_json(api, "/payment/click", {"amount": 500, "qr_code": "9905123456"})  # unknown
     unknown = Payment.objects.get(status=PaymentStatus.UNKNOWN)
     change_payment(paid, reason="x", needs_attention=False)

@@ -27,7 +27,7 @@ PARALLEL = 8
         ("payme", "980303000777", "charges_by_code"),
     ],
 )
-def test_same_code_at_once_charges_once(click, payme, provider, code, counter) -> None:  # noqa: ANN001
+def test_same_code_at_once_charges_once(click, payme, provider, code, counter) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serializes writers; the race is proven on PostgreSQL")
     emulator = {"click": click, "payme": payme}[provider]

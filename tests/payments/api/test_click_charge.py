@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 SEED_CODE = "880101698207133392"
 
 
-def charge(api, qr_code: str, amount: int = 500) -> dict:  # noqa: ANN001
+def charge(api, qr_code: str, amount: int = 500) -> dict:
     return post_json(api, "/payment/click", {"amount": amount, "qr_code": qr_code})
 
 
@@ -20,7 +20,7 @@ def operations(payment: Payment) -> list[str]:
     return list(payment.exchanges.values_list("operation", flat=True))
 
 
-def test_seed_request_is_paid(api, click) -> None:  # noqa: ANN001
+def test_seed_request_is_paid(api, click) -> None:
     body = charge(api, SEED_CODE)
     payment = Payment.objects.get()
     assert body == {
@@ -49,13 +49,13 @@ def test_seed_request_is_paid(api, click) -> None:  # noqa: ANN001
     assert sent["service_id"] == 40012
 
 
-def test_trailing_slash_form_is_served_without_redirect(api, click) -> None:  # noqa: ANN001
+def test_trailing_slash_form_is_served_without_redirect(api, click) -> None:
     response = api.post("/payment/click/", {"amount": 500, "qr_code": SEED_CODE}, format="json")
     assert response.status_code == 200
     assert response.json()["is_success"] is True
 
 
-def test_amount_is_sent_in_soum_with_two_decimals(api, click) -> None:  # noqa: ANN001
+def test_amount_is_sent_in_soum_with_two_decimals(api, click) -> None:
     charge(api, "7700112233", amount=1234567)
     assert ProviderExchange.objects.get().request_body["amount"] == "12345.67"
     # On the wire it is a JSON number, written without passing through a float.
@@ -63,7 +63,7 @@ def test_amount_is_sent_in_soum_with_two_decimals(api, click) -> None:  # noqa: 
     assert received.amount == Decimal("12345.67")
 
 
-def test_decline_is_104_with_clicks_code_and_note(api, click) -> None:  # noqa: ANN001
+def test_decline_is_104_with_clicks_code_and_note(api, click) -> None:
     body = charge(api, "99015017123456")
     assert body["error"] == {
         "code": 104,
@@ -76,7 +76,7 @@ def test_decline_is_104_with_clicks_code_and_note(api, click) -> None:  # noqa: 
     assert click.stats()["charges"] == 0
 
 
-def test_decline_with_payment_id_is_verified_once(api, click) -> None:  # noqa: ANN001
+def test_decline_with_payment_id_is_verified_once(api, click) -> None:
     body = charge(api, "99100051123456")
     assert body["error"]["code"] == 104
     assert body["error"]["data"]["code"] == -51
@@ -85,13 +85,13 @@ def test_decline_with_payment_id_is_verified_once(api, click) -> None:  # noqa: 
     assert operations(payment) == ["click_pass/payment", "payment/status"]
 
 
-def test_decline_whose_status_says_paid_is_paid(api, click) -> None:  # noqa: ANN001
+def test_decline_whose_status_says_paid_is_paid(api, click) -> None:
     body = charge(api, "9911123456")
     assert body["is_success"] is True
     assert Payment.objects.get().status == PaymentStatus.PAID
 
 
-def test_processing_then_paid_polls_status(api, click) -> None:  # noqa: ANN001
+def test_processing_then_paid_polls_status(api, click) -> None:
     body = charge(api, "99022123456")
     assert body["is_success"] is True
     payment = Payment.objects.get()
@@ -99,7 +99,7 @@ def test_processing_then_paid_polls_status(api, click) -> None:  # noqa: ANN001
     assert operations(payment) == ["click_pass/payment", "payment/status", "payment/status"]
 
 
-def test_polling_is_bounded_then_110(api, click, settings) -> None:  # noqa: ANN001
+def test_polling_is_bounded_then_110(api, click, settings) -> None:
     settings.CLICK_STATUS_POLL_ATTEMPTS = 2
     body = charge(api, "99029123456")
     payment = Payment.objects.get()
@@ -112,7 +112,7 @@ def test_polling_is_bounded_then_110(api, click, settings) -> None:  # noqa: ANN
     assert operations(payment).count("payment/status") == 2
 
 
-def test_confirmation_mode_confirms_then_paid(api, click) -> None:  # noqa: ANN001
+def test_confirmation_mode_confirms_then_paid(api, click) -> None:
     body = charge(api, "9909123456")
     assert body["is_success"] is True
     assert body["data"]["message"] == "Успешно подтвержден"
@@ -120,7 +120,7 @@ def test_confirmation_mode_confirms_then_paid(api, click) -> None:  # noqa: ANN0
     assert operations(payment) == ["click_pass/payment", "click_pass/confirm", "payment/status"]
 
 
-def test_slow_answer_within_the_timeout_is_paid(api, click) -> None:  # noqa: ANN001
+def test_slow_answer_within_the_timeout_is_paid(api, click) -> None:
     body = charge(api, "990303123456")
     assert body["is_success"] is True
 
@@ -133,7 +133,7 @@ def test_slow_answer_within_the_timeout_is_paid(api, click) -> None:  # noqa: AN
         ("9908123456", "connection_reset"),
     ],
 )
-def test_no_answer_and_nothing_charged_stays_unknown_with_110(api, click, code, failure) -> None:  # noqa: ANN001
+def test_no_answer_and_nothing_charged_stays_unknown_with_110(api, click, code, failure) -> None:
     body = charge(api, code)
     payment = Payment.objects.get()
     assert body["error"]["code"] == 110
@@ -146,7 +146,7 @@ def test_no_answer_and_nothing_charged_stays_unknown_with_110(api, click, code, 
 
 
 @pytest.mark.parametrize("code", ["9906123456", "9907123456"])
-def test_charged_but_answer_unreadable_or_lost_is_found_paid(api, click, code) -> None:  # noqa: ANN001
+def test_charged_but_answer_unreadable_or_lost_is_found_paid(api, click, code) -> None:
     body = charge(api, code)
     payment = Payment.objects.get()
     assert body["is_success"] is True
@@ -158,7 +158,7 @@ def test_charged_but_answer_unreadable_or_lost_is_found_paid(api, click, code) -
     assert timeline == [("created", "processing"), ("processing", "unknown"), ("unknown", "paid")]
 
 
-def test_unreachable_click_fails_without_charging(api, click, settings) -> None:  # noqa: ANN001
+def test_unreachable_click_fails_without_charging(api, click, settings) -> None:
     settings.CLICK_BASE_URL = f"http://127.0.0.1:{closed_port()}/v2/merchant/"
     body = charge(api, "7700112233")
     assert body["error"]["code"] == 104
@@ -167,7 +167,7 @@ def test_unreachable_click_fails_without_charging(api, click, settings) -> None:
     assert Payment.objects.get().status == PaymentStatus.FAILED
 
 
-def test_same_code_twice_charges_once_and_answers_the_same(api, click) -> None:  # noqa: ANN001
+def test_same_code_twice_charges_once_and_answers_the_same(api, click) -> None:
     first = charge(api, SEED_CODE)
     second = charge(api, SEED_CODE)
     assert second == first
@@ -176,13 +176,13 @@ def test_same_code_twice_charges_once_and_answers_the_same(api, click) -> None: 
     assert ProviderExchange.objects.count() == 1
 
 
-def test_same_code_twice_after_a_decline_repeats_the_decline(api, click) -> None:  # noqa: ANN001
+def test_same_code_twice_after_a_decline_repeats_the_decline(api, click) -> None:
     first = charge(api, "99015017123456")
     assert charge(api, "99015017123456") == first
     assert click.stats()["requests"] == ["POST click_pass/payment"]
 
 
-def test_same_code_with_another_amount_is_106(api, click) -> None:  # noqa: ANN001
+def test_same_code_with_another_amount_is_106(api, click) -> None:
     first = charge(api, SEED_CODE)
     body = charge(api, SEED_CODE, amount=600)
     assert body["error"] == {
@@ -193,7 +193,7 @@ def test_same_code_with_another_amount_is_106(api, click) -> None:  # noqa: ANN0
     assert click.stats()["charges"] == 1
 
 
-def test_same_code_while_unknown_is_110_without_a_call(api, click) -> None:  # noqa: ANN001
+def test_same_code_while_unknown_is_110_without_a_call(api, click) -> None:
     first = charge(api, "9904123456")
     calls = ProviderExchange.objects.count()
     assert charge(api, "9904123456") == first
@@ -203,7 +203,7 @@ def test_same_code_while_unknown_is_110_without_a_call(api, click) -> None:  # n
 def test_a_charge_runs_a_bounded_number_of_queries(
     api,
     click,
-    django_assert_num_queries,  # noqa: ANN001
+    django_assert_num_queries,
 ) -> None:
     # Inside a test every atomic block is a savepoint pair. Insert the payment (3), created
     # -> processing (savepoint, lock, update, event, release: 5), the journal row (1),

@@ -12,17 +12,17 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def paid(api, click) -> dict:  # noqa: ANN001
+def paid(api, click) -> dict:
     body = post_json(api, "/payment/click", {"amount": 500, "qr_code": "880101698207133392"})
     assert body["is_success"] is True
     return body["data"]
 
 
-def submits(click) -> int:  # noqa: ANN001
+def submits(click) -> int:
     return click.stats()["requests"].count("POST payment/ofd_data/submit_qrcode")
 
 
-def test_seed_confirm_succeeds_and_click_has_the_receipt(api, click, paid) -> None:  # noqa: ANN001
+def test_seed_confirm_succeeds_and_click_has_the_receipt(api, click, paid) -> None:
     body = post_json(
         api, "/payment/click_confirm", {"payment_id": paid["payment_id"], "qrcode": SEED_URL}
     )
@@ -43,7 +43,7 @@ def test_seed_confirm_succeeds_and_click_has_the_receipt(api, click, paid) -> No
     assert click.payments[int(paid["payment_id"])].ofd_qrcode == SEED_URL
 
 
-def test_status_shows_paid_and_fiscalized(api, click, paid) -> None:  # noqa: ANN001
+def test_status_shows_paid_and_fiscalized(api, click, paid) -> None:
     post_json(api, "/payment/click_confirm", {"payment_id": paid["payment_id"], "qrcode": SEED_URL})
     response = api.get(f"/payment/status/{paid['transaction_id']}")
     body = json.loads(response.content)
@@ -62,7 +62,7 @@ def test_status_shows_paid_and_fiscalized(api, click, paid) -> None:  # noqa: AN
     assert api.get(f"/payment/status/{paid['transaction_id']}/").status_code == 200
 
 
-def test_same_url_again_succeeds_without_a_second_call(api, click, paid) -> None:  # noqa: ANN001
+def test_same_url_again_succeeds_without_a_second_call(api, click, paid) -> None:
     body = {"payment_id": paid["payment_id"], "qrcode": SEED_URL}
     first = post_json(api, "/payment/click_confirm", body)
     second = post_json(api, "/payment/click_confirm/", body)
@@ -70,7 +70,7 @@ def test_same_url_again_succeeds_without_a_second_call(api, click, paid) -> None
     assert submits(click) == 1
 
 
-def test_another_url_after_success_is_106(api, click, paid) -> None:  # noqa: ANN001
+def test_another_url_after_success_is_106(api, click, paid) -> None:
     post_json(api, "/payment/click_confirm", {"payment_id": paid["payment_id"], "qrcode": SEED_URL})
     body = post_json(
         api, "/payment/click_confirm", {"payment_id": paid["payment_id"], "qrcode": OTHER_URL}
@@ -84,7 +84,7 @@ def test_another_url_after_success_is_106(api, click, paid) -> None:  # noqa: AN
     assert Payment.objects.get().fiscal_receipt_url == SEED_URL
 
 
-def test_found_by_our_transaction_id_and_qr_code_alias(api, click, paid) -> None:  # noqa: ANN001
+def test_found_by_our_transaction_id_and_qr_code_alias(api, click, paid) -> None:
     body = post_json(
         api, "/payment/click_confirm", {"payment_id": paid["transaction_id"], "qr_code": SEED_URL}
     )
@@ -92,7 +92,7 @@ def test_found_by_our_transaction_id_and_qr_code_alias(api, click, paid) -> None
     assert body["data"]["payment_id"] == paid["payment_id"]
 
 
-def test_unknown_payment_is_106_not_found(api, click) -> None:  # noqa: ANN001
+def test_unknown_payment_is_106_not_found(api, click) -> None:
     body = post_json(
         api, "/payment/click_confirm", {"payment_id": "2354512461", "qrcode": SEED_URL}
     )
@@ -101,7 +101,7 @@ def test_unknown_payment_is_106_not_found(api, click) -> None:  # noqa: ANN001
     assert not ProviderExchange.objects.exists()
 
 
-def test_unpaid_payment_is_106_not_paid(api, click) -> None:  # noqa: ANN001
+def test_unpaid_payment_is_106_not_paid(api, click) -> None:
     declined = post_json(api, "/payment/click", {"amount": 500, "qr_code": "99015017123456"})
     assert declined["error"]["code"] == 104
     payment = Payment.objects.get()
@@ -114,7 +114,7 @@ def test_unpaid_payment_is_106_not_paid(api, click) -> None:  # noqa: ANN001
     assert submits(click) == 0
 
 
-def test_refused_submission_is_104_and_can_be_sent_again(api, click, paid) -> None:  # noqa: ANN001
+def test_refused_submission_is_104_and_can_be_sent_again(api, click, paid) -> None:
     # CLICK refuses the receipt while the payment is reversed at its side.
     click.payments[int(paid["payment_id"])].status = -2
     body = post_json(
@@ -134,7 +134,7 @@ def test_refused_submission_is_104_and_can_be_sent_again(api, click, paid) -> No
     assert Payment.objects.get().fiscal_status == FiscalStatus.SUBMITTED
 
 
-def test_status_of_an_unknown_transaction_is_106(api) -> None:  # noqa: ANN001
+def test_status_of_an_unknown_transaction_is_106(api) -> None:
     for reference in ("ee000d20-b260-4b17-995a-a7bd113bdb22", "not-a-uuid"):
         body = json.loads(api.get(f"/payment/status/{reference}").content)
         assert body["error"] == {
@@ -144,7 +144,7 @@ def test_status_of_an_unknown_transaction_is_106(api) -> None:  # noqa: ANN001
         }
 
 
-def test_status_of_an_unknown_outcome_says_unknown(api, click) -> None:  # noqa: ANN001
+def test_status_of_an_unknown_outcome_says_unknown(api, click) -> None:
     first = post_json(api, "/payment/click", {"amount": 500, "qr_code": "9905123456"})
     transaction_id = first["error"]["data"]["transaction_id"]
     body = json.loads(api.get(f"/payment/status/{transaction_id}").content)

@@ -12,7 +12,7 @@ from tests.helpers import SEED_URL
 pytestmark = pytest.mark.django_db
 
 
-def envelope(response) -> dict:  # noqa: ANN001
+def envelope(response) -> dict:
     assert response["Content-Type"] == "application/json; charset=utf-8"
     body = json.loads(response.content)
     assert set(body) == {"data", "error", "is_success"}
@@ -20,7 +20,7 @@ def envelope(response) -> dict:  # noqa: ANN001
     return body
 
 
-def validation_errors(response) -> dict:  # noqa: ANN001
+def validation_errors(response) -> dict:
     body = envelope(response)
     assert response.status_code == 200
     assert body["data"] is None
@@ -29,13 +29,13 @@ def validation_errors(response) -> dict:  # noqa: ANN001
     return json.loads(body["error"]["message"])
 
 
-def post_raw(api, path: str, raw: bytes | str, content_type: str = "application/json"):  # noqa: ANN001, ANN201
+def post_raw(api, path: str, raw: bytes | str, content_type: str = "application/json"):
     return api.generic("POST", path, raw, content_type=content_type)
 
 
 @pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
 @pytest.mark.parametrize("path", ["/nothing", "/nothing/", "/payment/clickx", "/payment"])
-def test_unknown_path_is_404_in_the_envelope(api, method: str, path: str) -> None:  # noqa: ANN001
+def test_unknown_path_is_404_in_the_envelope(api, method: str, path: str) -> None:
     response = getattr(api, method)(path)
     assert response.status_code == 404
     body = envelope(response)
@@ -52,7 +52,7 @@ def test_unknown_path_is_404_in_the_envelope(api, method: str, path: str) -> Non
         ("options", "/payment/click"),
     ],
 )
-def test_wrong_method_is_405_in_the_envelope(api, method: str, path: str) -> None:  # noqa: ANN001
+def test_wrong_method_is_405_in_the_envelope(api, method: str, path: str) -> None:
     response = getattr(api, method)(path)
     assert response.status_code == 405
     body = envelope(response)
@@ -60,7 +60,7 @@ def test_wrong_method_is_405_in_the_envelope(api, method: str, path: str) -> Non
     assert body["error"]["message"] == "METHOD_NOT_ALLOWED"
 
 
-def test_invalid_json_is_code_7_naming_the_problem(api) -> None:  # noqa: ANN001
+def test_invalid_json_is_code_7_naming_the_problem(api) -> None:
     errors = validation_errors(post_raw(api, "/payment/click", '{"amount": 500,'))
     assert list(errors) == ["non_field_errors"]
     assert errors["non_field_errors"][0].startswith("Invalid JSON: ")
@@ -75,13 +75,13 @@ def test_invalid_json_is_code_7_naming_the_problem(api) -> None:  # noqa: ANN001
         ("null", "No data provided"),
     ],
 )
-def test_a_body_that_is_not_an_object_is_code_7(api, raw: str, message: str) -> None:  # noqa: ANN001
+def test_a_body_that_is_not_an_object_is_code_7(api, raw: str, message: str) -> None:
     errors = validation_errors(post_raw(api, "/payment/click", raw))
     assert errors == {"non_field_errors": [message]}
     assert not Payment.objects.exists()
 
 
-def test_a_1_mb_body_is_refused_before_anything_happens(api, click) -> None:  # noqa: ANN001
+def test_a_1_mb_body_is_refused_before_anything_happens(api, click) -> None:
     raw = json.dumps({"amount": 500, "qr_code": "1" * (1024 * 1024)})
     errors = validation_errors(post_raw(api, "/payment/click", raw))
     assert errors == {"non_field_errors": ["Request body too large: the limit is 65536 bytes."]}
@@ -89,7 +89,7 @@ def test_a_1_mb_body_is_refused_before_anything_happens(api, click) -> None:  # 
     assert click.stats()["requests"] == []
 
 
-def test_a_body_that_is_not_json_at_all_is_code_7(api) -> None:  # noqa: ANN001
+def test_a_body_that_is_not_json_at_all_is_code_7(api) -> None:
     errors = validation_errors(post_raw(api, "/payment/click", "amount=500", "text/plain"))
     assert errors == {"non_field_errors": ['Unsupported media type "text/plain" in request.']}
 
@@ -134,7 +134,7 @@ def test_a_body_that_is_not_json_at_all_is_code_7(api) -> None:  # noqa: ANN001
         ({"amount": 500, "qr_code": "8801-0169"}, {"qr_code": ["Enter only the digits 0-9."]}),
     ],
 )
-def test_charge_validation_uses_drf_messages(api, click, body: dict, expected: dict) -> None:  # noqa: ANN001
+def test_charge_validation_uses_drf_messages(api, click, body: dict, expected: dict) -> None:
     errors = validation_errors(api.post("/payment/click", body, format="json"))
     assert errors == expected
     assert not Payment.objects.exists()
@@ -161,11 +161,11 @@ def test_charge_validation_uses_drf_messages(api, click, body: dict, expected: d
         ),
     ],
 )
-def test_confirm_validation_uses_drf_messages(api, body: dict, expected: dict) -> None:  # noqa: ANN001
+def test_confirm_validation_uses_drf_messages(api, body: dict, expected: dict) -> None:
     assert validation_errors(api.post("/payment/click_confirm", body, format="json")) == expected
 
 
-def test_seed_error_example_is_reproduced_exactly(api) -> None:  # noqa: ANN001
+def test_seed_error_example_is_reproduced_exactly(api) -> None:
     response = api.post(
         "/payment/click_confirm", {"payment_id": "", "qrcode": SEED_URL}, format="json"
     )
@@ -176,7 +176,7 @@ def test_seed_error_example_is_reproduced_exactly(api) -> None:  # noqa: ANN001
     )
 
 
-def test_cyrillic_is_sent_as_utf8_not_escaped(api, click) -> None:  # noqa: ANN001
+def test_cyrillic_is_sent_as_utf8_not_escaped(api, click) -> None:
     response = api.post(
         "/payment/click", {"amount": 500, "qr_code": "99015017000001"}, format="json"
     )
@@ -185,8 +185,8 @@ def test_cyrillic_is_sent_as_utf8_not_escaped(api, click) -> None:  # noqa: ANN0
     assert "\\u" not in text
 
 
-def test_an_unexpected_exception_is_code_103_with_the_request_id(api, monkeypatch) -> None:  # noqa: ANN001
-    def explode(**kwargs) -> None:  # noqa: ANN003
+def test_an_unexpected_exception_is_code_103_with_the_request_id(api, monkeypatch) -> None:
+    def explode(**kwargs) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr("payments.api.views.charge", explode)
@@ -204,7 +204,7 @@ def test_handler500_answers_in_the_envelope() -> None:
     assert envelope(response)["error"]["code"] == 103
 
 
-def test_a_host_not_allowed_is_400_in_the_envelope(client, settings) -> None:  # noqa: ANN001
+def test_a_host_not_allowed_is_400_in_the_envelope(client, settings) -> None:
     settings.DEBUG = False
     response = client.post(
         "/payment/click", "{}", content_type="application/json", HTTP_HOST="evil.example"

@@ -12,11 +12,11 @@ from tests.helpers import post_json
 pytestmark = pytest.mark.django_db
 
 
-def xumo(api, **body) -> dict:  # noqa: ANN001, ANN003
+def xumo(api, **body) -> dict:
     return post_json(api, "/payment/xumo", body)
 
 
-def test_seed_purchase_returns_the_slip_and_the_rrn(api, pinpad) -> None:  # noqa: ANN001
+def test_seed_purchase_returns_the_slip_and_the_rrn(api, pinpad) -> None:
     body = xumo(api, amount=50000)
     payment = Payment.objects.get()
     assert body["is_success"] is True
@@ -37,7 +37,7 @@ def test_seed_purchase_returns_the_slip_and_the_rrn(api, pinpad) -> None:  # noq
     assert pinpad.requests == [("0", 50000, payment.transaction_id.hex)]
 
 
-def test_every_exchange_on_the_line_is_journaled(api, pinpad) -> None:  # noqa: ANN001
+def test_every_exchange_on_the_line_is_journaled(api, pinpad) -> None:
     xumo(api, amount=50906)  # answer lost, then last_transaction
     payment = Payment.objects.get()
     rows = list(ProviderExchange.objects.filter(payment=payment))
@@ -49,7 +49,7 @@ def test_every_exchange_on_the_line_is_journaled(api, pinpad) -> None:  # noqa: 
     assert logged["trace"][:2] == [">ENQ", "<ACK"]
 
 
-def test_cancel_by_rrn_returns_a_cancel_slip_and_reverses_the_purchase(api, pinpad) -> None:  # noqa: ANN001
+def test_cancel_by_rrn_returns_a_cancel_slip_and_reverses_the_purchase(api, pinpad) -> None:
     rrn = xumo(api, amount=50000)["data"]["ppt_id"]
     body = xumo(api, amount=50000, request_id=rrn, is_return=True)
     purchase = Payment.objects.get(operation=Operation.PURCHASE)
@@ -80,7 +80,7 @@ def test_cancel_conflicts_are_106_without_touching_the_line(
     setup,
     request_id,
     amount,
-    reason,  # noqa: ANN001
+    reason,
 ) -> None:
     if setup != "none":
         request_id = xumo(api, amount=50000)["data"]["ppt_id"]
@@ -93,7 +93,7 @@ def test_cancel_conflicts_are_106_without_touching_the_line(
     assert len(pinpad.requests) == on_line
 
 
-def test_cancel_refused_by_the_terminal_is_108_and_leaves_the_purchase_paid(api, pinpad) -> None:  # noqa: ANN001
+def test_cancel_refused_by_the_terminal_is_108_and_leaves_the_purchase_paid(api, pinpad) -> None:
     rrn = xumo(api, amount=50000)["data"]["ppt_id"]
     pinpad.transactions[-1].cancelled = True  # cancelled at the terminal already
     body = xumo(api, amount=50000, request_id=rrn, is_return=True)
@@ -107,7 +107,7 @@ def test_cancel_refused_by_the_terminal_is_108_and_leaves_the_purchase_paid(api,
 
 
 @pytest.mark.parametrize(("amount", "host_code"), [(50116, "116"), (50117, "117"), (50303, "303")])
-def test_a_decline_is_108_with_host_code_and_slip(api, pinpad, amount, host_code) -> None:  # noqa: ANN001
+def test_a_decline_is_108_with_host_code_and_slip(api, pinpad, amount, host_code) -> None:
     body = xumo(api, amount=amount)
     assert body["error"]["code"] == 108
     assert body["error"]["message"] == "XUMO_ERROR"
@@ -117,13 +117,13 @@ def test_a_decline_is_108_with_host_code_and_slip(api, pinpad, amount, host_code
     assert Payment.objects.get().status == PaymentStatus.FAILED
 
 
-def test_busy_terminal_is_108_busy_and_not_charged(api, pinpad) -> None:  # noqa: ANN001
+def test_busy_terminal_is_108_busy_and_not_charged(api, pinpad) -> None:
     body = xumo(api, amount=50984)
     assert body["error"]["data"] == {"host_code": "984", "reason": "busy", "slip": None}
     assert Payment.objects.get().status == PaymentStatus.FAILED
 
 
-def test_line_held_by_another_request_is_108_busy(api, pinpad, settings) -> None:  # noqa: ANN001
+def test_line_held_by_another_request_is_108_busy(api, pinpad, settings) -> None:
     settings.PINPAD_LOCK_WAIT = 0
     with line_lock(HUMO.account().pinpad().line):
         body = xumo(api, amount=50000)
@@ -131,7 +131,7 @@ def test_line_held_by_another_request_is_108_busy(api, pinpad, settings) -> None
     assert pinpad.requests == []
 
 
-def test_switched_off_terminal_is_108_unavailable(api, pinpad) -> None:  # noqa: ANN001
+def test_switched_off_terminal_is_108_unavailable(api, pinpad) -> None:
     pinpad.switched_off = True
     body = xumo(api, amount=50000)
     assert body["error"]["code"] == 108
@@ -139,14 +139,14 @@ def test_switched_off_terminal_is_108_unavailable(api, pinpad) -> None:  # noqa:
     assert Payment.objects.get().status == PaymentStatus.FAILED
 
 
-def test_no_pinpad_configured_is_108_unavailable(api, settings) -> None:  # noqa: ANN001
+def test_no_pinpad_configured_is_108_unavailable(api, settings) -> None:
     settings.PINPAD_URL = ""
     body = xumo(api, amount=50000)
     assert body["error"]["data"]["reason"] == "unavailable"
 
 
 @pytest.mark.parametrize("amount", [50906, 50911])
-def test_lost_answer_settled_by_the_last_transaction(api, pinpad, amount: int) -> None:  # noqa: ANN001
+def test_lost_answer_settled_by_the_last_transaction(api, pinpad, amount: int) -> None:
     body = xumo(api, amount=amount)
     payment = Payment.objects.get()
     assert body["is_success"] is True
@@ -156,7 +156,7 @@ def test_lost_answer_settled_by_the_last_transaction(api, pinpad, amount: int) -
 
 
 @pytest.mark.parametrize("amount", [50907, 50908, 50910])
-def test_lost_answer_not_found_is_110_unknown_and_flagged(api, pinpad, amount: int) -> None:  # noqa: ANN001
+def test_lost_answer_not_found_is_110_unknown_and_flagged(api, pinpad, amount: int) -> None:
     xumo(api, amount=50000)  # the terminal's last transaction is this one
     body = xumo(api, amount=amount)
     payment = Payment.objects.order_by("-id").first()
@@ -169,7 +169,7 @@ def test_lost_answer_not_found_is_110_unknown_and_flagged(api, pinpad, amount: i
     assert payment.needs_attention
 
 
-def test_a_late_answer_settles_its_unknown_payment(api, pinpad) -> None:  # noqa: ANN001
+def test_a_late_answer_settles_its_unknown_payment(api, pinpad) -> None:
     pinpad.slow_seconds = 2.5  # past the answer wait (1.5 s)
     first = xumo(api, amount=50901)
     payment = Payment.objects.get()
@@ -198,14 +198,14 @@ def test_a_late_answer_settles_its_unknown_payment(api, pinpad) -> None:  # noqa
         ({"amount": 50000, "is_return": "maybe"}, {"is_return": ["Must be a valid boolean."]}),
     ],
 )
-def test_validation(api, pinpad, body: dict, errors: dict) -> None:  # noqa: ANN001
+def test_validation(api, pinpad, body: dict, errors: dict) -> None:
     answer = xumo(api, **body)
     assert answer["error"]["code"] == 7
     assert json.loads(answer["error"]["message"]) == errors
     assert pinpad.requests == []
 
 
-def test_close_day_report_totals_match_the_shift(api, pinpad) -> None:  # noqa: ANN001
+def test_close_day_report_totals_match_the_shift(api, pinpad) -> None:
     kept = xumo(api, amount=150000)["data"]["ppt_id"]
     xumo(api, amount=25050)
     xumo(api, amount=50116)  # declined
@@ -224,7 +224,7 @@ def test_close_day_report_totals_match_the_shift(api, pinpad) -> None:  # noqa: 
     assert ProviderExchange.objects.filter(operation="close_day", payment=None).count() == 1
 
 
-def test_close_day_without_a_terminal_is_108(api, settings) -> None:  # noqa: ANN001
+def test_close_day_without_a_terminal_is_108(api, settings) -> None:
     settings.PINPAD_URL = ""
     body = json.loads(api.get("/payment/xumo_close/").content)
     assert body["error"]["code"] == 108

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 SEED_CODE = "50501010793410803298"
 
 
-def charge(api, qr_code: str, amount: int = 500) -> dict:  # noqa: ANN001
+def charge(api, qr_code: str, amount: int = 500) -> dict:
     return post_json(api, "/payment/payme", {"amount": amount, "qr_code": qr_code})
 
 
@@ -20,11 +20,11 @@ def operations() -> list[str]:
     return list(ProviderExchange.objects.values_list("operation", flat=True))
 
 
-def receipt_state(payme, payment: Payment) -> int:  # noqa: ANN001
+def receipt_state(payme, payment: Payment) -> int:
     return payme.receipts[payment.provider_payment_id].state
 
 
-def test_seed_request_is_paid(api, payme) -> None:  # noqa: ANN001
+def test_seed_request_is_paid(api, payme) -> None:
     body = charge(api, SEED_CODE)
     payment = Payment.objects.get()
     assert body == {
@@ -62,7 +62,7 @@ def test_seed_request_is_paid(api, payme) -> None:  # noqa: ANN001
     assert payme.stats()["charges_by_code"] == {SEED_CODE: 1}
 
 
-def test_receipt_id_is_committed_before_the_pay_call(api, payme, monkeypatch) -> None:  # noqa: ANN001
+def test_receipt_id_is_committed_before_the_pay_call(api, payme, monkeypatch) -> None:
     seen = []
     real_charge = payme_gateway.GATEWAY.charge
 
@@ -77,7 +77,7 @@ def test_receipt_id_is_committed_before_the_pay_call(api, payme, monkeypatch) ->
     assert seen[0]
 
 
-def test_account_fields_are_configurable(api, payme, settings) -> None:  # noqa: ANN001
+def test_account_fields_are_configurable(api, payme, settings) -> None:
     settings.PAYME_ACCOUNT = {"order_id": "REG-{cashbox_code}-{transaction_id}"}
     charge(api, SEED_CODE)
     payment = Payment.objects.get()
@@ -85,7 +85,7 @@ def test_account_fields_are_configurable(api, payme, settings) -> None:  # noqa:
     assert sent == {"order_id": f"REG-POS-01-{payment.transaction_id}"}
 
 
-def test_decline_is_104_with_paymes_code_and_russian_text(api, payme) -> None:  # noqa: ANN001
+def test_decline_is_104_with_paymes_code_and_russian_text(api, payme) -> None:
     body = charge(api, "980131630123")
     payment = Payment.objects.get()
     assert body["error"] == {
@@ -103,7 +103,7 @@ def test_decline_is_104_with_paymes_code_and_russian_text(api, payme) -> None:  
     assert payme.stats()["charges"] == 0
 
 
-def test_wrong_credentials_are_104_with_a_plain_string_message(api, payme, settings) -> None:  # noqa: ANN001
+def test_wrong_credentials_are_104_with_a_plain_string_message(api, payme, settings) -> None:
     settings.PAYME_KEY = "WRONG"
     body = charge(api, SEED_CODE)
     assert body["error"]["data"] == {
@@ -115,14 +115,14 @@ def test_wrong_credentials_are_104_with_a_plain_string_message(api, payme, setti
     assert Payment.objects.get().status == PaymentStatus.FAILED
 
 
-def test_amount_below_the_cashbox_minimum_is_refused_at_create(api, payme) -> None:  # noqa: ANN001
+def test_amount_below_the_cashbox_minimum_is_refused_at_create(api, payme) -> None:
     body = charge(api, SEED_CODE, amount=99)
     assert body["error"]["data"]["code"] == -31611
     assert operations() == ["receipts.create"]
     assert payme.stats()["receipts"] == 0
 
 
-def test_a_lost_create_answer_finds_the_receipt_by_our_transaction_id(api, payme) -> None:  # noqa: ANN001
+def test_a_lost_create_answer_finds_the_receipt_by_our_transaction_id(api, payme) -> None:
     body = charge(api, SEED_CODE, amount=10404)  # the emulator makes it, the answer is lost
     payment = Payment.objects.get()
     assert body["is_success"] is True
@@ -131,7 +131,7 @@ def test_a_lost_create_answer_finds_the_receipt_by_our_transaction_id(api, payme
     assert payme.receipts[payment.provider_payment_id].state == 4
 
 
-def test_a_create_that_made_nothing_is_tried_once_more_then_fails(api, payme) -> None:  # noqa: ANN001
+def test_a_create_that_made_nothing_is_tried_once_more_then_fails(api, payme) -> None:
     body = charge(api, SEED_CODE, amount=10505)  # HTTP 500, nothing made
     assert body["error"]["code"] == 104
     assert "receipts.create" in body["error"]["data"]["note"]
@@ -143,7 +143,7 @@ def test_a_create_that_made_nothing_is_tried_once_more_then_fails(api, payme) ->
 def test_without_our_id_in_the_account_a_lost_receipt_is_not_searched(
     api,
     payme,
-    settings,  # noqa: ANN001
+    settings,
 ) -> None:
     settings.PAYME_ACCOUNT = {"kkm_id": "{kkm_id}"}
     body = charge(api, SEED_CODE, amount=10505)
@@ -151,7 +151,7 @@ def test_without_our_id_in_the_account_a_lost_receipt_is_not_searched(
     assert operations() == ["receipts.create", "receipts.create"]
 
 
-def test_debiting_then_paid_polls_receipts_check(api, payme) -> None:  # noqa: ANN001
+def test_debiting_then_paid_polls_receipts_check(api, payme) -> None:
     body = charge(api, "98022123456")
     assert body["is_success"] is True
     assert body["data"]["client_phone_number"] == "998901234567"
@@ -159,7 +159,7 @@ def test_debiting_then_paid_polls_receipts_check(api, payme) -> None:  # noqa: A
     assert operations() == ["receipts.create", "receipts.pay", "receipts.check", "receipts.check"]
 
 
-def test_still_debiting_after_the_window_is_110_and_not_cancelled(api, payme) -> None:  # noqa: ANN001
+def test_still_debiting_after_the_window_is_110_and_not_cancelled(api, payme) -> None:
     body = charge(api, "98029123456")
     payment = Payment.objects.get()
     assert body["error"] == {
@@ -172,7 +172,7 @@ def test_still_debiting_after_the_window_is_110_and_not_cancelled(api, payme) ->
     assert "receipts.cancel" not in operations()
 
 
-def test_slow_answer_within_the_timeout_is_paid(api, payme) -> None:  # noqa: ANN001
+def test_slow_answer_within_the_timeout_is_paid(api, payme) -> None:
     assert charge(api, "980303123456")["is_success"] is True
 
 
@@ -190,7 +190,7 @@ def test_unknown_pay_outcome_not_paid_is_cancelled_after_the_window(
     api,
     payme,
     code: str,
-    failure: str,  # noqa: ANN001
+    failure: str,
 ) -> None:
     body = charge(api, code)
     payment = Payment.objects.get()
@@ -209,7 +209,7 @@ def test_unknown_pay_outcome_not_paid_is_cancelled_after_the_window(
 
 
 @pytest.mark.parametrize("code", ["9806123456", "9807123456", "9812123456"])
-def test_paid_but_answer_lost_or_unreadable_is_found_paid(api, payme, code: str) -> None:  # noqa: ANN001
+def test_paid_but_answer_lost_or_unreadable_is_found_paid(api, payme, code: str) -> None:
     body = charge(api, code)
     payment = Payment.objects.get()
     assert body["is_success"] is True
@@ -221,7 +221,7 @@ def test_paid_but_answer_lost_or_unreadable_is_found_paid(api, payme, code: str)
     assert payme.stats()["charges_by_code"] == {code: 1}
 
 
-def test_stuck_in_state_0_is_cancelled_and_failed(api, payme) -> None:  # noqa: ANN001
+def test_stuck_in_state_0_is_cancelled_and_failed(api, payme) -> None:
     body = charge(api, "9808123456")
     payment = Payment.objects.get()
     assert body["error"]["code"] == 104
@@ -230,7 +230,7 @@ def test_stuck_in_state_0_is_cancelled_and_failed(api, payme) -> None:  # noqa: 
     assert not payment.needs_attention
 
 
-def test_state_20_is_unknown_and_flagged_for_an_operator(api, payme) -> None:  # noqa: ANN001
+def test_state_20_is_unknown_and_flagged_for_an_operator(api, payme) -> None:
     body = charge(api, "9809123456")
     payment = Payment.objects.get()
     assert body["error"]["code"] == 110
@@ -240,7 +240,7 @@ def test_state_20_is_unknown_and_flagged_for_an_operator(api, payme) -> None:  #
     assert "receipts.cancel" not in operations()
 
 
-def test_cancel_that_finds_a_late_payment_is_recorded_and_flagged(api, payme) -> None:  # noqa: ANN001
+def test_cancel_that_finds_a_late_payment_is_recorded_and_flagged(api, payme) -> None:
     body = charge(api, "9810123456")
     payment = Payment.objects.get()
     assert body["error"]["code"] == 104
@@ -254,21 +254,21 @@ def test_cancel_that_finds_a_late_payment_is_recorded_and_flagged(api, payme) ->
     assert receipt_state(payme, payment) == 21
 
 
-def test_unreachable_payme_fails_without_charging(api, payme, settings) -> None:  # noqa: ANN001
+def test_unreachable_payme_fails_without_charging(api, payme, settings) -> None:
     settings.PAYME_BASE_URL = f"http://127.0.0.1:{closed_port()}/api"
     body = charge(api, SEED_CODE)
     assert body["error"]["code"] == 104
     assert Payment.objects.get().status == PaymentStatus.FAILED
 
 
-def test_same_code_twice_pays_one_receipt(api, payme) -> None:  # noqa: ANN001
+def test_same_code_twice_pays_one_receipt(api, payme) -> None:
     first = charge(api, SEED_CODE)
     assert charge(api, SEED_CODE) == first
     assert payme.stats()["receipts"] == 1
     assert payme.stats()["charges_by_code"] == {SEED_CODE: 1}
 
 
-def test_the_same_code_is_separate_for_each_provider(api, payme, click) -> None:  # noqa: ANN001
+def test_the_same_code_is_separate_for_each_provider(api, payme, click) -> None:
     assert charge(api, "7700112233")["is_success"] is True
     clicked = api.post("/payment/click", {"amount": 500, "qr_code": "7700112233"}, format="json")
     assert clicked.json()["is_success"] is True
@@ -278,7 +278,7 @@ def test_the_same_code_is_separate_for_each_provider(api, payme, click) -> None:
 def test_a_payme_charge_runs_a_bounded_number_of_queries(
     api,
     payme,
-    django_assert_num_queries,  # noqa: ANN001
+    django_assert_num_queries,
 ) -> None:
     # As for CLICK (14), plus the receipt: its journal row and the locked write of its id
     # (savepoint, lock, update, release).
@@ -293,7 +293,7 @@ OUTCOME_UNKNOWN = [-32400, -31001, -31002, -31302, -31622, -31623, -31234]
 
 
 @pytest.mark.parametrize("code", NOT_CHARGED + CONFIGURATION)
-def test_every_not_charged_error_class_is_104_at_once(api, payme, code: int) -> None:  # noqa: ANN001
+def test_every_not_charged_error_class_is_104_at_once(api, payme, code: int) -> None:
     body = charge(api, f"9801{-code}001")
     assert body["error"]["code"] == 104
     assert body["error"]["data"]["code"] == code
@@ -301,7 +301,7 @@ def test_every_not_charged_error_class_is_104_at_once(api, payme, code: int) -> 
 
 
 @pytest.mark.parametrize("code", OUTCOME_UNKNOWN)
-def test_every_unknown_outcome_error_goes_to_recovery(api, payme, code: int) -> None:  # noqa: ANN001
+def test_every_unknown_outcome_error_goes_to_recovery(api, payme, code: int) -> None:
     body = charge(api, f"9801{-code}001")
     assert body["error"]["code"] == 104
     assert operations()[2:] == ["receipts.check"] * 4 + ["receipts.cancel"]

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def paid(api, payme) -> dict:  # noqa: ANN001
+def paid(api, payme) -> dict:
     body = post_json(api, "/payment/payme", {"amount": 500, "qr_code": "50501010793410803298"})
     assert body["is_success"] is True
     return body["data"]
@@ -26,11 +26,11 @@ def seed_confirm(receipt_id: str) -> dict:
     }
 
 
-def fiscal_calls(payme) -> int:  # noqa: ANN001
+def fiscal_calls(payme) -> int:
     return payme.stats()["requests"].count("receipts.set_fiscal_data")
 
 
-def test_seed_confirm_answers_paymes_json_rpc_body(api, payme, paid) -> None:  # noqa: ANN001
+def test_seed_confirm_answers_paymes_json_rpc_body(api, payme, paid) -> None:
     body = post_json(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
     receipt = payme.receipts[paid["payment_id"]]
     assert body["is_success"] is True
@@ -58,7 +58,7 @@ def test_seed_confirm_answers_paymes_json_rpc_body(api, payme, paid) -> None:  #
     assert (status["status"], status["fiscal_status"]) == ("paid", "submitted")
 
 
-def test_aliases_and_fields_read_from_the_url(api, payme, paid) -> None:  # noqa: ANN001
+def test_aliases_and_fields_read_from_the_url(api, payme, paid) -> None:
     body = post_json(
         api, "/payment/payme_confirm", {"payment_id": paid["payment_id"], "qr_code": SEED_URL}
     )
@@ -66,12 +66,12 @@ def test_aliases_and_fields_read_from_the_url(api, payme, paid) -> None:  # noqa
     assert payme.receipts[paid["payment_id"]].fiscal_data["receipt_id"] == 2421
 
 
-def test_found_by_our_transaction_id(api, payme, paid) -> None:  # noqa: ANN001
+def test_found_by_our_transaction_id(api, payme, paid) -> None:
     body = post_json(api, "/payment/payme_confirm", seed_confirm(paid["transaction_id"]))
     assert body["is_success"] is True
 
 
-def test_seed_error_example_fiscal_sign_null(api, payme, paid) -> None:  # noqa: ANN001
+def test_seed_error_example_fiscal_sign_null(api, payme, paid) -> None:
     request = {**seed_confirm(paid["payment_id"]), "fiscal_sign": None}
     response = api.post("/payment/payme_confirm", request, format="json")
     assert json.loads(response.content) == {
@@ -94,7 +94,7 @@ def test_seed_error_example_fiscal_sign_null(api, payme, paid) -> None:  # noqa:
         ("fiscal_sign", "514343190160", "Does not match the receipt URL (s=514343190161)."),
     ],
 )
-def test_receipt_fields_must_match_the_url(api, payme, paid, field, value, expected) -> None:  # noqa: ANN001
+def test_receipt_fields_must_match_the_url(api, payme, paid, field, value, expected) -> None:
     body = post_json(
         api, "/payment/payme_confirm", {**seed_confirm(paid["payment_id"]), field: value}
     )
@@ -103,21 +103,21 @@ def test_receipt_fields_must_match_the_url(api, payme, paid, field, value, expec
     assert fiscal_calls(payme) == 0
 
 
-def test_receipt_id_as_a_number_with_leading_zero_matches(api, payme, paid) -> None:  # noqa: ANN001
+def test_receipt_id_as_a_number_with_leading_zero_matches(api, payme, paid) -> None:
     request = {**seed_confirm(paid["payment_id"]), "receipt_id": 2421}
     assert post_json(api, "/payment/payme_confirm", request)["is_success"] is True
     request = {**seed_confirm(paid["payment_id"]), "receipt_id": "02421"}
     assert post_json(api, "/payment/payme_confirm", request)["is_success"] is True
 
 
-def test_same_url_again_answers_the_same_without_a_second_call(api, payme, paid) -> None:  # noqa: ANN001
+def test_same_url_again_answers_the_same_without_a_second_call(api, payme, paid) -> None:
     first = post_json(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
     second = post_json(api, "/payment/payme_confirm/", seed_confirm(paid["payment_id"]))
     assert second == first
     assert fiscal_calls(payme) == 1
 
 
-def test_another_url_after_success_is_106(api, payme, paid) -> None:  # noqa: ANN001
+def test_another_url_after_success_is_106(api, payme, paid) -> None:
     post_json(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
     body = post_json(
         api,
@@ -129,7 +129,7 @@ def test_another_url_after_success_is_106(api, payme, paid) -> None:  # noqa: AN
     assert fiscal_calls(payme) == 1
 
 
-def test_the_success_true_answer_shape_counts_as_success(api, payme, paid) -> None:  # noqa: ANN001
+def test_the_success_true_answer_shape_counts_as_success(api, payme, paid) -> None:
     payme.fiscal_answer_shape = "success"
     body = post_json(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
     assert body["is_success"] is True
@@ -137,7 +137,7 @@ def test_the_success_true_answer_shape_counts_as_success(api, payme, paid) -> No
     assert Payment.objects.get().fiscal_status == FiscalStatus.SUBMITTED
 
 
-def test_a_refused_submission_is_104_and_recorded(api, payme, paid) -> None:  # noqa: ANN001
+def test_a_refused_submission_is_104_and_recorded(api, payme, paid) -> None:
     payme.receipts[paid["payment_id"]].state = 21  # reversed at Payme meanwhile
     body = post_json(api, "/payment/payme_confirm", seed_confirm(paid["payment_id"]))
     assert body["error"]["code"] == 104
@@ -147,7 +147,7 @@ def test_a_refused_submission_is_104_and_recorded(api, payme, paid) -> None:  # 
     assert payment.fiscal_error == "Чек не оплачен"
 
 
-def test_unknown_receipt_is_106_not_found(api, payme) -> None:  # noqa: ANN001
+def test_unknown_receipt_is_106_not_found(api, payme) -> None:
     body = post_json(api, "/payment/payme_confirm", seed_confirm("63b5282a6f47f572807fd53e"))
     assert body["error"]["data"] == {
         "reason": "not_found",
@@ -156,7 +156,7 @@ def test_unknown_receipt_is_106_not_found(api, payme) -> None:  # noqa: ANN001
     assert fiscal_calls(payme) == 0
 
 
-def test_a_click_payment_is_not_found_through_payme(api, payme, click) -> None:  # noqa: ANN001
+def test_a_click_payment_is_not_found_through_payme(api, payme, click) -> None:
     clicked = post_json(api, "/payment/click", {"amount": 500, "qr_code": "880101698207133392"})
     body = post_json(api, "/payment/payme_confirm", seed_confirm(clicked["data"]["transaction_id"]))
     assert body["error"]["data"]["reason"] == "not_found"

@@ -21,7 +21,7 @@ def close_day(*args: str) -> tuple[int, str]:
         return exc.returncode, out.getvalue()
 
 
-def test_totals_match_and_the_shift_closes(api, pinpad) -> None:  # noqa: ANN001
+def test_totals_match_and_the_shift_closes(api, pinpad) -> None:
     kept = post_json(api, "/payment/xumo", {"amount": 150000})["data"]["ppt_id"]
     post_json(api, "/payment/xumo", {"amount": 25050})
     post_json(api, "/payment/xumo", {"amount": 50116})  # declined
@@ -36,7 +36,7 @@ def test_totals_match_and_the_shift_closes(api, pinpad) -> None:  # noqa: ANN001
     assert close_day()[0] == 0
 
 
-def test_a_purchase_we_do_not_know_as_paid_makes_them_differ(api, pinpad) -> None:  # noqa: ANN001
+def test_a_purchase_we_do_not_know_as_paid_makes_them_differ(api, pinpad) -> None:
     post_json(api, "/payment/xumo", {"amount": 50000})
     Payment.objects.update(status=PaymentStatus.UNKNOWN)  # as a lost answer would leave it
     code, out = close_day()
@@ -44,7 +44,7 @@ def test_a_purchase_we_do_not_know_as_paid_makes_them_differ(api, pinpad) -> Non
     assert "DIFFERS" in out
 
 
-def test_dry_run_shows_our_totals_and_closes_nothing(api, pinpad) -> None:  # noqa: ANN001
+def test_dry_run_shows_our_totals_and_closes_nothing(api, pinpad) -> None:
     post_json(api, "/payment/xumo", {"amount": 50000})
     code, out = close_day("--dry-run")
     assert code == 0
@@ -52,7 +52,7 @@ def test_dry_run_shows_our_totals_and_closes_nothing(api, pinpad) -> None:  # no
     assert pinpad.shift == 1
 
 
-def test_no_terminal_is_exit_2(settings) -> None:  # noqa: ANN001
+def test_no_terminal_is_exit_2(settings) -> None:
     settings.PINPAD_URL = ""
     assert close_day()[0] == 2
 

@@ -30,7 +30,7 @@ def processing(provider: str, qr_code: str, amount: int = 500) -> Payment:
     return make_payment(provider=provider, amount=amount, qr_code=qr_code, status="processing")
 
 
-def test_a_charge_whose_answer_never_arrived_is_found_paid(click) -> None:  # noqa: ANN001
+def test_a_charge_whose_answer_never_arrived_is_found_paid(click) -> None:
     payment = processing("click", "7700112233")
     CLICK.charge(data_of(payment))  # CLICK charged; the process died before recording it
     code, out, err = reconcile()
@@ -43,7 +43,7 @@ def test_a_charge_whose_answer_never_arrived_is_found_paid(click) -> None:  # no
     assert "1/1" in err
 
 
-def test_a_payment_never_sent_is_failed(click) -> None:  # noqa: ANN001
+def test_a_payment_never_sent_is_failed(click) -> None:
     payment = Payment.objects.create(provider="click", amount=500, qr_code="7700112233")
     code, _, _ = reconcile()
     payment.refresh_from_db()
@@ -51,7 +51,7 @@ def test_a_payment_never_sent_is_failed(click) -> None:  # noqa: ANN001
     assert click.stats()["requests"] == []
 
 
-def test_no_such_payment_at_the_provider(api, click, settings) -> None:  # noqa: ANN001
+def test_no_such_payment_at_the_provider(api, click, settings) -> None:
     post_json(api, "/payment/click", {"amount": 500, "qr_code": "9905123456"})  # nothing charged
     payment = Payment.objects.get()
     assert payment.status == PaymentStatus.UNKNOWN
@@ -69,7 +69,7 @@ def test_no_such_payment_at_the_provider(api, click, settings) -> None:  # noqa:
     assert (code, payment.status) == (0, PaymentStatus.FAILED)
 
 
-def test_a_payme_receipt_still_waiting_is_cancelled(payme) -> None:  # noqa: ANN001
+def test_a_payme_receipt_still_waiting_is_cancelled(payme) -> None:
     payment = processing("payme", "50501010793410803298")
     prepared = PAYME.prepare(data_of(payment))
     payment = change_payment(payment, reason="x", provider_payment_id=prepared.provider_payment_id)
@@ -79,7 +79,7 @@ def test_a_payme_receipt_still_waiting_is_cancelled(payme) -> None:  # noqa: ANN
     assert payme.receipts[payment.provider_payment_id].state == 50
 
 
-def test_dry_run_asks_but_changes_nothing(click, payme) -> None:  # noqa: ANN001
+def test_dry_run_asks_but_changes_nothing(click, payme) -> None:
     paid_at_click = processing("click", "7700112233")
     CLICK.charge(data_of(paid_at_click))
     waiting = processing("payme", "50501010793410803298")
@@ -96,7 +96,7 @@ def test_dry_run_asks_but_changes_nothing(click, payme) -> None:  # noqa: ANN001
     assert ProviderExchange.objects.count() == journal
 
 
-def test_an_open_humo_payment_the_terminal_never_saw_is_failed(pinpad) -> None:  # noqa: ANN001
+def test_an_open_humo_payment_the_terminal_never_saw_is_failed(pinpad) -> None:
     payment = Payment.objects.create(provider="humo", amount=50000)
     change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
     code, out, _ = reconcile("--provider", "humo")
@@ -105,7 +105,7 @@ def test_an_open_humo_payment_the_terminal_never_saw_is_failed(pinpad) -> None: 
     assert ProviderExchange.objects.filter(operation="last_transaction").count() == 1
 
 
-def test_an_open_humo_payment_hidden_by_a_later_one_needs_a_person(api, pinpad) -> None:  # noqa: ANN001
+def test_an_open_humo_payment_hidden_by_a_later_one_needs_a_person(api, pinpad) -> None:
     payment = Payment.objects.create(provider="humo", amount=50000)
     change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
     post_json(api, "/payment/xumo", {"amount": 50000})  # the terminal's last is this one
@@ -117,7 +117,7 @@ def test_an_open_humo_payment_hidden_by_a_later_one_needs_a_person(api, pinpad) 
     assert str(payment.transaction_id) in out
 
 
-def test_a_paid_payment_reversed_at_the_provider_is_marked_and_reported(api, click) -> None:  # noqa: ANN001
+def test_a_paid_payment_reversed_at_the_provider_is_marked_and_reported(api, click) -> None:
     post_json(api, "/payment/click", {"amount": 500, "qr_code": "7700112233"})
     payment = Payment.objects.get()
     CLICK.reverse(data_of(payment))  # someone reversed it in CLICK's cabinet
@@ -129,7 +129,7 @@ def test_a_paid_payment_reversed_at_the_provider_is_marked_and_reported(api, cli
     assert "click     paid  reversed  1" in out
 
 
-def test_young_payments_are_left_alone(click) -> None:  # noqa: ANN001
+def test_young_payments_are_left_alone(click) -> None:
     payment = processing("click", "7700112233")
     out = StringIO()
     call_command("reconcile", "--min-age", "3600", stdout=out, stderr=StringIO())
@@ -137,7 +137,7 @@ def test_young_payments_are_left_alone(click) -> None:  # noqa: ANN001
     assert payment.status == PaymentStatus.PROCESSING
 
 
-def test_many_payments_in_parallel(click) -> None:  # noqa: ANN001
+def test_many_payments_in_parallel(click) -> None:
     payments = [processing("click", f"77001122{i:02d}") for i in range(20)]
     for payment in payments:
         CLICK.charge(data_of(payment))

@@ -23,7 +23,7 @@ def retry_fiscal(*args: str) -> tuple[int, str]:
 
 
 @pytest.fixture
-def refused(api, click) -> Payment:  # noqa: ANN001
+def refused(api, click) -> Payment:
     """A paid CLICK payment whose receipt CLICK refused once (it was reversed meanwhile)."""
     paid = post_json(api, "/payment/click", {"amount": 500, "qr_code": "7700112233"})["data"]
     click.payments[int(paid["payment_id"])].status = -2
@@ -34,19 +34,19 @@ def refused(api, click) -> Payment:  # noqa: ANN001
     return payment
 
 
-def test_the_refusal_scheduled_a_retry_with_backoff(refused) -> None:  # noqa: ANN001
+def test_the_refusal_scheduled_a_retry_with_backoff(refused) -> None:
     assert refused.fiscal_attempts == 1
     wait = refused.fiscal_next_attempt_at - timezone.now()
     assert timedelta(seconds=50) < wait <= timedelta(minutes=1)
 
 
-def test_not_due_yet_nothing_is_sent(refused, click) -> None:  # noqa: ANN001
+def test_not_due_yet_nothing_is_sent(refused, click) -> None:
     code, out = retry_fiscal()
     refused.refresh_from_db()
     assert (code, refused.fiscal_status) == (0, FiscalStatus.FAILED)
 
 
-def test_a_due_retry_is_sent_and_recorded(refused, click) -> None:  # noqa: ANN001
+def test_a_due_retry_is_sent_and_recorded(refused, click) -> None:
     Payment.objects.update(fiscal_next_attempt_at=timezone.now())
     submits = click.stats()["requests"].count("POST payment/ofd_data/submit_qrcode")
     code, out = retry_fiscal()
@@ -59,7 +59,7 @@ def test_a_due_retry_is_sent_and_recorded(refused, click) -> None:  # noqa: ANN0
     assert refused.events.last().actor == "retry_fiscal"
 
 
-def test_a_receipt_clicks_already_has_is_not_sent_again(refused, click) -> None:  # noqa: ANN001
+def test_a_receipt_clicks_already_has_is_not_sent_again(refused, click) -> None:
     click.payments[int(refused.provider_payment_id)].ofd_qrcode = SEED_URL
     Payment.objects.update(fiscal_next_attempt_at=timezone.now())
     submits = click.stats()["requests"].count("POST payment/ofd_data/submit_qrcode")
@@ -70,7 +70,7 @@ def test_a_receipt_clicks_already_has_is_not_sent_again(refused, click) -> None:
     assert "GET payment/ofd_data" in " ".join(click.stats()["requests"])
 
 
-def test_a_refusal_again_moves_the_next_attempt_further(refused, click) -> None:  # noqa: ANN001
+def test_a_refusal_again_moves_the_next_attempt_further(refused, click) -> None:
     click.payments[int(refused.provider_payment_id)].status = -2
     Payment.objects.update(fiscal_next_attempt_at=timezone.now())
     retry_fiscal()
@@ -79,7 +79,7 @@ def test_a_refusal_again_moves_the_next_attempt_further(refused, click) -> None:
     assert refused.fiscal_next_attempt_at - timezone.now() > timedelta(minutes=4)
 
 
-def test_no_attempt_left_needs_a_person(refused, click, settings) -> None:  # noqa: ANN001
+def test_no_attempt_left_needs_a_person(refused, click, settings) -> None:
     Payment.objects.update(fiscal_attempts=len(settings.FISCAL_RETRY_BACKOFF_MINUTES) + 1)
     code, out = retry_fiscal()
     assert code == 2
@@ -87,7 +87,7 @@ def test_no_attempt_left_needs_a_person(refused, click, settings) -> None:  # no
     assert "no attempt left" in out
 
 
-def test_dry_run_sends_nothing(refused, click) -> None:  # noqa: ANN001
+def test_dry_run_sends_nothing(refused, click) -> None:
     Payment.objects.update(fiscal_next_attempt_at=timezone.now())
     requests_before = len(click.stats()["requests"])
     code, out = retry_fiscal("--dry-run")
@@ -97,7 +97,7 @@ def test_dry_run_sends_nothing(refused, click) -> None:  # noqa: ANN001
     assert "dry run" in out
 
 
-def test_paid_without_a_receipt_past_the_deadline_is_listed(api, payme) -> None:  # noqa: ANN001
+def test_paid_without_a_receipt_past_the_deadline_is_listed(api, payme) -> None:
     post_json(api, "/payment/payme", {"amount": 500, "qr_code": "50501010793410803298"})
     assert retry_fiscal()[0] == 0  # not late yet
     Payment.objects.update(paid_at=timezone.now() - timedelta(hours=2))

@@ -6,7 +6,7 @@ from payments.services.transitions import IllegalTransitionError, change_payment
 pytestmark = pytest.mark.django_db
 
 
-def make_payment(**fields) -> Payment:  # noqa: ANN003
+def make_payment(**fields) -> Payment:
     return Payment.objects.create(provider="click", amount=500, qr_code="880101", **fields)
 
 

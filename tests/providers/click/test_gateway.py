@@ -19,14 +19,14 @@ def charged(qr_code: str) -> PaymentData:
     return replace(data, provider_payment_id=result.provider_payment_id)
 
 
-def test_a_result_carries_the_exchanges_it_made(click) -> None:  # noqa: ANN001
+def test_a_result_carries_the_exchanges_it_made(click) -> None:
     data = data_of(make_payment(qr_code="7700112200", status="processing"))
     result = CLICK.charge(data)
     assert [e.operation for e in result.exchanges] == ["click_pass/payment"]
     assert result.exchanges[0].request_headers["Auth"] == "[redacted]"
 
 
-def test_reverse_a_paid_payment_then_status_is_negative(click) -> None:  # noqa: ANN001
+def test_reverse_a_paid_payment_then_status_is_negative(click) -> None:
     payment = charged("7700112233")
     assert CLICK.reverse(payment).outcome is Outcome.SUCCESS
     assert CLICK.check(payment).outcome is Outcome.FAILED
@@ -36,7 +36,7 @@ def test_reverse_a_paid_payment_then_status_is_negative(click) -> None:  # noqa:
     assert again.code == -1
 
 
-def test_check_without_payment_id_uses_status_by_mti(click) -> None:  # noqa: ANN001
+def test_check_without_payment_id_uses_status_by_mti(click) -> None:
     payment = charged("7700112244")
     known_id = payment.provider_payment_id
     result = CLICK.check(replace(payment, provider_payment_id=""))
@@ -45,13 +45,13 @@ def test_check_without_payment_id_uses_status_by_mti(click) -> None:  # noqa: AN
     assert [e.operation for e in result.exchanges] == ["payment/status_by_mti"]
 
 
-def test_lookup_that_finds_nothing_is_unknown_not_failed(click) -> None:  # noqa: ANN001
+def test_lookup_that_finds_nothing_is_unknown_not_failed(click) -> None:
     result = CLICK.check(data_of(make_payment(qr_code="7700112255", status="processing")))
     assert result.outcome is Outcome.UNKNOWN
     assert result.code == -404
 
 
-def test_confirmation_window_expiry_cancels(click, monkeypatch) -> None:  # noqa: ANN001
+def test_confirmation_window_expiry_cancels(click, monkeypatch) -> None:
     monkeypatch.setattr(click, "confirm_window", 0)
     data = data_of(make_payment(qr_code="9909000001", status="processing"))
     # The confirm comes too late: CLICK has cancelled the payment.
@@ -61,7 +61,7 @@ def test_confirmation_window_expiry_cancels(click, monkeypatch) -> None:  # noqa
     assert checked.outcome is Outcome.FAILED
 
 
-def test_near_midnight_status_by_mti_asks_the_neighbouring_day_too(click) -> None:  # noqa: ANN001
+def test_near_midnight_status_by_mti_asks_the_neighbouring_day_too(click) -> None:
     payment = charged("7700112266")
     known_id = payment.provider_payment_id
     # Made at 23:55 the day before, by our clock; CLICK filed it under today.
