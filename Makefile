@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint install
+.PHONY: run test lint install docs docs-check
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,13 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The generated parts of docs/: the browser screenshots and the fault-matrix table.
+# A plain `make test` writes nothing into the tree.
+docs: install
+	WRITE_DOCS=1 $(BIN)/python -m pytest -q tests/browser tests/reliability
+	$(BIN)/python -m tests.reliability.report
+
+# After `make test`: fails when docs/reliability.md is not what that run observed.
+docs-check:
+	$(BIN)/python -m tests.reliability.report --check

@@ -2,8 +2,9 @@
 
 An operator logs in, finds payments by RRN and by the provider's id, opens them, runs
 "retry fiscal" and "check status" and reads the results; an operator without a permission
-does not see its action. Screenshots of the list, a payment and the overview are saved in
-docs/screenshots/ (the README shows them).
+does not see its action. Screenshots of the list, a payment and the overview are taken on
+every run; `make docs` (WRITE_DOCS=1) writes them to docs/screenshots/, which the README
+shows. A plain test run leaves the tree as it was.
 """
 
 import os
@@ -19,7 +20,7 @@ from payments.models import Payment
 from tests.helpers import SEED_URL, post_json
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -27,6 +28,18 @@ pytestmark = [
 ]
 
 ALL_ACTIONS = ["check_status", "retry_fiscal", "reverse_payment", "settle_payment"]
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where this run's screenshots go: docs/screenshots/ under `make docs`, else a temporary
+    folder; either way every one of them must be in docs/ (a new one is added by make docs)."""
+    folder = DOCS_SCREENSHOTS if os.environ.get("WRITE_DOCS") else tmp_path_factory.mktemp("shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+    taken = {p.name for p in folder.glob("*.png")}
+    missing = taken - {p.name for p in DOCS_SCREENSHOTS.glob("*.png")}
+    assert not missing, f"run `make docs`: docs/screenshots/ lacks {sorted(missing)}"
 
 
 def operator(username: str, codenames: list[str]) -> User:
@@ -87,7 +100,7 @@ def run_from_payment_page(page, action: str, reason: str) -> str:
 
 
 def test_an_operator_finds_opens_and_fixes_payments(
-    browser, live_server, api, click, pinpad
+    browser, live_server, api, click, pinpad, screenshots
 ) -> None:
     operator("anna", ALL_ACTIONS)
     # A HUMO purchase, a CLICK payment whose receipt CLICK refused once, and a few more.
@@ -103,8 +116,7 @@ def test_an_operator_finds_opens_and_fixes_payments(
     page = log_in(browser, live_server, "anna")
     page.goto(f"{live_server.url}/admin/payments/payment/")
     assert "49\u00a0900.00" in page.inner_text("#result_list")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "payment-list.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "payment-list.png"), full_page=True)
 
     # By RRN: the HUMO purchase, its slip on the page.
     search(page, live_server, rrn)
@@ -119,7 +131,7 @@ def test_an_operator_finds_opens_and_fixes_payments(
     page.locator("#result_list tbody tr th a").first.click()
     page.wait_for_load_state()
     assert "Submission failed" in page.inner_text("body")
-    page.screenshot(path=str(SCREENSHOTS / "payment-page.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "payment-page.png"), full_page=True)
     payment_url = page.url
     message = run_from_payment_page(page, "retry_fiscal", "OFD was down this morning")
     assert "fiscal status submitted" in message
@@ -134,7 +146,7 @@ def test_an_operator_finds_opens_and_fixes_payments(
 
     page.goto(f"{live_server.url}/admin/payments/payment/overview/")
     assert "Needs a person" in page.inner_text("body")
-    page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "overview.png"), full_page=True)
 
 
 def test_without_the_permission_the_action_is_not_offered(browser, live_server, api, click) -> None:
