@@ -44,7 +44,7 @@ def test_a_charge_whose_answer_never_arrived_is_found_paid(click) -> None:
 
 
 def test_a_payment_never_sent_is_failed(click) -> None:
-    payment = Payment.objects.create(provider="click", amount=500, qr_code="7700112233")
+    payment = make_payment(qr_code="7700112233")
     code, _, _ = reconcile()
     payment.refresh_from_db()
     assert (code, payment.status) == (0, PaymentStatus.FAILED)
@@ -97,8 +97,7 @@ def test_dry_run_asks_but_changes_nothing(click, payme) -> None:
 
 
 def test_an_open_humo_payment_the_terminal_never_saw_is_failed(pinpad) -> None:
-    payment = Payment.objects.create(provider="humo", amount=50000)
-    change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
+    payment = make_payment(provider="humo", amount=50000, status=PaymentStatus.PROCESSING)
     code, out, _ = reconcile("--provider", "humo")
     payment.refresh_from_db()
     assert (code, payment.status) == (0, PaymentStatus.FAILED)
@@ -106,8 +105,7 @@ def test_an_open_humo_payment_the_terminal_never_saw_is_failed(pinpad) -> None:
 
 
 def test_an_open_humo_payment_hidden_by_a_later_one_needs_a_person(api, pinpad) -> None:
-    payment = Payment.objects.create(provider="humo", amount=50000)
-    change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
+    payment = make_payment(provider="humo", amount=50000, status=PaymentStatus.PROCESSING)
     post_json(api, "/payment/xumo", {"amount": 50000})  # the terminal's last is this one
     code, out, _ = reconcile("--provider", "humo")
     payment.refresh_from_db()
