@@ -202,10 +202,12 @@ class HumoInput(serializers.Serializer):
         min_value=1, max_value=MAX_AMOUNT_TIYIN - 1, help_text="Amount in tiyin."
     )
     is_return = serializers.BooleanField(
-        required=False, default=False, help_text="true: cancel the purchase `request_id`."
+        required=False,
+        default=False,
+        help_text="true: reverse the purchase `request_id` (a cancel on the terminal).",
     )
     request_id = serializers.CharField(
-        required=False, help_text="For a cancel: the RRN of the purchase (12 digits)."
+        required=False, help_text="For a reversal: the RRN of the purchase (12 digits)."
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

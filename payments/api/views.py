@@ -249,11 +249,12 @@ class PaymeConfirmView(FiscalConfirmView):
 
 @_post_schema(
     "xumo",
-    "A HUMO card purchase, or the cancel of one, on the PIN pad",
+    "A HUMO card purchase, or the reversal of one, on the PIN pad",
     HumoInput,
     HumoOutput,
     "A purchase of `amount` tiyin; with `is_return: true` and `request_id` (the purchase's "
-    "RRN), the cancel of that purchase of the current shift, which marks it reversed. "
+    "RRN), the reversal (a cancel on the terminal) of that purchase of the current shift, "
+    "which marks it reversed. "
     "`message` is the bank slip, `ppt_id` the RRN. Code 108: the PIN pad declined (its host "
     "code and slip in error.data), is busy or unreachable; nothing was charged. Code 110: "
     "the answer was lost and the terminal could not say what happened; do not repeat, ask "

@@ -57,7 +57,8 @@ def _reverse_as_operation(
                 amount=amount,
             )
     except IntegrityError as exc:
-        # The partial unique constraint: another reversal of this purchase is live.
+        # The partial unique constraint: another reversal of this purchase is live. (The
+        # register contract names the reason after the terminal's word.)
         raise ApplicationError.conflict("cancel_in_progress", **named) from exc
     reversal = send(reversal, registry.GATEWAYS[purchase.provider].reverse)
     if reversal.status == PaymentStatus.PAID:
