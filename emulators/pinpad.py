@@ -5,7 +5,7 @@ symlink to it) or on a TCP socket (`socket://host:port`). It keeps a shift: purc
 cancels by RRN, the end-of-day report with totals that add up, the last transaction.
 Slips are in the HUMO layout (36 columns, Cyrillic). Scripted behaviours are picked by the
 amount in tiyin of a purchase (or of a cancel, for the link faults), by its last three
-digits (README.md has the table):
+digits (docs/emulators.md has the table):
 
     116, 117, 303  declined with that host code (no funds, wrong PIN, journal full)
     984            busy: nothing done, host code 984

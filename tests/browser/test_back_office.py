@@ -3,8 +3,8 @@
 An operator logs in, finds payments by RRN and by the provider's id, opens them, runs
 "retry fiscal" and "check status" and reads the results; an operator without a permission
 does not see its action. Screenshots of the list, a payment and the overview are taken on
-every run; `make docs` (WRITE_DOCS=1) writes them to docs/screenshots/, which the README
-shows. A plain test run leaves the tree as it was.
+every run; `make docs` (WRITE_DOCS=1) writes them to docs/screenshots/, which the documents
+show. A plain test run leaves the tree as it was.
 """
 
 import os
