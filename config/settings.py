@@ -1,7 +1,7 @@
 """All settings of the service, read from the environment in this one place.
 
-Every variable is listed with its meaning in `.env.example` and in docs/configuration.md. Defaults are
-chosen so that `make run` works on a fresh clone: SQLite in the project folder and the
+Every variable is listed with its meaning in `.env.example` and in docs/configuration.md.
+Defaults are chosen so that `make run` works on a fresh clone: SQLite in the project folder and the
 provider emulators on loopback.
 """
 

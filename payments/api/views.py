@@ -104,10 +104,10 @@ class ChargeView(IdempotentView):
             return success(self.output_serializer(payment).data)
         if payment.status == PaymentStatus.FAILED:
             raise self.refusal(payment)
-        if payment.status == PaymentStatus.REVERSED:
-            raise ApplicationError.conflict("reversed", transaction_id=str(payment.transaction_id))
-        # created, processing, unknown: the register must not charge again; it asks the status.
-        raise ApplicationError.outcome_unknown(payment.transaction_id)
+        if payment.is_open:
+            # The register must not charge again; it asks the status.
+            raise ApplicationError.outcome_unknown(payment.transaction_id)
+        raise ApplicationError.conflict("reversed", transaction_id=str(payment.transaction_id))
 
     def replay_answer(self, payment: Payment) -> Response:
         return self.answer(payment)
