@@ -32,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from emulators.counters import ChargeCounters
 from emulators.server import EmulatorServer, Reply, leading_number
 
 TASHKENT = ZoneInfo("Asia/Tashkent")
@@ -89,22 +90,14 @@ class ClickEmulator:
     def reset(self) -> None:
         with self._lock:
             self.payments: dict[int, EmulatedPayment] = {}
-            self.charges_by_code: dict[str, int] = {}
-            self.charge_requests = 0
-            self.requests: list[str] = []
+            self.counters = ChargeCounters()
             # Ids keep growing across restarts, so a restarted emulator never hands out an
             # id the service already stored.
             self._next_id = time.time_ns() // 1000
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {
-                "charge_requests": self.charge_requests,
-                "charges": sum(self.charges_by_code.values()),
-                "charges_by_code": dict(self.charges_by_code),
-                "payments": len(self.payments),
-                "requests": list(self.requests),
-            }
+            return {**self.counters.stats(), "payments": len(self.payments)}
 
     # --- dispatch ----------------------------------------------------------------------
 
@@ -119,7 +112,9 @@ class ClickEmulator:
             return Reply(404, {"error_code": -404, "error_note": "Not found"})
         route = path[len(PREFIX) :].strip("/")
         with self._lock:
-            self.requests.append(f"{method} {route}")
+            self.counters.received(
+                f"{method} {route}", is_charge=(method, route) == ("POST", "click_pass/payment")
+            )
         if not self._authorized(headers.get("auth", "")):
             return Reply(401, {"error_code": -401, "error_note": "Unauthorized"})
         try:
@@ -158,8 +153,6 @@ class ClickEmulator:
     # --- CLICK PASS ----------------------------------------------------------------------
 
     def _pay(self, body: dict[str, Any]) -> Reply:
-        with self._lock:
-            self.charge_requests += 1  # refused and repeated ones too: a second send shows
         otp = str(body.get("otp_data", ""))
         if body.get("service_id") != self.service_id or not otp:
             return Reply(body={"error_code": -400, "error_note": "Неверные параметры"})
@@ -191,7 +184,7 @@ class ClickEmulator:
                 payment.status = -leading_number(argument, 4, default=5017)
                 return Reply(body=self._payment_answer(payment, payment.status, "Отказ"))
             if scenario != "9909":  # in confirmation mode the money moves on confirm
-                self.charges_by_code[otp] = 1
+                self.counters.charged(otp)
             if scenario == "9911":
                 return Reply(body=self._payment_answer(payment, -5017, "Отказ"))
             if scenario == "9902":
@@ -211,7 +204,7 @@ class ClickEmulator:
     def record_charge(self, otp: str, amount: Decimal, transaction_id: str) -> int:
         """A paid charge, as if click_pass/payment had taken it (for benchmarks and set-ups)."""
         with self._lock:
-            self.charges_by_code[otp] = 1
+            self.counters.charged(otp)
             return self._new_payment(otp, amount, transaction_id).payment_id
 
     def _new_payment(self, otp: str, amount: Decimal, transaction_id: str) -> EmulatedPayment:
@@ -251,7 +244,7 @@ class ClickEmulator:
             if payment.confirm_mode != 1 or payment.status != 1:
                 return Reply(body={"error_code": -1, "error_note": "Платёж нельзя подтвердить"})
             payment.status = 2
-            self.charges_by_code[payment.otp_data] = 1
+            self.counters.charged(payment.otp_data)
             return Reply(body={"error_code": 0, "error_note": "Успешно подтвержден"})
 
     # --- status, reversal, fiscal ----------------------------------------------------------

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulators.counters import ChargeCounters
 from emulators.server import EmulatorServer, Reply, leading_number
 
 PATH = "/api"
@@ -101,21 +102,13 @@ class PaymeEmulator:
     def reset(self) -> None:
         with self._lock:
             self.receipts: dict[str, EmulatedReceipt] = {}
-            self.charges_by_code: dict[str, int] = {}
-            self.charge_requests = 0
+            self.counters = ChargeCounters()
             self.used_codes: set[str] = set()
-            self.requests: list[str] = []
             self._next = time.time_ns() // 1000
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {
-                "charge_requests": self.charge_requests,
-                "charges": sum(self.charges_by_code.values()),
-                "charges_by_code": dict(self.charges_by_code),
-                "receipts": len(self.receipts),
-                "requests": list(self.requests),
-            }
+            return {**self.counters.stats(), "receipts": len(self.receipts)}
 
     # --- JSON-RPC ------------------------------------------------------------------------
 
@@ -137,7 +130,7 @@ class PaymeEmulator:
         request_id, name = request.get("id"), str(request.get("method", ""))
         params = request.get("params") if isinstance(request.get("params"), dict) else {}
         with self._lock:
-            self.requests.append(name)
+            self.counters.received(name, is_charge=name == "receipts.pay")
         if headers.get("x-auth", "") != f"{self.cashbox_id}:{self.key}":
             return _error_reply(request_id, PaymeError(-32504, "Недостаточно привилегий"))
         handlers = {
@@ -189,7 +182,6 @@ class PaymeEmulator:
         token = str(params.get("token") or "")
         scenario, argument = token[:4], token[4:]
         with self._lock:
-            self.charge_requests += 1  # refused and repeated ones too: a second send shows
             receipt = self._find(params)
             if not token:
                 raise PaymeError(-32602, "Неверные параметры", "token")
@@ -294,7 +286,7 @@ class PaymeEmulator:
     def _mark_paid(self, receipt: EmulatedReceipt) -> None:
         receipt.state = 4
         receipt.pay_time = _now_ms()
-        self.charges_by_code[receipt.token] = self.charges_by_code.get(receipt.token, 0) + 1
+        self.counters.charged(receipt.token)
 
 
 _FAULTS = {

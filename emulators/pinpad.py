@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from emulators.counters import ChargeCounters
 from pinpad.link import ACK, NAK, Link, LinkError, LinkTiming, Silence
-from pinpad.messages import Action, MessageError, PinpadAnswer, PinpadRequest
+from pinpad.messages import ACTION_NAMES, Action, MessageError, PinpadAnswer, PinpadRequest
 from pinpad.slips import (
     ShiftTotals,
     SlipData,
@@ -185,8 +186,7 @@ class PinpadEmulator:
         self.transactions: list[Transaction] = []
         self.last: Transaction | None = None
         self.requests: list[tuple[str, int, str]] = []  # (action, amount, order id)
-        self.charge_requests = 0  # purchase requests received, refused ones too
-        self.charges_by_code: dict[str, int] = {}  # approved purchases by order id
+        self.counters = ChargeCounters()  # purchases are the charges, order ids the codes
         self.link_errors: list[str] = []
         self._number = 0
         self._rrn_sequence = random.randint(10_000_000, 50_000_000)
@@ -219,8 +219,10 @@ class PinpadEmulator:
             self.link_errors.append(f"{type(exc).__name__}: {exc}")
             return
         self.requests.append((request.action, request.amount, request.order_id))
-        if request.action == Action.PURCHASE:
-            self.charge_requests += 1
+        self.counters.received(
+            ACTION_NAMES.get(request.action, request.action),
+            is_charge=request.action == Action.PURCHASE,
+        )
         scenario = _scenario(request)
         if scenario == 908:
             self.line.unplug()
@@ -336,9 +338,7 @@ class PinpadEmulator:
         )
         self._record(record)
         if approved and request.action == Action.PURCHASE:
-            self.charges_by_code[request.order_id] = (
-                self.charges_by_code.get(request.order_id, 0) + 1
-            )
+            self.counters.charged(request.order_id)
         return record
 
     def _close_day(self) -> PinpadAnswer:
@@ -366,12 +366,7 @@ class PinpadEmulator:
 
     def stats(self) -> dict:
         """The same counters as the HTTP emulators'."""
-        return {
-            "charge_requests": self.charge_requests,
-            "charges": sum(self.charges_by_code.values()),
-            "charges_by_code": dict(self.charges_by_code),
-            "requests": [action for action, _, _ in self.requests],
-        }
+        return self.counters.stats()
 
     def totals(self) -> ShiftTotals:
         approved = [t for t in self.transactions if t.approved]

@@ -140,6 +140,15 @@ class Action:
     LAST_TRANSACTION = "L"  # private
 
 
+# How people and logs name the actions.
+ACTION_NAMES = {
+    Action.PURCHASE: "purchase",
+    Action.CANCEL: "cancel",
+    Action.CLOSE_DAY: "close_day",
+    Action.LAST_TRANSACTION: "last_transaction",
+}
+
+
 @dataclass(frozen=True)
 class PinpadRequest:
     action: str

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from pinpad.link import LinkTiming
-from pinpad.messages import Action, PinpadAnswer
+from pinpad.messages import ACTION_NAMES, Action, PinpadAnswer
 from pinpad.service import Pinpad, PinpadResult, Status, classify
 from pinpad.slips import parse_totals
 from pinpad.transport import LineSettings
@@ -34,13 +34,6 @@ OUTCOMES = {
     Status.BUSY: Outcome.FAILED,  # nothing reached the terminal
     Status.UNAVAILABLE: Outcome.FAILED,  # nothing reached the terminal
     Status.UNKNOWN: Outcome.UNKNOWN,
-}
-
-ACTION_NAMES = {
-    Action.PURCHASE: "purchase",
-    Action.CANCEL: "cancel",
-    Action.CLOSE_DAY: "close_day",
-    Action.LAST_TRANSACTION: "last_transaction",
 }
 
 

@@ -1,0 +1,32 @@
+"""The counters every emulator keeps, under the same names, so a test reads any of them
+alike: each charge request received (refused repeats included, so a second send shows),
+each charge that moved money by the code it charged, and the operations received in
+order. The emulator that owns them holds its own lock around every call."""
+
+from typing import Any
+
+
+class ChargeCounters:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.charge_requests = 0
+        self.charges_by_code: dict[str, int] = {}
+        self.operations: list[str] = []
+
+    def received(self, operation: str, *, is_charge: bool = False) -> None:
+        self.operations.append(operation)
+        if is_charge:
+            self.charge_requests += 1
+
+    def charged(self, code: str) -> None:
+        self.charges_by_code[code] = self.charges_by_code.get(code, 0) + 1
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "charge_requests": self.charge_requests,
+            "charges": sum(self.charges_by_code.values()),
+            "charges_by_code": dict(self.charges_by_code),
+            "requests": list(self.operations),
+        }
