@@ -28,8 +28,8 @@ from payments.api.serializers import (
     pinpad_refusal,
 )
 from payments.errors import ApplicationError
-from payments.models import Payment, PaymentStatus
-from payments.selectors import payment_by_transaction_id, purchase_by_provider_id
+from payments.models import IdempotencyKey, Payment, PaymentStatus
+from payments.selectors import payment_by_transaction_id
 from payments.services import end_of_day, idempotency, reversals
 from payments.services.charging import charge
 from payments.services.fiscal import submit_receipt
@@ -69,7 +69,11 @@ class IdempotentView(APIView):
         return self._remembered(row, request, lambda: payment, replay=True)
 
     def _remembered(
-        self, row: Any, request: Request, produce: Callable[[], Payment], replay: bool = False
+        self,
+        row: IdempotencyKey,
+        request: Request,
+        produce: Callable[[], Payment],
+        replay: bool = False,
     ) -> Response:
         payment: Payment | None = None
         try:
@@ -272,10 +276,7 @@ class HumoView(ChargeView):
         if not given.validated_data["is_return"]:
             return charge(provider=self.provider, amount=amount)
         rrn = given.validated_data["request_id"]
-        purchase = purchase_by_provider_id(self.provider, rrn)
-        if purchase is None:
-            raise ApplicationError.conflict("not_found", request_id=rrn)
-        return reversals.reverse(purchase, amount=amount, reference=rrn)
+        return reversals.reverse_by_reference(self.provider, rrn, amount=amount)
 
 
 class HumoCloseView(APIView):

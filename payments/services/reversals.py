@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from payments.errors import ApplicationError
 from payments.models import Operation, Payment, PaymentStatus
+from payments.selectors import purchase_by_provider_id
 from payments.services.charging import gateway_input, send
 from payments.services.transitions import (
     IllegalTransitionError,
@@ -19,6 +20,14 @@ from payments.services.transitions import (
 )
 from providers import registry
 from providers.base import Outcome
+
+
+def reverse_by_reference(provider: str, reference: str, *, amount: int) -> Payment:
+    """Reverse a purchase the register names by the provider's id for it (a HUMO RRN)."""
+    purchase = purchase_by_provider_id(provider, reference)
+    if purchase is None:
+        raise ApplicationError.conflict("not_found", request_id=reference)
+    return reverse(purchase, amount=amount, reference=reference)
 
 
 def reverse(
