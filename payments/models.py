@@ -6,11 +6,11 @@ Money is integer tiyin everywhere (1 UZS = 100 tiyin). Rows here are changed onl
 
 import uuid
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
 from providers import base
+from providers.money import ExactJSONDecoder, ExactJSONEncoder
 from providers.registry import GATEWAYS
 
 
@@ -193,8 +193,10 @@ class ProviderExchange(models.Model):
     method = models.CharField(max_length=8)
     url = models.CharField(max_length=500)
     request_headers = models.JSONField(default=dict)
-    # DjangoJSONEncoder: an amount sent as a Decimal is kept exactly, as a string.
-    request_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    # An amount sent as a Decimal number is kept, and read back, exactly as it was sent.
+    request_body = models.JSONField(
+        null=True, blank=True, encoder=ExactJSONEncoder, decoder=ExactJSONDecoder
+    )
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.TextField(blank=True, default="")
     error = models.CharField(

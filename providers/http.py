@@ -19,6 +19,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
 from providers.base import Exchange, GatewayResult, Outcome, record_exchange
+from providers.money import json_text
 
 logger = logging.getLogger(__name__)
 
@@ -83,24 +84,6 @@ def unanswered(
             Outcome.FAILED, message=f"{provider} is unreachable: {exchange.detail}"
         )
     return GatewayResult(Outcome.UNKNOWN, message=f"no answer from {provider}: {exchange.failure}")
-
-
-def json_text(value: Any) -> str:
-    """JSON in which a `Decimal` is a number written exactly as it is (5000.50 stays
-    5000.50): amounts never pass through a float."""
-    numbers: dict[str, str] = {}
-
-    def exact(item: Any) -> str:
-        if not isinstance(item, Decimal):
-            raise TypeError(f"{type(item).__name__} is not JSON serializable")
-        placeholder = f"\x00{len(numbers)}\x00"
-        numbers[json.dumps(placeholder)] = format(item, "f")
-        return placeholder
-
-    text = json.dumps(value, ensure_ascii=False, default=exact)
-    for placeholder, number in numbers.items():
-        text = text.replace(placeholder, number)
-    return text
 
 
 def as_int(value: Any) -> int | None:

@@ -5,7 +5,9 @@ It lives at the bottom of the layers so that gateways, the admin and the command
 convert the same way.
 """
 
+import json
 from decimal import Decimal
+from typing import Any
 
 TIYIN_PER_UZS = 100
 _CENTS = Decimal("0.01")
@@ -28,3 +30,38 @@ def format_uzs(tiyin: int) -> str:
     """500000 tiyin -> "5 000.00": thousands apart (a no-break space), as cashiers read them."""
     whole, fraction = divmod(tiyin, TIYIN_PER_UZS)
     return f"{whole:,}".replace(",", "\u00a0") + f".{fraction:02d}"
+
+
+# --- amounts in JSON -------------------------------------------------------------------
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """JSON in which a `Decimal` is a number written exactly as it is (5000.50 stays
+    5000.50): amounts never pass through a float. `options` are json.dumps's."""
+    numbers: dict[str, str] = {}
+
+    def exact(item: Any) -> str:
+        if not isinstance(item, Decimal):
+            raise TypeError(f"{type(item).__name__} is not JSON serializable")
+        placeholder = f"\x00{len(numbers)}\x00"
+        numbers[json.dumps(placeholder)] = format(item, "f")
+        return placeholder
+
+    text = json.dumps(value, ensure_ascii=False, default=exact, **options)
+    for placeholder, number in numbers.items():
+        text = text.replace(placeholder, number)
+    return text
+
+
+class ExactJSONEncoder(json.JSONEncoder):
+    """For a JSONField that keeps amounts exactly: Decimals are written as numbers."""
+
+    def encode(self, o: Any) -> str:
+        return json_text(o)
+
+
+class ExactJSONDecoder(json.JSONDecoder):
+    """Reads every JSON number with a fraction back as a Decimal, exactly as written."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "parse_float": Decimal})

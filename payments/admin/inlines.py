@@ -1,11 +1,13 @@
 """A payment's story on its page: the timeline, the journal, the operators' actions."""
 
 import json
+from decimal import Decimal
 
 from django.contrib import admin
 
 from payments.admin.base import ReadOnlyInline, preformatted
 from payments.models import OperatorAction, PaymentEvent, ProviderExchange
+from providers.money import json_text
 
 
 class TimelineInline(ReadOnlyInline):
@@ -39,14 +41,14 @@ class JournalInline(ReadOnlyInline):
     @admin.display(description="request")
     def request(self, row: ProviderExchange) -> str:
         shown = {"url": row.url, "headers": row.request_headers, "body": row.request_body}
-        return preformatted(json.dumps(shown, indent=2, ensure_ascii=False))
+        return preformatted(json_text(shown, indent=2))
 
     @admin.display(description="response")
     def response(self, row: ProviderExchange) -> str:
         try:
-            return preformatted(
-                json.dumps(json.loads(row.response_body), indent=2, ensure_ascii=False)
-            )
+            # Numbers with a fraction stay exactly as the provider wrote them.
+            answer = json.loads(row.response_body, parse_float=Decimal)
+            return preformatted(json_text(answer, indent=2))
         except ValueError:
             return preformatted(row.response_body)
 

@@ -1,8 +1,5 @@
-"""The HTTP layer: redaction, exact amounts, how transport trouble is classified; it
+"""The HTTP layer: redaction, how transport trouble is classified; it
 records the exchange and writes nothing."""
-
-import json
-from decimal import Decimal
 
 from providers import http
 from providers.base import GatewayResult, Outcome, journaled
@@ -21,13 +18,6 @@ def test_secret_headers_and_body_keys_are_redacted() -> None:
         "key": "[redacted]",
     }
     assert http.redact_text("a SECRET b", ["SECRET", ""]) == "a [redacted] b"
-
-
-def test_decimal_amounts_are_written_exactly_without_a_float() -> None:
-    text = http.json_text({"amount": Decimal("99999999999.99"), "note": "Успешно"})
-    assert text == '{"amount": 99999999999.99, "note": "Успешно"}'
-    assert json.loads(text, parse_float=Decimal)["amount"] == Decimal("99999999999.99")
-    assert http.json_text({"amount": Decimal("5.00")}) == '{"amount": 5.00}'
 
 
 def _probe(url: str, headers: dict[str, str]) -> tuple[http.HttpExchange, GatewayResult]:

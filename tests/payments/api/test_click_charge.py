@@ -43,7 +43,7 @@ def test_seed_request_is_paid(api, click) -> None:
     assert click.stats()["charges_by_code"] == {SEED_CODE: 1}
     sent = ProviderExchange.objects.get().request_body
     # 500 tiyin are 5 soum for CLICK; the code is passed exactly as scanned.
-    assert sent["amount"] == "5.00"  # the journal keeps the number exactly as written
+    assert sent["amount"] == Decimal("5.00")  # the journal keeps the number as it was sent
     assert sent["otp_data"] == SEED_CODE
     assert sent["transaction_id"] == str(payment.transaction_id)
     assert sent["service_id"] == 40012
@@ -57,7 +57,7 @@ def test_trailing_slash_form_is_served_without_redirect(api, click) -> None:
 
 def test_amount_is_sent_in_soum_with_two_decimals(api, click) -> None:
     charge(api, "7700112233", amount=1234567)
-    assert ProviderExchange.objects.get().request_body["amount"] == "12345.67"
+    assert ProviderExchange.objects.get().request_body["amount"] == Decimal("12345.67")
     # On the wire it is a JSON number, written without passing through a float.
     (received,) = click.payments.values()
     assert received.amount == Decimal("12345.67")
