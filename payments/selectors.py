@@ -41,6 +41,19 @@ def payment_by_reference(provider: str, reference: str) -> Payment | None:
     return Payment.objects.filter(match, provider=provider).first()
 
 
+def payment_by_code(provider: str, qr_code: str) -> Payment:
+    """The payment of a scanned code (one per provider: a unique constraint)."""
+    return Payment.objects.get(provider=provider, qr_code=qr_code)
+
+
+def unknown_payment(transaction_id: str) -> Payment | None:
+    """Ours by transaction id, if its outcome is still unknown."""
+    parsed = _as_uuid(transaction_id)
+    if parsed is None:
+        return None
+    return Payment.objects.filter(transaction_id=parsed, status=PaymentStatus.UNKNOWN).first()
+
+
 def purchase_by_provider_id(provider: str, provider_payment_id: str) -> Payment | None:
     """A purchase by the provider's own id for it (a HUMO purchase's RRN)."""
     return Payment.objects.filter(

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from payments.errors import ApplicationError
 from payments.models import Payment, PaymentStatus
+from payments.selectors import payment_by_code
 from payments.services.transitions import (
     CHARGE_STATUS,
     CHECK_STATUS,
@@ -111,4 +112,4 @@ def _create_once(*, provider: str, amount: int, qr_code: str) -> tuple[Payment, 
             return Payment.objects.create(provider=provider, amount=amount, qr_code=qr_code), True
     except IntegrityError:
         # The unique (provider, qr_code) constraint: this code was seen before.
-        return Payment.objects.get(provider=provider, qr_code=qr_code), False
+        return payment_by_code(provider, qr_code), False

@@ -11,7 +11,6 @@ transaction, and answers to earlier operations applied to those. Its policy when
 """
 
 import logging
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments.models import FiscalStatus, Payment, PaymentEvent, PaymentStatus, ProviderExchange
+from payments.selectors import unknown_payment
 from providers.base import Exchange, GatewayResult, Outcome
 
 logger = logging.getLogger(__name__)
@@ -206,10 +206,6 @@ _RESULT_FIELDS = (
 def record_late_answers(result: GatewayResult) -> None:
     """Answers to earlier operations that arrived late settle those still unknown."""
     for transaction_id, late in result.late:
-        try:
-            parsed = uuid.UUID(transaction_id)
-        except ValueError:
-            continue
-        payment = Payment.objects.filter(transaction_id=parsed, status=S.UNKNOWN).first()
+        payment = unknown_payment(transaction_id)
         if payment is not None:
             record_result(payment, late, CHARGE_STATUS, reason="settled by a late answer")
