@@ -182,6 +182,7 @@ def settled_meanwhile(exc: IllegalTransitionError, exchanges: Iterable[Exchange]
     as it is now."""
     logger.warning("not recorded, %s", exc)
     journal(exc.payment, exchanges)
+    exc.payment.refresh_from_db()  # the refused change may have touched the copy in memory
     return exc.payment
 
 
