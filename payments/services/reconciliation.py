@@ -55,12 +55,8 @@ def settle_open(
         if result is None:
             # Never sent: the process stopped before the provider was called.
             return _change(payment, PaymentStatus.FAILED, "never sent to the provider", dry_run)
-        if isinstance(result, str):
-            return (
-                _settled(payment, before, before, True, result)
-                if dry_run
-                else (_flag(payment, result, before))
-            )
+        if isinstance(result, str):  # it could not be asked, and says why
+            return _flag(payment, result, before, dry_run)
         if result.latest_reference is not None and (
             result.latest_reference == "" or made_before(result.latest_reference, payment)
         ):
@@ -77,7 +73,7 @@ def settle_open(
             return _settled(payment, before, after, after in OPEN_STATUSES, result.message)
         payment = record_result(payment, result, CHECK_STATUS, reason="reconcile", actor=ACTOR)
         if payment.is_open:
-            return _flag(payment, result.message or f"still {payment.status}", before)
+            return _flag(payment, result.message or f"still {payment.status}", before, dry_run)
         return _settled(payment, before, payment.status, payment.needs_attention, result.message)
 
     def ask(data: PaymentData, provider: str) -> GatewayResult:
@@ -206,8 +202,8 @@ def _change(
     return _settled(payment, before, status, flag, note)
 
 
-def _flag(payment: Payment, note: str, before: str) -> Settled:
+def _flag(payment: Payment, note: str, before: str, dry_run: bool) -> Settled:
     """Still open after asking: it needs attention."""
-    if not payment.needs_attention:
+    if not dry_run and not payment.needs_attention:
         payment = change_payment(payment, reason=note, actor=ACTOR, needs_attention=True)
     return _settled(payment, before, payment.status, True, note)

@@ -74,7 +74,7 @@ def test_the_end_of_day_reads_its_totals(pinpad) -> None:
     }
 
 
-def test_the_last_transaction_counts_only_with_the_same_amount(pinpad) -> None:  # noqa: ANN001
+def test_the_last_transaction_counts_only_with_the_same_amount(pinpad) -> None:
     payment = purchase(50000)
     HUMO.charge(payment)
     result = HUMO.check(replace(payment, amount=100))
