@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from payments.models import Payment
 from payments.services import operations
 
 
@@ -22,6 +23,8 @@ class OperatorAction:
     description: str  # the button
     explains: str  # what the confirmation page says will happen
     choose_status: bool = False  # the operator says how it ended
+    # The payment's own answer to "can this be done to it?", for its page's buttons.
+    applies: Callable[[Payment], bool] = lambda payment: True
 
 
 ACTIONS = [
@@ -39,6 +42,7 @@ ACTIONS = [
         "The register's receipt URL on each payment is sent to the provider again (for "
         "CLICK, only if CLICK does not have it already). Payments without a refused receipt "
         "are left as they are.",
+        applies=lambda payment: payment.can_retry_fiscal,
     ),
     OperatorAction(
         "reverse_payments",
@@ -47,6 +51,7 @@ ACTIONS = [
         "Each paid payment is undone at its provider: a CLICK reversal, a Payme "
         "receipts.cancel, or a cancel on the HUMO PIN pad. The customer gets the money back; "
         "the register must issue its own refund receipt.",
+        applies=lambda payment: payment.can_reverse,
     ),
     OperatorAction(
         "settle_by_hand",
@@ -55,6 +60,7 @@ ACTIONS = [
         "Each open (unknown or processing) payment is set to what you found in the "
         "provider's cabinet or the terminal's journal. No provider is called.",
         choose_status=True,
+        applies=lambda payment: payment.can_settle_by_hand,
     ),
 ]
 
@@ -126,3 +132,4 @@ def admin_action(action: OperatorAction) -> Callable:
 
 
 ADMIN_ACTIONS = [admin_action(action) for action in ACTIONS]
+BY_NAME = {action.name: action for action in ACTIONS}

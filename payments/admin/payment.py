@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 
 from payments.admin import views
-from payments.admin.actions import ADMIN_ACTIONS
+from payments.admin.actions import ADMIN_ACTIONS, BY_NAME
 from payments.admin.base import ViewOnlyAdmin, badge, preformatted
 from payments.admin.inlines import AuditInline, JournalInline, TimelineInline
 from payments.admin.listing import CreatedBetweenFilter, EstimatedCountPaginator
@@ -108,9 +108,14 @@ class PaymentAdmin(ViewOnlyAdmin):
         form_url: str = "",
         extra_context: dict | None = None,
     ) -> HttpResponse:
-        # The actions this operator may run, as buttons on the payment's page.
+        # The actions this operator may run and that apply to this payment, as buttons.
+        payment = self.get_object(request, object_id)
         allowed = self.get_actions(request)
-        buttons = [(name, description) for name, (_, _, description) in allowed.items()]
+        buttons = [
+            (name, description)
+            for name, (_, _, description) in allowed.items()
+            if payment is None or name not in BY_NAME or BY_NAME[name].applies(payment)
+        ]
         return super().change_view(
             request, object_id, form_url, {**(extra_context or {}), "payment_actions": buttons}
         )

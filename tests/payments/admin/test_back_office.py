@@ -100,7 +100,12 @@ def test_the_payment_page_tells_its_story(staff, paid, api) -> None:
     assert "click_pass/payment" in page  # the journal
     assert "[redacted]" in page  # the Auth header, as journaled
     assert 'class="mono"' in page
-    assert 'data-action="retry_fiscal"' in page  # the actions this operator may run
+    # The actions this operator may run and that apply: a paid payment with its receipt on
+    # file can be reversed, not settled by hand nor sent to the fiscal office again.
+    assert 'data-action="reverse_payments"' in page
+    assert 'data-action="check_status"' in page
+    assert 'data-action="retry_fiscal"' not in page
+    assert 'data-action="settle_by_hand"' not in page
 
 
 def test_a_humo_page_shows_the_slip_and_links_purchase_and_reversal(staff, api, pinpad) -> None:
