@@ -173,6 +173,7 @@ def test_same_code_twice_charges_once_and_answers_the_same(api, click) -> None:
     assert second == first
     assert Payment.objects.count() == 1
     assert click.stats()["charges_by_code"] == {SEED_CODE: 1}
+    assert click.stats()["charge_requests"] == 1  # CLICK would refuse a repeat: none is sent
     assert ProviderExchange.objects.count() == 1
 
 
@@ -190,7 +191,7 @@ def test_same_code_with_another_amount_is_106(api, click) -> None:
         "message": "PAYMENT_ERROR",
         "data": {"reason": "qr_code_reused", "transaction_id": first["data"]["transaction_id"]},
     }
-    assert click.stats()["charges"] == 1
+    assert click.stats()["charge_requests"] == 1
 
 
 def test_same_code_while_unknown_is_110_without_a_call(api, click) -> None:

@@ -32,7 +32,7 @@ def test_a_replay_returns_the_first_answer_unchanged_without_a_second_call(api, 
     assert again == first
     assert json.loads(first[1])["is_success"] is True
     assert ProviderExchange.objects.count() == calls
-    assert click.stats()["charges"] == 1
+    assert click.stats()["charge_requests"] == 1
     row = IdempotencyKey.objects.get()
     assert str(row.transaction_id) == json.loads(first[1])["data"]["transaction_id"]
 

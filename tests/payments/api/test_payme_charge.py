@@ -219,6 +219,7 @@ def test_paid_but_answer_lost_or_unreadable_is_found_paid(api, payme, code: str)
     # One receipt, paid once: recovery never pays again.
     assert payme.stats()["receipts"] == 1
     assert payme.stats()["charges_by_code"] == {code: 1}
+    assert payme.stats()["charge_requests"] == 1
 
 
 def test_stuck_in_state_0_is_cancelled_and_failed(api, payme) -> None:
@@ -266,6 +267,7 @@ def test_same_code_twice_pays_one_receipt(api, payme) -> None:
     assert charge(api, SEED_CODE) == first
     assert payme.stats()["receipts"] == 1
     assert payme.stats()["charges_by_code"] == {SEED_CODE: 1}
+    assert payme.stats()["charge_requests"] == 1
 
 
 def test_the_same_code_is_separate_for_each_provider(api, payme, click) -> None:
