@@ -20,6 +20,11 @@ digits (docs/emulators.md has the table):
     910            never ACKs or NAKs our request frame (nothing done)
     912            NAKs every transmission of our request frame (nothing done)
     911            approved, but every transmission of the answer has a bad LRC
+    920            approves another amount (1.00 UZS) under our order id
+    921            approves in another currency (978)
+    922            approves with the public Concert V3 tags only (no host code XH)
+    923            approves with a NUL byte inside the RRN
+    924            approves and sends the full card number, in the answer and on the slip
 
 Run: python -m emulators.pinpad --link .run/pinpad   (or --tcp 8103)
 """
@@ -35,7 +40,7 @@ import threading
 import time
 import tty
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -170,6 +175,28 @@ class Transaction:
     slip: str
     original_rrn: str = ""
     cancelled: bool = False
+    # What a misbehaving terminal says of it (the scripted money faults, 920-924).
+    currency: str = "860"
+    pan: str = "986009******7856"
+    public_tags_only: bool = False  # no host code of ours (XH): Concert V3 tags alone
+
+
+# Money faults: what the terminal records and says, by the purchase's scenario.
+FULL_PAN = "9860091234567856"
+
+
+def _misbehave(record: Transaction, scenario: int) -> Transaction:
+    if scenario == 920:  # approves another amount (1.00 UZS)
+        return replace(record, amount=100)
+    if scenario == 921:  # approves in another currency (EUR)
+        return replace(record, currency="978")
+    if scenario == 922:  # answers with the public V3 tags only
+        return replace(record, public_tags_only=True)
+    if scenario == 923:  # a NUL byte inside the RRN
+        return replace(record, rrn=record.rrn[:4] + "\x00" + record.rrn[5:])
+    if scenario == 924:  # the full card number, in the answer and on the slip
+        return replace(record, pan=FULL_PAN, slip=record.slip.replace("986009******7856", FULL_PAN))
+    return record
 
 
 class PinpadEmulator:
@@ -237,8 +264,8 @@ class PinpadEmulator:
             time.sleep(self.slow_seconds)
         try:
             if scenario == 905 and previous is not None:
-                link.send_message(previous.encode())
-            link.send_message(answer.encode(), outgoing=_fault(scenario))
+                link.send_message(replace(previous, pos=request.pos).encode())
+            link.send_message(replace(answer, pos=request.pos).encode(), outgoing=_fault(scenario))
         except (LinkError, OSError) as exc:
             self.link_errors.append(f"sending: {type(exc).__name__}: {exc}")
 
@@ -285,7 +312,10 @@ class PinpadEmulator:
                 action=Action.PURCHASE, done=False, host_code="984", order_id=request.order_id
             )
         host_code = f"{scenario:03d}" if scenario in (116, 117, 303) else "000"
-        return self._answer_of(self._transact(request, host_code, "000", purchase_slip))
+        record = self._transact(request, host_code, "000", purchase_slip)
+        self.last = _misbehave(record, scenario)
+        self.transactions[-1] = self.last
+        return self._answer_of(self.last)
 
     def _cancel(self, request: PinpadRequest) -> PinpadAnswer:
         original = next(
@@ -387,17 +417,18 @@ class PinpadEmulator:
         return PinpadAnswer(
             action=record.action,
             done=record.approved,
-            host_code=record.host_code,
+            host_code="" if record.public_tags_only else record.host_code,
             order_id=record.order_id,
             amount=record.amount,
             rrn=record.rrn,
             auth_code=record.auth_code,
-            masked_pan="986009******7856",
+            masked_pan=record.pan,
             terminal_id=TERMINAL_ID,
             slip_number=str(record.number),
             shift=str(self.shift),
             original_rrn=record.original_rrn,
             slip=record.slip,
+            currency=record.currency,
         )
 
     def _next_number(self) -> int:

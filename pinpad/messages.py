@@ -124,10 +124,64 @@ def decode_tlv(payload: bytes) -> dict[str, str]:
 
 
 def _ascii(payload: bytes) -> str:
+    """The payload as text: printable 7-bit ASCII only, as every Concert field is."""
     try:
-        return payload.decode("ascii")
+        text = payload.decode("ascii")
     except UnicodeDecodeError as exc:
         raise MessageError("not 7-bit ASCII") from exc
+    if not text.isprintable():
+        raise MessageError("control bytes inside the message")
+    return text
+
+
+# --- what a field may hold -------------------------------------------------------------
+
+_FIELD_RULES = {
+    # tag: (pattern, what it is)
+    "CA": (re.compile(r"[0-9]{2}"), "POS number"),
+    "CE": (re.compile(r"[0-9]{3}"), "currency"),
+    "XH": (re.compile(r"[0-9]{3}"), "host code"),
+    "XR": (re.compile(r"[0-9]{12}"), "RRN"),
+    "XO": (re.compile(r"[0-9]{12}"), "original RRN"),
+    "AC": (re.compile(r"[0-9A-Za-z]{1,10}"), "authorisation code"),
+    "AA": (re.compile(r"[0-9*]{12,19}"), "card number"),
+    "XT": (re.compile(r"[0-9A-Za-z]{1,16}"), "terminal id"),
+    "XN": (re.compile(r"[0-9]{1,10}"), "slip number"),
+    "XB": (re.compile(r"[0-9]{1,10}"), "shift"),
+    "CF": (re.compile(r"[0-9A-Za-z-]{1,99}"), "order id"),
+}
+# A card number inside a slip: 13 to 19 digits, spaces allowed between groups of four.
+_PAN_IN_TEXT = re.compile(r"(?<![0-9])(?:[0-9][ ]?){12,18}[0-9](?![0-9])")
+
+
+def _checked(fields: dict[str, str]) -> dict[str, str]:
+    for tag, (pattern, name) in _FIELD_RULES.items():
+        value = fields.get(tag)
+        if value and not pattern.fullmatch(value):
+            raise MessageError(f"{tag} is not a valid {name}")
+    return fields
+
+
+def mask_pan(pan: str) -> str:
+    """A card number as it may be kept and shown: the first 6 and the last 4 digits."""
+    if len(pan) < 10:
+        return "*" * len(pan)
+    return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
+
+
+def mask_pans_in(text: str) -> str:
+    """Every full card number in a text (a slip) masked to its first 6 and last 4."""
+    return _PAN_IN_TEXT.sub(lambda m: mask_pan(m.group().replace(" ", "")), text)
+
+
+def _slip_text(encoded: str) -> str:
+    try:
+        slip = base64.b64decode(encoded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise MessageError("XS is not Base64 of UTF-8") from exc
+    if any(not (c.isprintable() or c == "\n") for c in slip):
+        raise MessageError("control bytes inside the slip")
+    return mask_pans_in(slip)
 
 
 # --- our extension ---------------------------------------------------------------------
@@ -155,9 +209,10 @@ class PinpadRequest:
     order_id: str = ""  # our id for the operation (CF), echoed in the answer
     amount: int = 0  # tiyin
     original_rrn: str = ""  # for a cancel
+    pos: str = "01"  # our POS number on the line (CA), echoed in the answer
 
-    def encode(self, pos: str = "01") -> bytes:
-        fields = {"CA": pos, "CD": self.action, "CE": UZS}
+    def encode(self) -> bytes:
+        fields = {"CA": self.pos, "CD": self.action, "CE": UZS}
         if self.amount:
             fields["CB"] = f"{self.amount:012d}"
         if self.order_id:
@@ -168,7 +223,7 @@ class PinpadRequest:
 
     @classmethod
     def decode(cls, payload: bytes) -> "PinpadRequest":
-        fields = decode_tlv(payload)
+        fields = _checked(decode_tlv(payload))
         if "CD" not in fields:
             raise MessageError("no action (CD)")
         return cls(
@@ -176,6 +231,7 @@ class PinpadRequest:
             order_id=fields.get("CF", ""),
             amount=_amount(fields.get("CB", "")),
             original_rrn=fields.get("XO", ""),
+            pos=fields.get("CA", ""),
         )
 
 
@@ -196,13 +252,15 @@ class PinpadAnswer:
     # In an answer to LAST_TRANSACTION (whose CD stays "L"): the action it reports.
     reported_action: str = ""
     slip: str = ""  # Cyrillic: travels as Base64 of UTF-8 to keep the link 7-bit
+    pos: str = "01"  # CA: the POS number the answer is for
+    currency: str = UZS  # CE
 
-    def encode(self, pos: str = "01") -> bytes:
+    def encode(self) -> bytes:
         fields = {
-            "CA": pos,
+            "CA": self.pos,
             "CD": self.action,
             "AE": "10" if self.done else "01",
-            "CE": UZS,
+            "CE": self.currency,
             "CB": f"{self.amount:012d}",
             "CF": self.order_id,
             "XH": self.host_code,
@@ -220,13 +278,10 @@ class PinpadAnswer:
 
     @classmethod
     def decode(cls, payload: bytes) -> "PinpadAnswer":
-        fields = decode_tlv(payload)
+        fields = _checked(decode_tlv(payload))
         if "CD" not in fields or fields.get("AE") not in ("10", "01"):
+            # AE 11 ("taken into account", immediate mode) is not a final word either.
             raise MessageError("an answer needs CD and AE (10 or 01)")
-        try:
-            slip = base64.b64decode(fields.get("XS", ""), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise MessageError("XS is not Base64 of UTF-8") from exc
         return cls(
             action=fields["CD"],
             done=fields["AE"] == "10",
@@ -235,13 +290,15 @@ class PinpadAnswer:
             amount=_amount(fields.get("CB", "")),
             rrn=fields.get("XR", ""),
             auth_code=fields.get("AC", ""),
-            masked_pan=fields.get("AA", ""),
+            masked_pan=mask_pan(fields["AA"]) if "AA" in fields else "",
             terminal_id=fields.get("XT", ""),
             slip_number=fields.get("XN", ""),
             shift=fields.get("XB", ""),
             original_rrn=fields.get("XO", ""),
             reported_action=fields.get("XA", ""),
-            slip=slip,
+            slip=_slip_text(fields.get("XS", "")),
+            pos=fields.get("CA", ""),
+            currency=fields.get("CE", ""),
         )
 
 

@@ -3,12 +3,15 @@
 Each call holds the line for one exchange (our request, the terminal's answer) and returns
 one `PinpadResult`. The rules of the result:
 
-- APPROVED / DECLINED: the terminal answered; approval follows the operation's success
-  codes (a purchase `000`; a cancel `000`, or `400` as real HUMO cancel slips show).
+- APPROVED / DECLINED: the terminal answered about our very request (POS number, order id,
+  action, amount and currency all ours) and said so clearly: `classify` below. Approval
+  follows the operation's success codes (a purchase `000`; a cancel `000`, or `400` as
+  real HUMO cancel slips show).
 - BUSY / UNAVAILABLE: nothing reached the terminal (the line is held by another request,
   cannot be opened, or the terminal never opened the session / refused our frame).
-- UNKNOWN: the terminal may have acted but we have no readable answer (silence past the
-  deadline, a lost line after our frame, an unreadable answer). Never reported as declined.
+- UNKNOWN: the terminal may have acted but we have no answer we can believe (silence past
+  the deadline, a lost line after our frame, an unreadable answer, an answer about another
+  amount or currency, or one that says neither approved nor declined). Never declined.
 
 A plain library: it knows nothing of payments or of any framework; its settings come in as
 arguments (`providers.humo` builds it from the service's settings and turns its statuses
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pinpad.link import Link, LinkError, LinkTiming, NoAnswer, Rejected, Trace
-from pinpad.messages import Action, MessageError, PinpadAnswer, PinpadRequest
+from pinpad.messages import UZS, Action, MessageError, PinpadAnswer, PinpadRequest
 from pinpad.transport import LineSettings, PinpadBusy, PinpadUnavailable, open_line
 
 
@@ -53,6 +56,9 @@ class PinpadResult:
     # Answers of earlier operations that arrived meanwhile (they settle those operations).
     stale: list[PinpadAnswer] = field(default_factory=list)
     duration_ms: int = 0
+    # An answer with our order id that does not match the rest of our request: kept for
+    # the journal, believed for nothing.
+    unmatched: PinpadAnswer | None = None
 
     @property
     def host_code(self) -> str:
@@ -77,19 +83,22 @@ class Pinpad:
         self.pos = pos
 
     def purchase(self, amount: int, order_id: str) -> PinpadResult:
-        return self._exchange(PinpadRequest(Action.PURCHASE, order_id=order_id, amount=amount))
+        request = PinpadRequest(Action.PURCHASE, order_id=order_id, amount=amount, pos=self.pos)
+        return self._exchange(request)
 
     def cancel(self, rrn: str, amount: int, order_id: str) -> PinpadResult:
-        request = PinpadRequest(Action.CANCEL, order_id=order_id, amount=amount, original_rrn=rrn)
+        request = PinpadRequest(
+            Action.CANCEL, order_id=order_id, amount=amount, original_rrn=rrn, pos=self.pos
+        )
         return self._exchange(request)
 
     def close_day(self) -> PinpadResult:
-        return self._exchange(PinpadRequest(Action.CLOSE_DAY))
+        return self._exchange(PinpadRequest(Action.CLOSE_DAY, pos=self.pos))
 
     def last_transaction(self) -> PinpadResult:
         """What the terminal did last: the answer carries that operation's own fields, its
         action in `reported_action`, and APPROVED means that operation was approved."""
-        return self._exchange(PinpadRequest(Action.LAST_TRANSACTION))
+        return self._exchange(PinpadRequest(Action.LAST_TRANSACTION, pos=self.pos))
 
     def _exchange(self, request: PinpadRequest) -> PinpadResult:
         started = time.monotonic()
@@ -97,7 +106,10 @@ class Pinpad:
         link: Link | None = None
 
         def result(
-            status: Status, answer: PinpadAnswer | None = None, reason: str = ""
+            status: Status,
+            answer: PinpadAnswer | None = None,
+            reason: str = "",
+            unmatched: PinpadAnswer | None = None,
         ) -> PinpadResult:
             stale = [_decoded(p) for p in (link.stale if link else [])]
             return PinpadResult(
@@ -109,6 +121,7 @@ class Pinpad:
                 trace=trace.events,
                 stale=[a for a in stale if a is not None],
                 duration_ms=int((time.monotonic() - started) * 1000),
+                unmatched=unmatched,
             )
 
         if not self.line.url:
@@ -116,7 +129,7 @@ class Pinpad:
         try:
             with open_line(self.line) as port:
                 link = Link(port, self.timing, trace)
-                link.send_message(request.encode(self.pos))
+                link.send_message(request.encode())
                 payload = link.receive_message(
                     self.answer_wait, accept=lambda p: _answers(request, p)
                 )
@@ -132,18 +145,51 @@ class Pinpad:
         answer = _decoded(payload)
         if answer is None:
             return result(Status.UNKNOWN, reason="the answer could not be read")
+        mismatch = _mismatch(request, answer)
+        if mismatch:
+            return result(Status.UNKNOWN, reason=f"not our request: {mismatch}", unmatched=answer)
         status = classify(answer)
-        return result(status, answer, reason="the PIN pad is busy" if status == Status.BUSY else "")
+        reasons = {
+            Status.BUSY: "the PIN pad is busy",
+            Status.UNKNOWN: "the answer says neither approved nor declined",
+        }
+        return result(status, answer, reason=reasons.get(status, ""))
 
 
 def classify(answer: PinpadAnswer) -> Status:
     """What an answer says of its operation (for a last-transaction answer: of the
-    operation it reports)."""
+    operation it reports). Declined only on positive evidence.
+
+    With our host code (XH), the action status and the code must agree: done with a success
+    code is approved, not done with another code declined (984 busy); done with a failure
+    code, or not done with a success code, is UNKNOWN. With the public V3 tags alone, the
+    action status decides: AE 10 (done) approved, AE 01 (not done) declined.
+    """
+    if not answer.host_code:
+        return Status.APPROVED if answer.done else Status.DECLINED
     if answer.host_code in BUSY_CODES and not answer.done:
         return Status.BUSY
     action = answer.reported_action if answer.action == Action.LAST_TRANSACTION else answer.action
-    approved = answer.done and answer.host_code in SUCCESS_CODES.get(action, frozenset())
-    return Status.APPROVED if approved else Status.DECLINED
+    success = answer.host_code in SUCCESS_CODES.get(action, frozenset())
+    if answer.done and success:
+        return Status.APPROVED
+    if not answer.done and not success:
+        return Status.DECLINED
+    return Status.UNKNOWN
+
+
+def _mismatch(request: PinpadRequest, answer: PinpadAnswer) -> str:
+    """What in an answer with our order id and action is not about our request ("" when
+    all of it is): the POS number, the currency, and for a payment the amount (which an
+    answer that did nothing may leave out)."""
+    if answer.pos != request.pos:
+        return f"POS {answer.pos or 'missing'}, ours is {request.pos}"
+    if answer.currency != UZS:
+        return f"currency {answer.currency or 'missing'}, ours is {UZS}"
+    payment = request.action in (Action.PURCHASE, Action.CANCEL)
+    if payment and (answer.done or answer.amount) and answer.amount != request.amount:
+        return f"amount {answer.amount}, ours is {request.amount}"
+    return ""
 
 
 def _decoded(payload: bytes) -> PinpadAnswer | None:

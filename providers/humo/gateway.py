@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from pinpad.link import LinkTiming
-from pinpad.messages import ACTION_NAMES, Action, PinpadAnswer
+from pinpad.messages import ACTION_NAMES, UZS, Action, PinpadAnswer
 from pinpad.service import Pinpad, PinpadResult, Status, classify
 from pinpad.slips import parse_totals
 from pinpad.transport import LineSettings
@@ -207,6 +207,7 @@ def _is_about(answer: PinpadAnswer, payment: PaymentData) -> bool:
         answer.order_id == order_id(payment)
         and answer.reported_action == expected
         and answer.amount == payment.amount
+        and answer.currency == UZS
     )
 
 
@@ -230,6 +231,7 @@ def _journal(account: PinpadAccount, done: PinpadResult) -> PinpadResult:
                     "status": str(done.status),
                     "answer": answer.__dict__ if answer else None,
                     "late_answers": [a.order_id for a in done.stale],
+                    "unmatched_answer": done.unmatched.__dict__ if done.unmatched else None,
                     "trace": done.trace,
                 },
                 ensure_ascii=False,

@@ -12,7 +12,10 @@ from pinpad.messages import (
     PinpadRequest,
     decode_tlv,
     encode_tlv,
+    mask_pan,
+    mask_pans_in,
 )
+from pinpad.service import Status, classify
 
 
 def test_e_plus_purchase_frame_bytes_and_lrc_match_the_reference() -> None:
@@ -102,3 +105,62 @@ def test_answer_with_a_long_cyrillic_slip_stays_7_bit_and_round_trips() -> None:
 def test_answer_needs_action_and_status() -> None:
     with pytest.raises(MessageError):
         PinpadAnswer.decode(encode_tlv({"CD": "0"}))
+
+
+# --- what an answer may say, and how it is read -------------------------------------------
+
+
+def answer_fields(**overrides: str) -> dict[str, str]:
+    fields = {"CA": "01", "CD": "0", "AE": "10", "CE": "860", "CB": "000000050000"}
+    fields.update(overrides)
+    return {tag: value for tag, value in fields.items() if value}
+
+
+@pytest.mark.parametrize(
+    ("tag", "value"),
+    [
+        ("XR", "12345678901"),  # an RRN is 12 digits
+        ("XR", "1234567890AB"),
+        ("XH", "00"),
+        ("AC", "12345678901"),  # an authorisation code is at most 10 characters
+        ("AA", "986009-7856"),
+        ("CA", "1"),
+        ("CE", "86O"),
+        ("XT", "01 000002"),
+    ],
+)
+def test_a_field_that_breaks_its_rule_makes_the_answer_garbled(tag: str, value: str) -> None:
+    with pytest.raises(MessageError, match=tag):
+        PinpadAnswer.decode(encode_tlv(answer_fields(**{tag: value})))
+
+
+def test_control_bytes_anywhere_make_the_answer_garbled() -> None:
+    raw = encode_tlv(answer_fields(XR="231511584547")).replace(b"2315", b"23\x0015")
+    with pytest.raises(MessageError, match="control bytes"):
+        PinpadAnswer.decode(raw)
+
+
+def test_a_full_card_number_is_masked_on_reading() -> None:
+    answer = PinpadAnswer.decode(encode_tlv(answer_fields(AA="9860091234567856")))
+    assert answer.masked_pan == "986009******7856"
+    assert mask_pan("4111111111111111111") == "411111*********1111"
+    assert mask_pans_in("Карта 9860 0912 3456 7856 RRN:231511584547") == (
+        "Карта 986009******7856 RRN:231511584547"  # 12 digits are an RRN, not a card
+    )
+
+
+@pytest.mark.parametrize(
+    ("done", "host_code", "status"),
+    [
+        ("10", "000", Status.APPROVED),
+        ("01", "116", Status.DECLINED),
+        ("01", "984", Status.BUSY),
+        ("10", "116", Status.UNKNOWN),  # done, with a refusal code: which is it?
+        ("01", "000", Status.UNKNOWN),  # not done, with a success code
+        ("10", "", Status.APPROVED),  # the public V3 tags alone: AE decides
+        ("01", "", Status.DECLINED),
+    ],
+)
+def test_declined_only_on_positive_evidence(done: str, host_code: str, status: Status) -> None:
+    answer = PinpadAnswer.decode(encode_tlv(answer_fields(AE=done, XH=host_code)))
+    assert classify(answer) is status
