@@ -174,7 +174,7 @@ class Transaction:
     number: int
     slip: str
     original_rrn: str = ""
-    cancelled: bool = False
+    cancelled_amount: int = 0  # of a purchase: how much of it cancels took back
     # What a misbehaving terminal says of it (the scripted money faults, 920-924).
     currency: str = "860"
     pan: str = "986009******7856"
@@ -328,10 +328,10 @@ class PinpadEmulator:
         )
         if original is None:
             host_code = "914"  # original not found
-        elif original.cancelled:
+        elif original.cancelled_amount >= original.amount:
             host_code = "218"  # already cancelled
-        elif request.amount > original.amount:
-            host_code = "915"  # more than the original
+        elif request.amount > original.amount - original.cancelled_amount:
+            host_code = "915"  # more than what is left of the original
         else:
             host_code = "400"  # how an approved cancel reads on HUMO slips
 
@@ -340,7 +340,7 @@ class PinpadEmulator:
 
         record = self._transact(request, host_code, "400", slip)
         if record.approved and original is not None:
-            original.cancelled = True
+            original.cancelled_amount += request.amount
         return self._answer_of(record)
 
     def _transact(

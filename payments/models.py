@@ -7,7 +7,7 @@ Money is integer tiyin everywhere (1 UZS = 100 tiyin). Rows here are changed onl
 import uuid
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from providers import base
 from providers.money import ExactJSONDecoder, ExactJSONEncoder
@@ -57,6 +57,9 @@ class Payment(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
     )
     amount = models.BigIntegerField(help_text="Amount in tiyin (1 UZS = 100 tiyin).")
+    reversed_amount = models.BigIntegerField(
+        default=0, help_text="Of a purchase: how much of it reversals gave back, in tiyin."
+    )
     qr_code = models.CharField(
         max_length=64, null=True, blank=True, help_text="The CLICK PASS / PAYME GO code scanned."
     )
@@ -108,11 +111,16 @@ class Payment(models.Model):
                 condition=~Q(provider_payment_id=""),
                 name="payment_provider_id_unique",
             ),
-            # One live reversal per purchase; a failed one leaves room for another try.
+            # One reversal of a purchase at a time: while one is open, another would not know
+            # how much is left to give back.
             models.UniqueConstraint(
                 fields=["reverses"],
-                condition=Q(reverses__isnull=False) & ~Q(status="failed"),
-                name="payment_one_live_reversal",
+                condition=Q(reverses__isnull=False) & Q(status__in=sorted(OPEN_STATUSES)),
+                name="payment_one_open_reversal",
+            ),
+            models.CheckConstraint(
+                condition=Q(reversed_amount__gte=0) & Q(reversed_amount__lte=F("amount")),
+                name="payment_reversed_within_amount",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(
@@ -149,8 +157,17 @@ class Payment(models.Model):
 
     @property
     def can_reverse(self) -> bool:
-        """A paid purchase: its money can be given back."""
-        return self.status == PaymentStatus.PAID and self.operation == Operation.PURCHASE
+        """A paid purchase with money left to give back."""
+        return (
+            self.status == PaymentStatus.PAID
+            and self.operation == Operation.PURCHASE
+            and self.reversible_amount > 0
+        )
+
+    @property
+    def reversible_amount(self) -> int:
+        """What reversals may still give back, in tiyin."""
+        return self.amount - self.reversed_amount
 
     @property
     def can_settle_by_hand(self) -> bool:

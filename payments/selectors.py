@@ -61,6 +61,12 @@ def purchase_by_provider_id(provider: str, provider_payment_id: str) -> Payment 
     ).first()
 
 
+def paid_reversals_sum(purchase: Payment) -> int:
+    """What the purchase's paid reversal operations gave back, in tiyin."""
+    paid = Payment.objects.filter(reverses=purchase, status=PaymentStatus.PAID)
+    return paid.aggregate(total=Sum("amount"))["total"] or 0
+
+
 def has_later_operation(payment: Payment) -> bool:
     """Whether the same provider got another operation after this one."""
     return Payment.objects.filter(

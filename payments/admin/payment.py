@@ -60,6 +60,7 @@ class PaymentAdmin(ViewOnlyAdmin):
                     "provider",
                     "operation",
                     "amount_uzs",
+                    "reversed_uzs",
                     "status_badge",
                     "needs_attention",
                     "related",
@@ -125,6 +126,10 @@ class PaymentAdmin(ViewOnlyAdmin):
     @admin.display(description="amount, UZS", ordering="amount")
     def amount_uzs(self, payment: Payment) -> str:
         return format_uzs(payment.amount)
+
+    @admin.display(description="given back, UZS")
+    def reversed_uzs(self, payment: Payment) -> str:
+        return format_uzs(payment.reversed_amount) if payment.reversed_amount else "—"
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, payment: Payment) -> str:

@@ -216,6 +216,12 @@ class HumoInput(serializers.Serializer):
             raise serializers.ValidationError(
                 {"request_id": ["This field is required when is_return is true."]}
             )
+        if rrn is not None and not attrs["is_return"]:
+            # A purchase that names an RRN is a reversal sent without its flag: running it
+            # as a new purchase would charge the card again.
+            raise serializers.ValidationError(
+                {"request_id": ["Send it only with is_return: true."]}
+            )
         if rrn is not None and not (len(rrn) == 12 and _DIGITS.fullmatch(rrn)):
             raise serializers.ValidationError(
                 {"request_id": ["Enter the purchase's 12-digit RRN."]}
@@ -256,6 +262,9 @@ class PaymentStatusOutput(serializers.ModelSerializer):
         source="provider_payment_id", help_text="The provider's id; empty until it gave one."
     )
     amount = serializers.IntegerField(help_text="Tiyin.")
+    reversed_amount = serializers.IntegerField(
+        help_text="Of a purchase: tiyin given back by reversals so far."
+    )
 
     class Meta:
         model = Payment
@@ -263,6 +272,7 @@ class PaymentStatusOutput(serializers.ModelSerializer):
             "transaction_id",
             "provider",
             "amount",
+            "reversed_amount",
             "status",
             "fiscal_status",
             "payment_id",

@@ -290,6 +290,10 @@ class HumoCloseView(APIView):
         closed = end_of_day.close_day(HumoView.provider)
         return success({"message": closed.report, "ppt_id": None})
 
+    def head(self, request: Request) -> Response:
+        # Django would answer HEAD by running GET: here that would close the shift.
+        raise exceptions.MethodNotAllowed("HEAD")
+
 
 class PaymentStatusView(APIView):
     @extend_schema(

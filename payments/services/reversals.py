@@ -2,15 +2,17 @@
 
 Where the provider reverses a purchase as an operation of its own (a HUMO cancel, with its
 own RRN and slip), the reversal is a payment row of its own, committed before the provider
-hears of it and run like a charge; otherwise the purchase itself is reversed at the
-provider. Either way the purchase ends `reversed` only once the provider said so.
+hears of it and run like a charge, and may give back part of the purchase; otherwise the
+purchase itself is reversed, whole, at the provider. The purchase keeps how much was given
+back (`reversed_amount`) and ends `reversed` once all of it was, and only once the provider
+said so.
 """
 
 from django.db import IntegrityError, transaction
 
 from payments.errors import ApplicationError
 from payments.models import Operation, Payment, PaymentStatus
-from payments.selectors import purchase_by_provider_id
+from payments.selectors import paid_reversals_sum, purchase_by_provider_id
 from payments.services.charging import gateway_input, send
 from payments.services.transitions import (
     IllegalTransitionError,
@@ -37,21 +39,23 @@ def reverse(
     payment the answer is about: the reversal where it is an operation of its own, else
     the purchase. `reference` is how the caller named the purchase, for its errors."""
     named = {"request_id": reference} if reference else {}
-    amount = purchase.amount if amount is None else amount
+    amount = purchase.reversible_amount if amount is None else amount
     if purchase.status == PaymentStatus.REVERSED:
         raise ApplicationError.conflict("already_reversed", **named)
     if not purchase.can_reverse:
         raise ApplicationError.conflict("not_paid", **named, status=purchase.status)
-    if amount > purchase.amount:
-        raise ApplicationError.conflict("amount_exceeds_purchase", purchase_amount=purchase.amount)
+    if amount > purchase.reversible_amount:
+        raise _exceeds(purchase, purchase.reversed_amount)
     gateway = registry.GATEWAYS[purchase.provider]
     if gateway.reversal_is_operation:
         return _reverse_as_operation(purchase, amount, named, actor)
+    if amount != purchase.amount:
+        raise ApplicationError.conflict("partial_reversal_not_supported", **named)
     result = gateway.reverse(gateway_input(purchase))
     journal(purchase, result.exchanges)
     if result.outcome is not Outcome.SUCCESS:
         raise ApplicationError.billing(purchase.provider, result.code, result.message)
-    return _mark_reversed(purchase, "reversed at the provider", actor)
+    return _count_reversed(purchase, purchase.amount, "reversed at the provider", actor)
 
 
 def _reverse_as_operation(
@@ -66,17 +70,37 @@ def _reverse_as_operation(
                 amount=amount,
             )
     except IntegrityError as exc:
-        # The partial unique constraint: another reversal of this purchase is live. (The
+        # The partial unique constraint: another reversal of this purchase is open. (The
         # register contract names the reason after the terminal's word.)
         raise ApplicationError.conflict("cancel_in_progress", **named) from exc
+    # Ours is now the only open reversal: what the others gave back is final, so what is
+    # left is known exactly (the check above may have read an older purchase row).
+    given_back = paid_reversals_sum(purchase)
+    if amount > purchase.amount - given_back:
+        change_payment(reversal, status=PaymentStatus.FAILED, reason="more than is left")
+        raise _exceeds(purchase, given_back)
     reversal = send(reversal, registry.GATEWAYS[purchase.provider].reverse)
     if reversal.status == PaymentStatus.PAID:
-        _mark_reversed(purchase, f"reversed by {reversal.transaction_id}", actor)
+        _count_reversed(purchase, None, f"reversed {amount} by {reversal.transaction_id}", actor)
     return reversal
 
 
-def _mark_reversed(purchase: Payment, reason: str, actor: str) -> Payment:
+def _count_reversed(purchase: Payment, amount: int | None, reason: str, actor: str) -> Payment:
+    """Record on the purchase what has been given back: `amount`, or (None) the sum of its
+    paid reversal operations; all of it makes the purchase reversed."""
+    given_back = paid_reversals_sum(purchase) if amount is None else amount
+    status = PaymentStatus.REVERSED if given_back >= purchase.amount else None
     try:
-        return change_payment(purchase, status=PaymentStatus.REVERSED, reason=reason, actor=actor)
+        return change_payment(
+            purchase, status=status, reason=reason, actor=actor, reversed_amount=given_back
+        )
     except IllegalTransitionError as exc:
         return settled_meanwhile(exc)
+
+
+def _exceeds(purchase: Payment, given_back: int) -> ApplicationError:
+    return ApplicationError.conflict(
+        "amount_exceeds_purchase",
+        purchase_amount=purchase.amount,
+        returnable_amount=purchase.amount - given_back,
+    )

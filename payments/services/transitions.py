@@ -72,6 +72,7 @@ WRITABLE_FIELDS = frozenset(
         "fiscal_attempts",
         "fiscal_next_attempt_at",
         "needs_attention",
+        "reversed_amount",
     }
 )
 

@@ -54,6 +54,7 @@ def test_status_shows_paid_and_fiscalized(api, click, paid) -> None:
         "transaction_id": paid["transaction_id"],
         "provider": "click",
         "amount": 500,
+        "reversed_amount": 0,
         "status": "paid",
         "fiscal_status": "submitted",
         "payment_id": paid["payment_id"],

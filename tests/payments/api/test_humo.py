@@ -95,7 +95,7 @@ def test_cancel_conflicts_are_106_without_touching_the_line(
 
 def test_cancel_refused_by_the_terminal_is_108_and_leaves_the_purchase_paid(api, pinpad) -> None:
     rrn = xumo(api, amount=50000)["data"]["ppt_id"]
-    pinpad.transactions[-1].cancelled = True  # cancelled at the terminal already
+    pinpad.transactions[-1].cancelled_amount = 50000  # cancelled at the terminal already
     body = xumo(api, amount=50000, request_id=rrn, is_return=True)
     assert body["error"]["code"] == 108
     assert body["error"]["data"]["host_code"] == "218"
