@@ -220,10 +220,19 @@ class ProviderExchange(models.Model):
         max_length=255, blank=True, default="", help_text="Transport failure, if any."
     )
     duration_ms = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the request went out (the PIN pad: the line taken)."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            # A terminal's shift: its operations between two ends of day, in line order.
+            models.Index(
+                fields=["provider", "operation", "started_at"], name="exchange_line_order"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.operation} -> {self.response_status or self.error}"

@@ -161,23 +161,50 @@ def overdue_receipts(provider: str | None = None) -> QuerySet[Payment]:
 # --- the end of a terminal's day --------------------------------------------------------
 
 
-def shift_operations(provider: str) -> tuple[QuerySet[Payment], QuerySet[Payment]]:
-    """The provider's approved purchases and reversals since its last successful end of
-    day: what its terminal's report should add up to."""
-    last_close = (
-        ProviderExchange.objects.filter(provider=provider, operation="close_day", error="")
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
+def last_day_closed(provider: str, *, before: datetime | None = None) -> datetime | None:
+    """When the provider's last successful end of day (before `before`) took the line."""
+    closes = ProviderExchange.objects.filter(provider=provider, operation="close_day", error="")
+    if before is not None:
+        closes = closes.filter(started_at__lt=before)
+    return closes.order_by("-started_at").values_list("started_at", flat=True).first()
+
+
+def shift_operations(
+    provider: str, *, since: datetime | None, until: datetime | None
+) -> tuple[QuerySet[Payment], QuerySet[Payment]]:
+    """The provider's approved purchases and reversals whose exchange with the terminal
+    took the line after `since` and before `until` (ends of day; None: open-ended): what the
+    terminal's report of that shift adds up. The line takes one exchange at a time, so the
+    order in which exchanges took it is the terminal's own order."""
+
+    def on_the_line(operation: str, exchange: str) -> QuerySet[Payment]:
+        window = ProviderExchange.objects.filter(provider=provider, operation=exchange)
+        if since is not None:
+            window = window.filter(started_at__gt=since)
+        if until is not None:
+            window = window.filter(started_at__lt=until)
+        return Payment.objects.filter(
+            provider=provider, operation=operation, pk__in=window.values("payment_id")
+        )
+
+    purchases = on_the_line(Operation.PURCHASE, "purchase").filter(
+        status__in=[PaymentStatus.PAID, PaymentStatus.REVERSED]
     )
-    shift = Payment.objects.filter(provider=provider)
-    if last_close is not None:
-        shift = shift.filter(created_at__gt=last_close)
-    purchases = shift.filter(
-        operation=Operation.PURCHASE, status__in=[PaymentStatus.PAID, PaymentStatus.REVERSED]
-    )
-    reversals = shift.filter(operation=Operation.REVERSAL, status=PaymentStatus.PAID)
+    reversals = on_the_line(Operation.REVERSAL, "cancel").filter(status=PaymentStatus.PAID)
     return purchases, reversals
+
+
+def shift_still_recording(provider: str, *, since: datetime | None, until: datetime) -> bool:
+    """Whether an operation that went through the terminal in the window is still being
+    recorded (its answer came, its row not yet written)."""
+    window = ProviderExchange.objects.filter(
+        provider=provider, operation__in=["purchase", "cancel"], started_at__lt=until
+    )
+    if since is not None:
+        window = window.filter(started_at__gt=since)
+    return Payment.objects.filter(
+        pk__in=window.values("payment_id"), status=PaymentStatus.PROCESSING
+    ).exists()
 
 
 def count_and_sum(payments: QuerySet[Payment]) -> tuple[int, int]:

@@ -59,6 +59,8 @@ class PinpadResult:
     # An answer with our order id that does not match the rest of our request: kept for
     # the journal, believed for nothing.
     unmatched: PinpadAnswer | None = None
+    # When the line was ours (epoch seconds): exchanges on one line are ordered by it.
+    started_at: float = 0.0
 
     @property
     def host_code(self) -> str:
@@ -102,6 +104,7 @@ class Pinpad:
 
     def _exchange(self, request: PinpadRequest) -> PinpadResult:
         started = time.monotonic()
+        line_taken = time.time()
         trace = Trace()
         link: Link | None = None
 
@@ -122,12 +125,14 @@ class Pinpad:
                 stale=[a for a in stale if a is not None],
                 duration_ms=int((time.monotonic() - started) * 1000),
                 unmatched=unmatched,
+                started_at=line_taken,
             )
 
         if not self.line.url:
             return result(Status.UNAVAILABLE, reason="no PIN pad is configured (PINPAD_URL)")
         try:
             with open_line(self.line) as port:
+                line_taken = time.time()
                 link = Link(port, self.timing, trace)
                 link.send_message(request.encode())
                 payload = link.receive_message(

@@ -38,6 +38,8 @@ class Exchange:
     response_body: str = ""
     error: str = ""
     duration_ms: int = 0
+    # When the request went out (for the PIN pad: when the line was ours).
+    started_at: datetime | None = None
 
 
 @dataclass(frozen=True)

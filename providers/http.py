@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.utils import timezone
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
@@ -140,6 +141,7 @@ def send(
 ) -> HttpExchange:
     """Send one request, record its exchange (redacted), and return what came back."""
     started = time.monotonic()
+    started_at = timezone.now()
     status_code: int | None = None
     text = ""
     body: Any = None
@@ -181,6 +183,7 @@ def send(
             response_body=redact_text(text[:_JOURNAL_TEXT_LIMIT], secrets),
             error=redact_text(f"{failure}: {detail}" if failure else "", secrets)[:255],
             duration_ms=duration_ms,
+            started_at=started_at,
         )
     )
     logger.info(

@@ -1,12 +1,23 @@
-"""The end of a terminal's day: close its shift, and what we recorded of that shift."""
+"""The end of a terminal's day: close its shift, and what we recorded of exactly that shift."""
 
+import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from payments.errors import ApplicationError
-from payments.selectors import count_and_sum, shift_operations
+from payments.selectors import (
+    count_and_sum,
+    last_day_closed,
+    shift_operations,
+    shift_still_recording,
+)
 from payments.services.transitions import journal, record_late_answers
 from providers import registry
 from providers.base import Outcome
+
+# How long to wait for operations that went through the terminal before the close but are
+# still being written (their answer came a moment before the close took the line).
+RECORDING_WAIT = 5.0
 
 
 @dataclass(frozen=True)
@@ -23,11 +34,14 @@ class DayTotals:
 class DayClosed:
     report: str  # the terminal's report, as printed
     totals: DayTotals | None  # what the report says, when it can be read
+    ours: DayTotals  # what we recorded of the very shift it closed
 
 
 def close_day(provider: str) -> DayClosed:
-    """Close the provider's day. A day that does not close is the same refusal the
-    register hears for a payment the terminal could not take (code 108)."""
+    """Close the provider's day, then count ours for the shift it closed: the operations
+    that took the line after the previous end of day and before this one. A day that does
+    not close is the same refusal the register hears for a payment the terminal could not
+    take (code 108)."""
     gateway = registry.GATEWAYS[provider]
     result = gateway.close_day(gateway.account())
     journal(None, result.exchanges)
@@ -35,14 +49,23 @@ def close_day(provider: str) -> DayClosed:
     if result.outcome is not Outcome.SUCCESS:
         code = None if result.code is None else str(result.code)
         raise ApplicationError.pinpad(code, result.provider_status, result.slip_text)
+    closed_at = result.exchanges[-1].started_at if result.exchanges else None
+    ours = shift_totals(provider, until=closed_at)
     printed = (result.raw or {}).get("totals")
-    return DayClosed(report=result.slip_text, totals=DayTotals(**printed) if printed else None)
+    return DayClosed(
+        report=result.slip_text, totals=DayTotals(**printed) if printed else None, ours=ours
+    )
 
 
-def shift_totals(provider: str) -> DayTotals:
-    """Our own totals of the provider's current shift: what we recorded as approved since
-    its last successful end of day."""
-    purchases, reversals = shift_operations(provider)
-    purchase_count, purchase_amount = count_and_sum(purchases)
-    reversal_count, reversal_amount = count_and_sum(reversals)
-    return DayTotals(purchase_count, purchase_amount, reversal_count, reversal_amount)
+def shift_totals(provider: str, *, until: datetime | None = None) -> DayTotals:
+    """Our own totals of the provider's shift that ends at `until` (None: the shift open
+    now): what we recorded as approved since the end of day before it."""
+    since = last_day_closed(provider, before=until)
+    if until is not None:
+        deadline = time.monotonic() + RECORDING_WAIT
+        while shift_still_recording(provider, since=since, until=until):
+            if time.monotonic() > deadline:
+                break  # a request that died mid-way: the totals will say so
+            time.sleep(0.1)
+    purchases, reversals = shift_operations(provider, since=since, until=until)
+    return DayTotals(*count_and_sum(purchases), *count_and_sum(reversals))

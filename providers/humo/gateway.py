@@ -9,6 +9,7 @@ the line goes up with the result, like an HTTP provider's.
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
 
@@ -238,6 +239,7 @@ def _journal(account: PinpadAccount, done: PinpadResult) -> PinpadResult:
             ),
             error=done.reason[:255],
             duration_ms=done.duration_ms,
+            started_at=datetime.fromtimestamp(done.started_at, UTC),
         )
     )
     return done

@@ -27,9 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="our totals only")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        ours = end_of_day.shift_totals(options["provider"])
         if options["dry_run"]:
-            self.stdout.write(_table(ours, None))
+            self.stdout.write(_table(end_of_day.shift_totals(options["provider"]), None))
             self.stdout.write("dry run: the shift was not closed")
             return
         try:
@@ -39,7 +38,7 @@ class Command(BaseCommand):
                 f"the PIN pad did not close the day: {exc.data}", returncode=2
             ) from exc
         self.stdout.write(closed.report)
-        theirs = closed.totals
+        theirs, ours = closed.totals, closed.ours
         self.stdout.write(_table(ours, theirs))
         if theirs != ours:
             raise CommandError("the terminal's totals differ from ours", returncode=2)
