@@ -219,6 +219,7 @@ PINPAD_LINK_TIMING = {
     "inter_byte_wait": env.float("PINPAD_INTER_BYTE_WAIT", default=1.0),
     "eot_wait": env.float("PINPAD_EOT_WAIT", default=2.0),
     "max_frame": env.int("PINPAD_MAX_FRAME", default=8192),
+    "frame_wait": env.float("PINPAD_FRAME_WAIT", default=15.0),
 }
 
 # --- Logging ---------------------------------------------------------------------------

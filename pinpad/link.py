@@ -43,6 +43,18 @@ class LinkTiming:
     inter_byte_wait: float = 1.0  # our own inter-byte deadline inside a frame
     eot_wait: float = 2.0  # for the peer's EOT after our final ACK; missing = warning
     max_frame: int = 8192  # data bytes; real Concert terminals take 512
+    frame_wait: float = 15.0  # for a whole frame, STX to LRC (8 KiB at 9600 baud: 8.5 s)
+
+    def exchange_bound(self) -> float:
+        """The most one exchange takes besides the wait for the peer's answer: opening our
+        session, every transmission of our frame, every transmission of the peer's, the
+        closing EOT. With the answer wait, the longest the line is held."""
+        opening = self.enq_attempts * (self.enq_wait + self.retry_pause)
+        # Yielding to the peer's late answers, at most once per ENQ attempt.
+        late_answers = self.enq_attempts * self.transmissions * self.frame_wait
+        ours = self.transmissions * self.frame_ack_wait
+        theirs = self.transmissions * (self.frame_wait + self.first_byte_wait)
+        return opening + late_answers + ours + theirs + self.eot_wait
 
 
 class LinkError(Exception):
@@ -78,6 +90,14 @@ class Silence(LinkError):
     delivered = True
 
 
+class Expired(LinkError):
+    """The exchange ran past its deadline (a peer that trickles bytes, or floods)."""
+
+    def __init__(self, message: str, *, delivered: bool) -> None:
+        super().__init__(message)
+        self.delivered = delivered
+
+
 class LinkLost(LinkError):
     """The line went away (unplugged, closed). `delivered` is set by when it happened."""
 
@@ -101,14 +121,25 @@ def frame(payload: bytes) -> bytes:
 
 @dataclass
 class Trace:
-    """What crossed the line, for the journal: `>` sent, `<` received."""
+    """What crossed the line, for the journal: `>` sent, `<` received. At most `limit`
+    events are kept; past that only their number, so a flooding peer cannot grow it."""
 
-    events: list[str] = field(default_factory=list)
+    limit: int = 200
+    _events: list[str] = field(default_factory=list)
+    dropped: int = 0
 
     def add(self, direction: str, what: bytes | str) -> None:
+        if len(self._events) >= self.limit:
+            self.dropped += 1
+            return
         if isinstance(what, bytes):
             what = _NAMES.get(what[0], f"0x{what[0]:02x}") if len(what) == 1 else f"{len(what)}B"
-        self.events.append(f"{direction}{what}")
+        self._events.append(f"{direction}{what}")
+
+    @property
+    def events(self) -> list[str]:
+        more = [f"... {self.dropped} more"] if self.dropped else []
+        return [*self._events, *more]
 
 
 class Link:
@@ -117,12 +148,20 @@ class Link:
     `stale`; the terminal does not yield and waits for its ACK."""
 
     def __init__(
-        self, port: Port, timing: LinkTiming, trace: Trace | None = None, *, yields: bool = True
+        self,
+        port: Port,
+        timing: LinkTiming,
+        trace: Trace | None = None,
+        *,
+        yields: bool = True,
+        deadline: float | None = None,
     ) -> None:
         self.port = port
         self.timing = timing
         self.trace = trace if trace is not None else Trace()
         self.yields = yields
+        # time.monotonic() past which no wait of this link goes on (None: no end).
+        self.deadline = deadline
         # Frames `receive_message` was not waiting for (answers of earlier transactions).
         self.stale: list[bytes] = []
 
@@ -176,7 +215,7 @@ class Link:
                 self._write(bytes([ACK]), delivered=False)
                 self.trace.add(">", bytes([ACK]))
                 # An unreadable late answer is dropped; ours has not been sent yet.
-                with contextlib.suppress(Garbled):
+                with contextlib.suppress(Garbled, _SessionEnded):
                     self.stale.append(self._read_frame_with_retries())
                 continue
             attempt += 1
@@ -212,7 +251,10 @@ class Link:
         deadline = time.monotonic() + wait
         while True:
             self._await_enq(deadline)
-            payload = self._read_frame_with_retries(respond)
+            try:
+                payload = self._read_frame_with_retries(respond)
+            except _SessionEnded:
+                continue  # the peer closed its session without a frame (a probe, an abort)
             if accept is None or accept(payload):
                 return payload
             self.stale.append(payload)
@@ -233,9 +275,16 @@ class Link:
     def _read_frame_with_retries(
         self, respond: Callable[[bytes], int | None] | None = None
     ) -> bytes:
+        """The peer's frame, inside the session it opened. An EOT instead of the frame
+        ends that session (_SessionEnded); an ENQ starts it again: ACKed, and read anew."""
         for _ in range(self.timing.transmissions):
             try:
                 payload = self._read_frame()
+            except _Restarted:
+                self.trace.add("<", bytes([ENQ]))
+                self._write(bytes([ACK]), delivered=True)
+                self.trace.add(">", bytes([ACK]))
+                continue
             except _BadFrame as exc:
                 self.trace.add("<", f"bad frame ({exc})")
                 self._write(bytes([NAK]), delivered=True)
@@ -253,10 +302,18 @@ class Link:
 
     def _read_frame(self) -> bytes:
         first = self._read_byte(self.timing.first_byte_wait, delivered=True)
+        if first == EOT:
+            self.trace.add("<", bytes([EOT]))
+            raise _SessionEnded
+        if first == ENQ:
+            raise _Restarted
         if first != STX:
             raise _BadFrame("no STX" if first is None else f"0x{first:02x} instead of STX")
+        frame_deadline = time.monotonic() + self.timing.frame_wait
         body = bytearray()
         while True:
+            if time.monotonic() > frame_deadline:
+                raise _BadFrame("too slow")
             byte = self._read_byte(self.timing.inter_byte_wait, delivered=True)
             if byte is None:
                 raise _BadFrame("truncated")
@@ -281,6 +338,11 @@ class Link:
     # --- bytes ---------------------------------------------------------------------------
 
     def _read_byte(self, wait: float, *, delivered: bool) -> int | None:
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise Expired("the exchange ran past its deadline", delivered=delivered)
+            wait = min(wait, left)
         try:
             # Setting pyserial's timeout reconfigures the tty: it fails too on a dead line.
             self.port.timeout = max(wait, 0.0)
@@ -298,3 +360,11 @@ class Link:
 
 class _BadFrame(Exception):
     pass
+
+
+class _SessionEnded(Exception):
+    """The peer sent EOT where its frame should have been."""
+
+
+class _Restarted(Exception):
+    """The peer sent ENQ where its frame should have been: it starts its session again."""

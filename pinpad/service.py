@@ -133,7 +133,10 @@ class Pinpad:
         try:
             with open_line(self.line) as port:
                 line_taken = time.time()
-                link = Link(port, self.timing, trace)
+                # The line is held for the answer wait and the link's own fixed bound, no
+                # longer, whatever the peer sends or trickles.
+                held_until = time.monotonic() + self.answer_wait + self.timing.exchange_bound()
+                link = Link(port, self.timing, trace, deadline=held_until)
                 link.send_message(request.encode())
                 payload = link.receive_message(
                     self.answer_wait, accept=lambda p: _answers(request, p)

@@ -86,6 +86,7 @@ FAST_LINK = {
     "inter_byte_wait": 0.2,
     "eot_wait": 0.3,
     "max_frame": 8192,
+    "frame_wait": 2.0,
 }
 PINPAD_ANSWER_WAIT = 1.5
 
