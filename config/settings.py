@@ -198,6 +198,10 @@ PINPAD_PARITY = env.str("PINPAD_PARITY", default="N")
 PINPAD_STOPBITS = env.float("PINPAD_STOPBITS", default=1)
 PINPAD_WRITE_TIMEOUT = env.float("PINPAD_WRITE_TIMEOUT", default=2.0)
 PINPAD_POS_NUMBER = env.str("PINPAD_POS_NUMBER", default="01")
+# The messages inside the frames: "tlv" (our extension: every HUMO operation, RRN and slip)
+# or "concert-e+" (the public Concert E+ layout: purchase and cancel of up to 999 999.99 UZS,
+# no RRN, no slip, no end of day, no last-transaction query).
+PINPAD_PROTOCOL = env.str("PINPAD_PROTOCOL", default="tlv")
 # One request on the line at a time, across all server processes: a lock file here. A
 # second request waits this many seconds for it (0: answers "busy" at once).
 PINPAD_LOCK_DIR = Path(env.str("PINPAD_LOCK_DIR", default=tempfile.gettempdir()))

@@ -46,7 +46,14 @@ from pathlib import Path
 
 from emulators.counters import ChargeCounters
 from pinpad.link import ACK, NAK, Link, LinkError, LinkTiming, Silence
-from pinpad.messages import ACTION_NAMES, Action, MessageError, PinpadAnswer, PinpadRequest
+from pinpad.messages import (
+    ACTION_NAMES,
+    CODECS,
+    Action,
+    MessageError,
+    PinpadAnswer,
+    PinpadRequest,
+)
 from pinpad.slips import (
     ShiftTotals,
     SlipData,
@@ -205,8 +212,11 @@ class PinpadEmulator:
         line: PtyLine | TcpLine,
         timing: LinkTiming | None = None,
         slow_seconds: float = 5.0,
+        protocol: str = "tlv",
     ) -> None:
         self.line = line
+        # The messages it speaks: our TLV extension, or public Concert E+ (`--protocol`).
+        self.codec = CODECS[protocol]
         self.timing = timing or LinkTiming(first_byte_wait=10.0)
         self.slow_seconds = slow_seconds
         self.shift = 1
@@ -239,7 +249,7 @@ class PinpadEmulator:
         link = Link(self.line, self.timing, yields=False)
         try:
             payload = link.receive_message(wait, respond=self._respond)
-            request = PinpadRequest.decode(payload)
+            request = self.codec.decode_request(payload)
         except Silence:
             return
         except (LinkError, MessageError, OSError) as exc:
@@ -264,8 +274,11 @@ class PinpadEmulator:
             time.sleep(self.slow_seconds)
         try:
             if scenario == 905 and previous is not None:
-                link.send_message(replace(previous, pos=request.pos).encode())
-            link.send_message(replace(answer, pos=request.pos).encode(), outgoing=_fault(scenario))
+                link.send_message(self.codec.encode_answer(replace(previous, pos=request.pos)))
+            link.send_message(
+                self.codec.encode_answer(replace(answer, pos=request.pos)),
+                outgoing=_fault(scenario),
+            )
         except (LinkError, OSError) as exc:
             self.link_errors.append(f"sending: {type(exc).__name__}: {exc}")
 
@@ -280,7 +293,7 @@ class PinpadEmulator:
 
     def _respond(self, payload: bytes) -> int | None:
         try:
-            request = PinpadRequest.decode(payload)
+            request = self.codec.decode_request(payload)
         except MessageError:
             return NAK
         scenario = _scenario(request)
@@ -318,14 +331,16 @@ class PinpadEmulator:
         return self._answer_of(self.last)
 
     def _cancel(self, request: PinpadRequest) -> PinpadAnswer:
-        original = next(
-            (
-                t
-                for t in self.transactions
-                if t.action == Action.PURCHASE and t.approved and t.rrn == request.original_rrn
-            ),
-            None,
-        )
+        def cancels(t: Transaction) -> bool:
+            if not (t.action == Action.PURCHASE and t.approved):
+                return False
+            if request.original_rrn:
+                return t.rrn == request.original_rrn
+            # Concert E+ cannot name the purchase: as a terminal that asks for the card,
+            # take the latest one with that much left.
+            return t.amount - t.cancelled_amount >= request.amount
+
+        original = next((t for t in reversed(self.transactions) if cancels(t)), None)
         if original is None:
             host_code = "914"  # original not found
         elif original.cancelled_amount >= original.amount:
@@ -481,9 +496,12 @@ def main() -> None:
     where.add_argument("--tcp", type=int, help="listen on this TCP port instead")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--slow-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--protocol", choices=sorted(CODECS), default="tlv", help="the messages it speaks"
+    )
     args = parser.parse_args()
     line = TcpLine(args.host, args.tcp) if args.tcp else PtyLine(args.link)
-    emulator = PinpadEmulator(line, slow_seconds=args.slow_seconds)
+    emulator = PinpadEmulator(line, slow_seconds=args.slow_seconds, protocol=args.protocol)
     where_to = f"{line.url} -> {line.path}" if isinstance(line, PtyLine) else line.url
     print(f"PIN pad emulator on {where_to}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: emulator.stop())

@@ -54,11 +54,13 @@ def unknown_payment(transaction_id: str) -> Payment | None:
     return Payment.objects.filter(transaction_id=parsed, status=PaymentStatus.UNKNOWN).first()
 
 
-def purchase_by_provider_id(provider: str, provider_payment_id: str) -> Payment | None:
-    """A purchase by the provider's own id for it (a HUMO purchase's RRN)."""
-    return Payment.objects.filter(
-        provider=provider, operation=Operation.PURCHASE, provider_payment_id=provider_payment_id
-    ).first()
+def purchase_by_reference(provider: str, reference: str) -> Payment | None:
+    """A purchase by the provider's own id for it (a HUMO purchase's RRN) or by ours."""
+    match = Q(provider_payment_id=reference)
+    parsed = _as_uuid(reference)
+    if parsed is not None:
+        match |= Q(transaction_id=parsed)
+    return Payment.objects.filter(match, provider=provider, operation=Operation.PURCHASE).first()
 
 
 def paid_reversals_sum(purchase: Payment) -> int:

@@ -47,6 +47,26 @@ class ConcertRequest:
             text += self.delay + self.authorization
         return text.encode("ascii")
 
+    @classmethod
+    def decode(cls, payload: bytes) -> "ConcertRequest":
+        text = _ascii(payload)
+        if len(text) not in (26, 34):
+            raise MessageError(f"a Concert request is 26 or 34 characters, not {len(text)}")
+        if not (text[0:2].isdigit() and text[2:10].isdigit() and text[13:16].isdigit()):
+            raise MessageError("POS number, amount and currency must be digits")
+        plus = len(text) == 34
+        return cls(
+            amount=int(text[2:10]),
+            pos=text[0:2],
+            answer_flag=text[10],
+            payment_mode=text[11],
+            kind=text[12],
+            currency=text[13:16],
+            private=text[16:26],
+            delay=text[26:30] if plus else None,
+            authorization=text[30:34] if plus else None,
+        )
+
 
 @dataclass(frozen=True)
 class ConcertAnswer:
@@ -54,9 +74,15 @@ class ConcertAnswer:
     status: str  # 0 accepted, 7 refused / not done, 9 handled (immediate mode)
     amount: int
     payment_mode: str
-    rep: str
+    rep: str | None  # usually the card number; None: the short answer without it
     currency: str
     private: str
+
+    def encode(self) -> bytes:
+        """80 characters with the REP field, 25 without (`rep` None)."""
+        head = f"{self.pos:0>2.2}{self.status:1.1}{self.amount:08d}{self.payment_mode:1.1}"
+        rep = "" if self.rep is None else f"{self.rep:<55.55}"
+        return (head + rep + f"{self.currency:3.3}{self.private:<10.10}").encode("ascii")
 
     @classmethod
     def decode(cls, payload: bytes) -> "ConcertAnswer":
@@ -65,7 +91,7 @@ class ConcertAnswer:
         if len(text) == 80:
             rep, tail = text[12:67], text[67:]
         elif len(text) == 25:
-            rep, tail = "", text[12:]
+            rep, tail = None, text[12:]
         else:
             raise MessageError(f"a Concert answer is 80 or 25 characters, not {len(text)}")
         if not text[3:11].isdigit():
@@ -308,3 +334,105 @@ def _amount(text: str) -> int:
     if not text.isdigit() or len(text) > 12:
         raise MessageError("CB must be up to 12 digits")
     return int(text)
+
+
+# --- the two protocols the driver speaks ------------------------------------------------
+
+
+class TlvCodec:
+    """Our TLV extension (the default): every HUMO operation, RRN and slip included."""
+
+    name = "tlv"
+
+    def cannot(self, request: PinpadRequest) -> str:
+        return ""
+
+    def reference(self, request: PinpadRequest) -> str:
+        return request.order_id
+
+    def encode(self, request: PinpadRequest) -> bytes:
+        return request.encode()
+
+    def decode_request(self, payload: bytes) -> PinpadRequest:
+        return PinpadRequest.decode(payload)
+
+    def decode(self, payload: bytes, request: PinpadRequest) -> PinpadAnswer:
+        return PinpadAnswer.decode(payload)
+
+    def encode_answer(self, answer: PinpadAnswer) -> bytes:
+        return answer.encode()
+
+
+E_PLUS_MAX_AMOUNT = 99_999_999  # 8 digits: 999 999.99 UZS
+_E_PLUS_KINDS = {Action.PURCHASE: "0", Action.CANCEL: "2"}
+
+
+class ConcertEPlusCodec:
+    """The public Concert E+ layout: a purchase and a cancellation of an amount, nothing
+    more. Our order id travels in the 10 characters of private data (its first 10 hex
+    digits), the answer says accepted or refused, and carries neither RRN nor slip."""
+
+    name = "concert-e+"
+
+    def cannot(self, request: PinpadRequest) -> str:
+        if request.action not in _E_PLUS_KINDS:
+            what = ACTION_NAMES.get(request.action, request.action).replace("_", " ")
+            return f"Concert E+ has no {what}"
+        if request.amount > E_PLUS_MAX_AMOUNT:
+            return "Concert E+ carries at most 999 999.99 UZS"
+        return ""
+
+    def reference(self, request: PinpadRequest) -> str:
+        return request.order_id[:10]
+
+    def encode(self, request: PinpadRequest) -> bytes:
+        return ConcertRequest(
+            amount=request.amount,
+            pos=request.pos,
+            kind=_E_PLUS_KINDS[request.action],
+            private=self.reference(request),
+        ).encode()
+
+    def decode_request(self, payload: bytes) -> PinpadRequest:
+        plain = ConcertRequest.decode(payload)
+        actions = {kind: action for action, kind in _E_PLUS_KINDS.items()}
+        if plain.kind not in actions:
+            raise MessageError(f"transaction type {plain.kind!r} is not a purchase or a cancel")
+        return PinpadRequest(
+            action=actions[plain.kind],
+            order_id=plain.private.rstrip(),
+            amount=plain.amount,
+            pos=plain.pos,
+        )
+
+    def decode(self, payload: bytes, request: PinpadRequest) -> PinpadAnswer:
+        """An E+ answer says nothing of its action: it is the request's. Status `0` is
+        done, `7` not done; `9` (immediate mode, no final status) or any other is no
+        answer to believe."""
+        plain = ConcertAnswer.decode(payload)
+        if plain.status not in ("0", "7"):
+            raise MessageError(f"status {plain.status!r} is not a final answer")
+        card = "".join(c for c in (plain.rep or "") if c.isdigit() or c == "*")
+        return PinpadAnswer(
+            action=request.action,
+            done=plain.status == "0",
+            order_id=plain.private.rstrip(),
+            amount=plain.amount,
+            masked_pan=mask_pan(card) if card else "",
+            pos=plain.pos,
+            currency=plain.currency,
+        )
+
+    def encode_answer(self, answer: PinpadAnswer) -> bytes:
+        return ConcertAnswer(
+            pos=answer.pos,
+            status="0" if answer.done else "7",
+            amount=answer.amount,
+            payment_mode="1",
+            rep=answer.masked_pan,
+            currency=answer.currency,
+            private=answer.order_id[:10],
+        ).encode()
+
+
+CODECS = {codec.name: codec for codec in (TlvCodec(), ConcertEPlusCodec())}

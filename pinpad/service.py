@@ -7,6 +7,8 @@ one `PinpadResult`. The rules of the result:
   action, amount and currency all ours) and said so clearly: `classify` below. Approval
   follows the operation's success codes (a purchase `000`; a cancel `000`, or `400` as
   real HUMO cancel slips show).
+- UNSUPPORTED: the configured protocol cannot carry the request (Concert E+ has no end of
+  day, no last-transaction query, 8 digits of amount); nothing was sent.
 - BUSY / UNAVAILABLE: nothing reached the terminal (the line is held by another request,
   cannot be opened, or the terminal never opened the session / refused our frame).
 - UNKNOWN: the terminal may have acted but we have no answer we can believe (silence past
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pinpad.link import Link, LinkError, LinkTiming, NoAnswer, Rejected, Trace
-from pinpad.messages import UZS, Action, MessageError, PinpadAnswer, PinpadRequest
+from pinpad.messages import CODECS, UZS, Action, MessageError, PinpadAnswer, PinpadRequest
 from pinpad.transport import LineSettings, PinpadBusy, PinpadUnavailable, open_line
 
 
@@ -32,6 +34,7 @@ class Status(StrEnum):
     DECLINED = "declined"
     BUSY = "busy"
     UNAVAILABLE = "unavailable"
+    UNSUPPORTED = "unsupported"  # the protocol cannot say it: nothing was sent
     UNKNOWN = "unknown"
 
 
@@ -77,12 +80,19 @@ class PinpadResult:
 
 class Pinpad:
     def __init__(
-        self, line: LineSettings, timing: LinkTiming, answer_wait: float, pos: str = "01"
+        self,
+        line: LineSettings,
+        timing: LinkTiming,
+        answer_wait: float,
+        pos: str = "01",
+        protocol: str = "tlv",
     ) -> None:
         self.line = line
         self.timing = timing
         self.answer_wait = answer_wait
         self.pos = pos
+        # The messages inside the frames: our TLV extension, or public Concert E+.
+        self.codec = CODECS[protocol]
 
     def purchase(self, amount: int, order_id: str) -> PinpadResult:
         request = PinpadRequest(Action.PURCHASE, order_id=order_id, amount=amount, pos=self.pos)
@@ -114,7 +124,7 @@ class Pinpad:
             reason: str = "",
             unmatched: PinpadAnswer | None = None,
         ) -> PinpadResult:
-            stale = [_decoded(p) for p in (link.stale if link else [])]
+            stale = [self._decoded(p, request) for p in (link.stale if link else [])]
             return PinpadResult(
                 status=status,
                 action=request.action,
@@ -130,6 +140,9 @@ class Pinpad:
 
         if not self.line.url:
             return result(Status.UNAVAILABLE, reason="no PIN pad is configured (PINPAD_URL)")
+        cannot = self.codec.cannot(request)
+        if cannot:
+            return result(Status.UNSUPPORTED, reason=cannot)
         try:
             with open_line(self.line) as port:
                 line_taken = time.time()
@@ -137,9 +150,9 @@ class Pinpad:
                 # longer, whatever the peer sends or trickles.
                 held_until = time.monotonic() + self.answer_wait + self.timing.exchange_bound()
                 link = Link(port, self.timing, trace, deadline=held_until)
-                link.send_message(request.encode())
+                link.send_message(self.codec.encode(request))
                 payload = link.receive_message(
-                    self.answer_wait, accept=lambda p: _answers(request, p)
+                    self.answer_wait, accept=lambda p: self._answers(request, p)
                 )
         except PinpadBusy as exc:
             return result(Status.BUSY, reason=str(exc))
@@ -150,7 +163,7 @@ class Pinpad:
         except LinkError as exc:
             status = Status.UNKNOWN if exc.delivered else Status.UNAVAILABLE
             return result(status, reason=f"{type(exc).__name__}: {exc}")
-        answer = _decoded(payload)
+        answer = self._decoded(payload, request)
         if answer is None:
             return result(Status.UNKNOWN, reason="the answer could not be read")
         mismatch = _mismatch(request, answer)
@@ -162,6 +175,22 @@ class Pinpad:
             Status.UNKNOWN: "the answer says neither approved nor declined",
         }
         return result(status, answer, reason=reasons.get(status, ""))
+
+    def _decoded(self, payload: bytes, request: PinpadRequest) -> PinpadAnswer | None:
+        try:
+            return self.codec.decode(payload, request)
+        except MessageError:
+            return None
+
+    def _answers(self, request: PinpadRequest, payload: bytes) -> bool:
+        """Whether a frame is the answer to this request, not a late one of an earlier."""
+        answer = self._decoded(payload, request)
+        if answer is None:
+            return True  # unreadable: let the caller say so
+        if request.action == Action.LAST_TRANSACTION:
+            return answer.action == Action.LAST_TRANSACTION  # it reports another operation
+        ours = self.codec.reference(request)
+        return answer.order_id == ours and answer.action == request.action
 
 
 def classify(answer: PinpadAnswer) -> Status:
@@ -198,20 +227,3 @@ def _mismatch(request: PinpadRequest, answer: PinpadAnswer) -> str:
     if payment and (answer.done or answer.amount) and answer.amount != request.amount:
         return f"amount {answer.amount}, ours is {request.amount}"
     return ""
-
-
-def _decoded(payload: bytes) -> PinpadAnswer | None:
-    try:
-        return PinpadAnswer.decode(payload)
-    except MessageError:
-        return None
-
-
-def _answers(request: PinpadRequest, payload: bytes) -> bool:
-    """Whether a frame is the answer to this request, not a late one of an earlier."""
-    answer = _decoded(payload)
-    if answer is None:
-        return True  # unreadable: let the caller say so
-    if request.action == Action.LAST_TRANSACTION:
-        return answer.action == Action.LAST_TRANSACTION  # it reports another operation
-    return answer.order_id == request.order_id and answer.action == request.action

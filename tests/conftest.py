@@ -91,13 +91,15 @@ FAST_LINK = {
 PINPAD_ANSWER_WAIT = 1.5
 
 
-@pytest.fixture
-def pinpad(tmp_path, settings) -> Iterator[PinpadEmulator]:
-    """A PIN-pad emulator on a real pseudo-terminal, the service pointed at its path."""
+def _pinpad(tmp_path, settings, protocol: str) -> Iterator[PinpadEmulator]:
     line = PtyLine(tmp_path / "pinpad")
     emulator = PinpadEmulator(
-        line, LinkTiming(**{**FAST_LINK, "first_byte_wait": 2.0}), slow_seconds=0.5
+        line,
+        LinkTiming(**{**FAST_LINK, "first_byte_wait": 2.0}),
+        slow_seconds=0.5,
+        protocol=protocol,
     )
+    settings.PINPAD_PROTOCOL = protocol
     settings.PINPAD_URL = str(line.link_path)
     settings.PINPAD_LOCK_DIR = tmp_path
     settings.PINPAD_LOCK_WAIT = 5.0
@@ -109,6 +111,18 @@ def pinpad(tmp_path, settings) -> Iterator[PinpadEmulator]:
     emulator.stop()
     thread.join(timeout=5)
     line.close()
+
+
+@pytest.fixture
+def pinpad(tmp_path, settings) -> Iterator[PinpadEmulator]:
+    """A PIN-pad emulator on a real pseudo-terminal, the service pointed at its path."""
+    yield from _pinpad(tmp_path, settings, "tlv")
+
+
+@pytest.fixture
+def pinpad_e_plus(tmp_path, settings) -> Iterator[PinpadEmulator]:
+    """The same, both sides speaking the public Concert E+ layout."""
+    yield from _pinpad(tmp_path, settings, "concert-e+")
 
 
 MATRIX_FILE = Path(__file__).resolve().parents[1] / ".run" / "fault-matrix.json"

@@ -63,6 +63,16 @@ def test_emulators_speak_only_the_public_codecs() -> None:
         assert runtime <= allowed_runtime, path
 
 
+def test_only_the_humo_gateway_speaks_to_the_pinpad_library() -> None:
+    users = {
+        path
+        for package in ("payments", "providers", "config")
+        for path, modules in imports_of(package).items()
+        if any(m.split(".")[0] == "pinpad" for m in modules)
+    }
+    assert users == {"providers/humo/gateway.py"}
+
+
 def test_the_runtime_never_imports_the_emulators() -> None:
     for package in ("payments", "providers", "pinpad", "config"):
         assert offenders(package, ("emulators",)) == {}

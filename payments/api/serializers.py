@@ -4,6 +4,7 @@ Input validation messages are DRF's own and reach the register unchanged (code 7
 """
 
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -153,6 +154,14 @@ class PaymeConfirmInput(AliasedInput):
         return attrs
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _same_number(given: str, from_url: str) -> bool:
     # "02421" and "2421" name the same receipt; fiscal signs are compared the same way.
     return bool(_DIGITS.fullmatch(given)) and int(given) == int(from_url)
@@ -207,7 +216,9 @@ class HumoInput(serializers.Serializer):
         help_text="true: reverse the purchase `request_id` (a cancel on the terminal).",
     )
     request_id = serializers.CharField(
-        required=False, help_text="For a reversal: the RRN of the purchase (12 digits)."
+        required=False,
+        help_text="For a reversal: the purchase's RRN (12 digits), or our transaction_id "
+        "(a terminal that speaks Concert E+ gives no RRN).",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -222,9 +233,9 @@ class HumoInput(serializers.Serializer):
             raise serializers.ValidationError(
                 {"request_id": ["Send it only with is_return: true."]}
             )
-        if rrn is not None and not (len(rrn) == 12 and _DIGITS.fullmatch(rrn)):
+        if rrn is not None and not (len(rrn) == 12 and _DIGITS.fullmatch(rrn) or _is_uuid(rrn)):
             raise serializers.ValidationError(
-                {"request_id": ["Enter the purchase's 12-digit RRN."]}
+                {"request_id": ["Enter the purchase's 12-digit RRN or its transaction_id."]}
             )
         return attrs
 

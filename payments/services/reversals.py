@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from payments.errors import ApplicationError
 from payments.models import Operation, Payment, PaymentStatus
-from payments.selectors import paid_reversals_sum, purchase_by_provider_id
+from payments.selectors import paid_reversals_sum, purchase_by_reference
 from payments.services.charging import gateway_input, send
 from payments.services.transitions import (
     IllegalTransitionError,
@@ -25,8 +25,9 @@ from providers.base import Outcome
 
 
 def reverse_by_reference(provider: str, reference: str, *, amount: int) -> Payment:
-    """Reverse a purchase the register names by the provider's id for it (a HUMO RRN)."""
-    purchase = purchase_by_provider_id(provider, reference)
+    """Reverse a purchase the register names by the provider's id for it (a HUMO RRN) or
+    by our transaction id."""
+    purchase = purchase_by_reference(provider, reference)
     if purchase is None:
         raise ApplicationError.conflict("not_found", request_id=reference)
     return reverse(purchase, amount=amount, reference=reference)

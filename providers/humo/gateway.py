@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from pinpad.link import LinkTiming
-from pinpad.messages import ACTION_NAMES, UZS, Action, PinpadAnswer
+from pinpad.messages import ACTION_NAMES, CODECS, UZS, Action, PinpadAnswer
 from pinpad.service import Pinpad, PinpadResult, Status, classify
 from pinpad.slips import parse_totals
 from pinpad.transport import LineSettings
@@ -34,8 +34,13 @@ OUTCOMES = {
     Status.DECLINED: Outcome.FAILED,
     Status.BUSY: Outcome.FAILED,  # nothing reached the terminal
     Status.UNAVAILABLE: Outcome.FAILED,  # nothing reached the terminal
+    Status.UNSUPPORTED: Outcome.FAILED,  # the protocol cannot say it: nothing was sent
     Status.UNKNOWN: Outcome.UNKNOWN,
 }
+
+
+# The message protocols the PIN pad may speak (PINPAD_PROTOCOL).
+PROTOCOLS = frozenset(CODECS)
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,16 @@ class PinpadAccount:
     timing: LinkTiming
     answer_wait: float
     pos: str = "01"
+    protocol: str = "tlv"  # or "concert-e+"
 
     def pinpad(self) -> Pinpad:
-        return Pinpad(self.line, self.timing, answer_wait=self.answer_wait, pos=self.pos)
+        return Pinpad(
+            self.line,
+            self.timing,
+            answer_wait=self.answer_wait,
+            pos=self.pos,
+            protocol=self.protocol,
+        )
 
 
 class HumoGateway(BaseGateway):
@@ -76,6 +88,7 @@ class HumoGateway(BaseGateway):
             timing=LinkTiming(**settings.PINPAD_LINK_TIMING),
             answer_wait=settings.PINPAD_ANSWER_WAIT,
             pos=settings.PINPAD_POS_NUMBER,
+            protocol=settings.PINPAD_PROTOCOL,
         )
 
     def poll_schedule(self) -> tuple[int, float]:

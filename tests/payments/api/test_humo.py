@@ -193,7 +193,7 @@ def test_a_late_answer_settles_its_unknown_payment(api, pinpad) -> None:
         ),
         (
             {"amount": 50000, "is_return": True, "request_id": "12345"},
-            {"request_id": ["Enter the purchase's 12-digit RRN."]},
+            {"request_id": ["Enter the purchase's 12-digit RRN or its transaction_id."]},
         ),
         ({"amount": 50000, "is_return": "maybe"}, {"is_return": ["Must be a valid boolean."]}),
     ],
