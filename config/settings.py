@@ -131,6 +131,8 @@ REGISTER_CASHBOX_CODE = env.str("REGISTER_CASHBOX_CODE", default="POS-01")
 
 # Hosts an OFD receipt URL may point at.
 OFD_ALLOWED_HOSTS = env.list("OFD_ALLOWED_HOSTS", default=["ofd.soliq.uz"])
+# The path of a receipt's page on those hosts.
+OFD_RECEIPT_PATHS = env.list("OFD_RECEIPT_PATHS", default=["/check"])
 
 # --- Providers -------------------------------------------------------------------------
 # Seconds to wait for a TCP connection to any provider.

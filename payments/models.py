@@ -137,6 +137,8 @@ class Payment(models.Model):
             models.Index(fields=["provider_payment_id"], name="payment_provider_id"),
             models.Index(fields=["qr_code"], name="payment_qr_code"),
             models.Index(fields=["payer_phone"], name="payment_payer_phone"),
+            # One receipt URL belongs to one payment: checked on every confirm.
+            models.Index(fields=["fiscal_receipt_url"], name="payment_fiscal_receipt"),
         ]
         permissions = [
             ("check_status", "Can ask the provider for a payment's status"),

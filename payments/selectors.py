@@ -41,6 +41,11 @@ def payment_by_reference(provider: str, reference: str) -> Payment | None:
     return Payment.objects.filter(match, provider=provider).first()
 
 
+def other_payment_with_receipt(url: str, payment: Payment) -> Payment | None:
+    """Another payment this fiscal receipt URL was already given to."""
+    return Payment.objects.filter(fiscal_receipt_url=url).exclude(pk=payment.pk).first()
+
+
 def payment_by_code(provider: str, qr_code: str) -> Payment:
     """The payment of a scanned code (one per provider: a unique constraint)."""
     return Payment.objects.get(provider=provider, qr_code=qr_code)

@@ -39,9 +39,42 @@ class LimitedJSONParser(JSONParser):
             raise exceptions.ParseError(too_large_message())
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(raw.decode(encoding))
-        except (UnicodeDecodeError, ValueError) as exc:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as exc:
             raise exceptions.ParseError(f"Invalid JSON: {exc}") from exc
+        if json_depth(text) > MAX_JSON_DEPTH:
+            raise exceptions.ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise exceptions.ParseError(f"Invalid JSON: {exc}") from exc
+
+
+# No register request nests more than a few levels; the parser itself would recurse until
+# it hits Python's limit and fail with a 500.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(text: str) -> int:
+    """How deep arrays and objects nest in a JSON text (strings read past, not counted)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def too_large_message() -> str:

@@ -64,8 +64,22 @@ class AliasedInput(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class TiyinField(serializers.IntegerField):
+    """An amount in tiyin: a JSON integer, or a string of ASCII digits. Python's int() would
+    also take "５００", "٣٠٠", "5_000" and 250.0; none of them is what a register means."""
+
+    def to_internal_value(self, data: Any) -> int:
+        exact = isinstance(data, int) and not isinstance(data, bool)
+        if not exact and not (isinstance(data, str) and _ASCII_DIGITS.fullmatch(data)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]{1,20}")
+
+
 class QrChargeInput(serializers.Serializer):
-    amount = serializers.IntegerField(
+    amount = TiyinField(
         min_value=1, max_value=MAX_AMOUNT_TIYIN, help_text="Amount in tiyin (1 UZS = 100 tiyin)."
     )
     qr_code = serializers.CharField(
@@ -207,9 +221,7 @@ class PaymeConfirmOutput(serializers.Serializer):
 
 class HumoInput(serializers.Serializer):
     # 12 digits travel on the line (CB): one tiyin less than the other endpoints allow.
-    amount = serializers.IntegerField(
-        min_value=1, max_value=MAX_AMOUNT_TIYIN - 1, help_text="Amount in tiyin."
-    )
+    amount = TiyinField(min_value=1, max_value=MAX_AMOUNT_TIYIN - 1, help_text="Amount in tiyin.")
     is_return = serializers.BooleanField(
         required=False,
         default=False,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from payments.errors import ApplicationError
 from payments.models import FiscalStatus, Payment, PaymentStatus
 from payments.ofd import parse_receipt_url
-from payments.selectors import payment_by_reference
+from payments.selectors import other_payment_with_receipt, payment_by_reference
 from payments.services.charging import gateway_input
 from payments.services.transitions import change_payment, journal
 from providers import registry
@@ -28,6 +28,12 @@ def submit_receipt(*, provider: str, reference: str, receipt: OfdReceipt) -> Pay
         if payment.fiscal_receipt_url == receipt.url:
             return payment
         raise ApplicationError.conflict("already_fiscalized", qr_code=payment.fiscal_receipt_url)
+    other = other_payment_with_receipt(receipt.url, payment)
+    if other is not None:
+        # One fiscal receipt is the receipt of one sale.
+        raise ApplicationError.conflict(
+            "receipt_used_elsewhere", transaction_id=str(other.transaction_id)
+        )
     payment, result = send_receipt(payment, receipt)
     if payment.fiscal_status != FiscalStatus.SUBMITTED:
         raise ApplicationError.billing(provider, result.code, payment.fiscal_error)

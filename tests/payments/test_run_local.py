@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.helpers import ROOT, SEED_URL, closed_port, listening
+from tests.helpers import OTHER_URL, ROOT, SEED_URL, closed_port, listening
 
 
 def free_ports_from(count: int) -> int:
@@ -116,9 +116,9 @@ def test_the_payme_seed_flow_over_real_http(service) -> None:
         f"{base}/payment/payme_confirm",
         json={
             "payme_id": charge["data"]["payment_id"],
-            "receipt_id": "2421",
-            "qr_code_url": SEED_URL,
-            "fiscal_sign": "514343190161",
+            "receipt_id": "2904",
+            "qr_code_url": OTHER_URL,
+            "fiscal_sign": "113075569254",
         },
         timeout=10,
     ).json()
