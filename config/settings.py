@@ -22,8 +22,14 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several gunicorn threads write at once; wait for the lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    # Several gunicorn threads and processes write at once. A transaction takes the write
+    # lock when it begins (IMMEDIATE): one that began reading and then wanted to write would
+    # fail at once with "database is locked" instead of waiting. WAL lets readers go on
+    # while one writes; the busy timeout is how long a writer waits for its turn.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("timeout", 20)
+    options.setdefault("transaction_mode", "IMMEDIATE")
+    options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
 # Provider calls must be journaled even when the request fails later, so no request-wide
 # transaction: each change to a payment takes its own short transaction.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False

@@ -1,0 +1,64 @@
+"""The embedded default under a shop's load: gunicorn (2 processes x 8 threads, as make run)
+on a SQLite file, 32 registers charging different codes at the same moment. No answer may be
+103, every payment ends settled, and every code is charged once."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLICK_SECRET, PAYME_CASHBOX, PAYME_KEY
+from tests.helpers import ROOT, gunicorn
+from tests.reliability.test_races import fire
+
+AT_ONCE = 32
+
+
+@pytest.fixture
+def service(tmp_path: Path, click, payme, click_server, payme_server) -> Iterator[tuple[str, Path]]:
+    database = tmp_path / "shop.sqlite3"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "CLICK_BASE_URL": click_server.url,
+        "CLICK_SECRET_KEY": CLICK_SECRET,
+        "CLICK_MERCHANT_USER_ID": "12345",
+        "CLICK_SERVICE_ID": "40012",
+        "CLICK_STATUS_POLL_INTERVAL": "0",
+        "PAYME_BASE_URL": payme_server.url,
+        "PAYME_CASHBOX_ID": PAYME_CASHBOX,
+        "PAYME_KEY": PAYME_KEY,
+        "PAYME_CHECK_INTERVAL": "0",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    with gunicorn(env, "--worker-class", "gthread", "--workers", "2", "--threads", "8") as (
+        base,
+        _,
+    ):
+        yield base, database
+
+
+def test_32_simultaneous_charges_on_sqlite_answer_and_settle_without_103(
+    service, click, payme
+) -> None:
+    base, database = service
+    clicks = [{"amount": 500 + i, "qr_code": f"77001{i:05d}"} for i in range(AT_ONCE // 2)]
+    paymes = [{"amount": 600 + i, "qr_code": f"50501{i:05d}"} for i in range(AT_ONCE // 2)]
+    answers = fire(f"{base}/payment/click", clicks) + fire(f"{base}/payment/payme", paymes)
+    refused = [a for a in answers if not a["is_success"]]
+    assert refused == []
+    with sqlite3.connect(database) as db:
+        statuses = dict(db.execute("SELECT status, count(*) FROM payments_payment GROUP BY status"))
+    assert statuses == {"paid": AT_ONCE}
+    assert (click.stats()["charges"], click.stats()["charge_requests"]) == (16, 16)
+    assert (payme.stats()["charges"], payme.stats()["charge_requests"]) == (16, 16)
