@@ -43,6 +43,9 @@ class IdempotentView(APIView):
     A subclass validates and calls one service in `run`, which returns the payment the
     request is about; `answer` renders it (a refusal raises)."""
 
+    # The key's row while its first request runs: told the payment the moment it exists.
+    key_row: IdempotencyKey | None = None
+
     def post(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key")
         if key is None:
@@ -52,9 +55,13 @@ class IdempotentView(APIView):
         request_hash = idempotency.fingerprint(request.method, request.path, request.body)
         row, first = idempotency.claim(key, request_hash)
         if first:
+            self.key_row = row
             return self._remembered(row, request, lambda: self.run(request))
         if row.request_hash != request_hash:
             raise ApplicationError.conflict("idempotency_key_reused")
+        row, known = idempotency.bound_payment(row)
+        if not known:
+            raise ApplicationError.outcome_unknown(None)
         if row.response_body is not None:
             return HttpResponse(
                 row.response_body.encode(),
@@ -88,6 +95,11 @@ class IdempotentView(APIView):
 
     def run(self, request: Request) -> Payment:
         raise NotImplementedError
+
+    def payment_made(self, payment: Payment) -> None:
+        """Services call this in the transaction that makes (or finds) the payment."""
+        if self.key_row is not None:
+            idempotency.bind(self.key_row, payment)
 
     def answer(self, payment: Payment) -> Response:
         raise NotImplementedError
@@ -125,7 +137,7 @@ class QrChargeView(ChargeView):
     def run(self, request: Request) -> Payment:
         given = QrChargeInput(data=request.data)
         given.is_valid(raise_exception=True)
-        return charge(provider=self.provider, **given.validated_data)
+        return charge(provider=self.provider, on_payment=self.payment_made, **given.validated_data)
 
 
 class FiscalConfirmView(IdempotentView):
@@ -143,6 +155,7 @@ class FiscalConfirmView(IdempotentView):
             provider=self.provider,
             reference=given.validated_data[self.reference_field],
             receipt=given.validated_data[self.receipt_field],
+            on_payment=self.payment_made,
         )
 
 
@@ -274,9 +287,11 @@ class HumoView(ChargeView):
         given.is_valid(raise_exception=True)
         amount = given.validated_data["amount"]
         if not given.validated_data["is_return"]:
-            return charge(provider=self.provider, amount=amount)
+            return charge(provider=self.provider, amount=amount, on_payment=self.payment_made)
         rrn = given.validated_data["request_id"]
-        return reversals.reverse_by_reference(self.provider, rrn, amount=amount)
+        return reversals.reverse_by_reference(
+            self.provider, rrn, amount=amount, on_payment=self.payment_made
+        )
 
 
 class HumoCloseView(APIView):

@@ -24,17 +24,29 @@ from providers import registry
 from providers.base import GatewayResult, Outcome, PaymentData, RegisterInfo
 
 
-def charge(*, provider: str, amount: int, qr_code: str | None = None) -> Payment:
-    """Charge `amount` tiyin once; return the payment as it now stands.
+def charge(
+    *,
+    provider: str,
+    amount: int,
+    qr_code: str | None = None,
+    on_payment: Callable[[Payment], None] = lambda payment: None,
+) -> Payment:
+    """Charge `amount` tiyin once; return the payment as it now stands. `on_payment` hears
+    of the payment in the very transaction that makes it (or finds it again).
 
     A scanned code is charged once per provider: the same code again returns the first
     request's payment untouched (another amount is a conflict).
     """
     if qr_code is None:
-        payment = Payment.objects.create(provider=provider, amount=amount)
+        with transaction.atomic():
+            payment = Payment.objects.create(provider=provider, amount=amount)
+            on_payment(payment)
     else:
-        payment, created = _create_once(provider=provider, amount=amount, qr_code=qr_code)
+        payment, created = _create_once(
+            provider=provider, amount=amount, qr_code=qr_code, on_payment=on_payment
+        )
         if not created:
+            on_payment(payment)  # the first request's payment: the key speaks of it too
             if payment.amount != amount:
                 raise ApplicationError.conflict(
                     "qr_code_reused", transaction_id=str(payment.transaction_id)
@@ -106,10 +118,14 @@ def gateway_input(payment: Payment) -> PaymentData:
     )
 
 
-def _create_once(*, provider: str, amount: int, qr_code: str) -> tuple[Payment, bool]:
+def _create_once(
+    *, provider: str, amount: int, qr_code: str, on_payment: Callable[[Payment], None]
+) -> tuple[Payment, bool]:
     try:
         with transaction.atomic():
-            return Payment.objects.create(provider=provider, amount=amount, qr_code=qr_code), True
+            payment = Payment.objects.create(provider=provider, amount=amount, qr_code=qr_code)
+            on_payment(payment)
+            return payment, True
     except IntegrityError:
         # The unique (provider, qr_code) constraint: this code was seen before.
         return payment_by_code(provider, qr_code), False

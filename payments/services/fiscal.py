@@ -1,6 +1,7 @@
 """Passing the register's fiscal receipt (its OFD URL) to the provider of a paid payment,
 and sending refused ones again later."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,12 +17,19 @@ from providers import registry
 from providers.base import GatewayResult, OfdReceipt, Outcome
 
 
-def submit_receipt(*, provider: str, reference: str, receipt: OfdReceipt) -> Payment:
+def submit_receipt(
+    *,
+    provider: str,
+    reference: str,
+    receipt: OfdReceipt,
+    on_payment: Callable[[Payment], None] = lambda payment: None,
+) -> Payment:
     """Submit the receipt once. The same URL again succeeds without a second provider call;
-    another URL after success is a conflict."""
+    another URL after success is a conflict. `on_payment` hears which payment it is about."""
     payment = payment_by_reference(provider, reference)
     if payment is None:
         raise ApplicationError.conflict("not_found", payment_id=reference)
+    on_payment(payment)
     if payment.status != PaymentStatus.PAID:
         raise ApplicationError.conflict("not_paid", status=payment.status)
     if payment.fiscal_status == FiscalStatus.SUBMITTED:

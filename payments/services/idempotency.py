@@ -2,13 +2,14 @@
 
 import hashlib
 import json
+import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payments.models import IdempotencyKey
+from payments.models import IdempotencyKey, Payment
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -45,12 +46,38 @@ def claim(key: str, request_hash: str) -> tuple[IdempotencyKey, bool]:
     raise RuntimeError(f"could not claim idempotency key {key!r}")
 
 
+def bind(row: IdempotencyKey, payment: Payment) -> None:
+    """The key's request is about this payment. Called in the transaction that makes the
+    payment, so no replay ever finds the payment without the key knowing it."""
+    IdempotencyKey.objects.filter(pk=row.pk).update(transaction_id=payment.transaction_id)
+    row.transaction_id = payment.transaction_id
+
+
+def bound_payment(row: IdempotencyKey, *, wait: float = 3.0) -> tuple[IdempotencyKey, bool]:
+    """The key's row once its first request made its payment or gave its final answer
+    (waiting up to `wait` seconds: a replay can arrive the moment after the first), and
+    whether it got there."""
+    deadline = time.monotonic() + wait
+    while row.response_body is None and row.transaction_id is None:
+        if time.monotonic() > deadline:
+            return row, False
+        time.sleep(0.05)
+        row.refresh_from_db()
+    return row, True
+
+
 def remember(
     row: IdempotencyKey, status: int, body: dict, rendered: str, transaction_id: str | None
 ) -> None:
     """Keep a final answer (as sent) for replays; for an open outcome keep only the
-    transaction id."""
+    transaction id, which replays answer from. An open outcome from a request that made no
+    payment made nothing anywhere: the key is forgotten, and a replay runs anew."""
+    row.refresh_from_db(fields=["transaction_id"])
+    transaction_id = transaction_id or (str(row.transaction_id) if row.transaction_id else None)
     if body.get("error") and body["error"].get("code") in OPEN_OUTCOME_CODES:
+        if transaction_id is None:
+            row.delete()
+            return
         row.transaction_id = transaction_id
         row.save(update_fields=["transaction_id"])
         return

@@ -8,6 +8,8 @@ back (`reversed_amount`) and ends `reversed` once all of it was, and only once t
 said so.
 """
 
+from collections.abc import Callable
+
 from django.db import IntegrityError, transaction
 
 from payments.errors import ApplicationError
@@ -24,17 +26,28 @@ from providers import registry
 from providers.base import Outcome
 
 
-def reverse_by_reference(provider: str, reference: str, *, amount: int) -> Payment:
+def reverse_by_reference(
+    provider: str,
+    reference: str,
+    *,
+    amount: int,
+    on_payment: Callable[[Payment], None] = lambda payment: None,
+) -> Payment:
     """Reverse a purchase the register names by the provider's id for it (a HUMO RRN) or
     by our transaction id."""
     purchase = purchase_by_reference(provider, reference)
     if purchase is None:
         raise ApplicationError.conflict("not_found", request_id=reference)
-    return reverse(purchase, amount=amount, reference=reference)
+    return reverse(purchase, amount=amount, reference=reference, on_payment=on_payment)
 
 
 def reverse(
-    purchase: Payment, *, amount: int | None = None, reference: str = "", actor: str = "system"
+    purchase: Payment,
+    *,
+    amount: int | None = None,
+    reference: str = "",
+    actor: str = "system",
+    on_payment: Callable[[Payment], None] = lambda payment: None,
 ) -> Payment:
     """Reverse `amount` tiyin (all of it by default) of a paid purchase. Returns the
     payment the answer is about: the reversal where it is an operation of its own, else
@@ -49,7 +62,8 @@ def reverse(
         raise _exceeds(purchase, purchase.reversed_amount)
     gateway = registry.GATEWAYS[purchase.provider]
     if gateway.reversal_is_operation:
-        return _reverse_as_operation(purchase, amount, named, actor)
+        return _reverse_as_operation(purchase, amount, named, actor, on_payment)
+    on_payment(purchase)
     if amount != purchase.amount:
         raise ApplicationError.conflict("partial_reversal_not_supported", **named)
     result = gateway.reverse(gateway_input(purchase))
@@ -60,7 +74,11 @@ def reverse(
 
 
 def _reverse_as_operation(
-    purchase: Payment, amount: int, named: dict[str, str], actor: str
+    purchase: Payment,
+    amount: int,
+    named: dict[str, str],
+    actor: str,
+    on_payment: Callable[[Payment], None],
 ) -> Payment:
     try:
         with transaction.atomic():
@@ -70,6 +88,7 @@ def _reverse_as_operation(
                 reverses=purchase,
                 amount=amount,
             )
+            on_payment(reversal)
     except IntegrityError as exc:
         # The partial unique constraint: another reversal of this purchase is open. (The
         # register contract names the reason after the terminal's word.)
