@@ -141,6 +141,12 @@ class Gateway(Protocol):
         """(attempts, seconds apart) for asking `check` while a charge is PENDING."""
         ...
 
+    def longest_wait(self) -> float:
+        """Seconds the longest request can spend on this provider: every call of a charge
+        at its timeouts, its lost-answer lookup and the whole polling window. A graceful
+        restart must wait at least this long for requests in flight."""
+        ...
+
     def prepare(self, payment: PaymentData) -> GatewayResult | None:
         """Make what the charge needs first (Payme's receipt); charges nothing. SUCCESS with
         the provider's id, or FAILED; None when the provider needs nothing first."""

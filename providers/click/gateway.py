@@ -60,6 +60,14 @@ class ClickGateway(BaseGateway):
     def poll_schedule(self) -> tuple[int, float]:
         return settings.CLICK_STATUS_POLL_ATTEMPTS, settings.CLICK_STATUS_POLL_INTERVAL
 
+    def longest_wait(self) -> float:
+        call = settings.PROVIDER_CONNECT_TIMEOUT + settings.CLICK_READ_TIMEOUT
+        charge = settings.PROVIDER_CONNECT_TIMEOUT + settings.CLICK_PAYMENT_READ_TIMEOUT
+        attempts, interval = self.poll_schedule()
+        # The charge, its confirm or its check, a lookup by our id on two days and one by
+        # CLICK's, then every poll.
+        return charge + call + 3 * call + attempts * (interval + call)
+
     @journaled
     def charge(self, payment: PaymentData) -> GatewayResult:
         """`click_pass/payment`, then `click_pass/confirm` when CLICK asks for it. Sent once."""

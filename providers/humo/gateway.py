@@ -94,6 +94,18 @@ class HumoGateway(BaseGateway):
     def poll_schedule(self) -> tuple[int, float]:
         return 0, 0.0  # the terminal answers once, with the final word
 
+    def longest_wait(self) -> float:
+        account = self.account()
+        # The operation, then the last-transaction query after a lost answer: each may
+        # wait for the line, reopen it, and hold it for the answer wait and the link's bound.
+        one = (
+            account.line.lock_wait
+            + sum(account.line.reopen_backoff)
+            + account.answer_wait
+            + account.timing.exchange_bound()
+        )
+        return 2 * one
+
     @journaled
     def charge(self, payment: PaymentData) -> GatewayResult:
         pad = payment.account.pinpad()

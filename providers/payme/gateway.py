@@ -79,6 +79,17 @@ class PaymeGateway(BaseGateway):
         """The recovery window: receipts.check this many times, this many seconds apart."""
         return settings.PAYME_CHECK_ATTEMPTS, settings.PAYME_CHECK_INTERVAL
 
+    def longest_wait(self) -> float:
+        connect = settings.PROVIDER_CONNECT_TIMEOUT
+        call = connect + settings.PAYME_READ_TIMEOUT
+        create = connect + settings.PAYME_CREATE_READ_TIMEOUT
+        attempts, interval = self.poll_schedule()
+        # Two creates with the search between them, the pay, the check and get after a lost
+        # answer, every poll (check and get), the cancel at the end of the window.
+        prepare = 2 * create + _GET_ALL_MAX_PAGES * call
+        pay = connect + settings.PAYME_PAY_READ_TIMEOUT
+        return prepare + pay + 2 * call + attempts * (interval + 2 * call) + call
+
     @journaled
     def prepare(self, payment: PaymentData) -> GatewayResult:
         return _prepare(payment)

@@ -1,0 +1,31 @@
+"""gunicorn's settings for this service: `gunicorn -c config/gunicorn.py config.wsgi`.
+
+`make run` uses it, and so does production. Each setting can be overridden on the command
+line (`--bind`, `--workers`, ...) or with GUNICORN_* variables below.
+
+Why these: provider calls and the PIN pad block a thread for seconds to minutes, so the
+workers are threaded (gthread). A graceful restart (SIGTERM, SIGHUP, a deploy) lets the
+requests in flight finish: it waits the longest any request can spend on a provider or the
+PIN pad (each gateway's `longest_wait()`, from the same settings the service runs with),
+so a charge is never cut between the provider's answer and our record of it.
+"""
+
+import os
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+
+from providers.registry import GATEWAYS  # noqa: E402 - after Django is set up
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# A worker that stops answering the arbiter altogether is restarted after this long; a
+# thread waiting on a provider does not stop the worker answering it.
+timeout = 120
+# Longest request, plus a moment to write its answer.
+graceful_timeout = int(max(gateway.longest_wait() for gateway in GATEWAYS.values())) + 10
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")

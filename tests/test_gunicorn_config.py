@@ -1,0 +1,57 @@
+"""config/gunicorn.py: what `make run` and production start with."""
+
+import os
+import runpy
+import signal
+import threading
+import time
+
+import pytest
+import requests
+from django.db import connection
+
+from providers.registry import GATEWAYS
+from tests.helpers import ROOT, gunicorn
+
+CONFIG = ROOT / "config" / "gunicorn.py"
+
+
+def test_a_graceful_restart_waits_for_the_longest_request(settings) -> None:
+    loaded = runpy.run_path(str(CONFIG))
+    assert loaded["worker_class"] == "gthread"
+    for gateway in GATEWAYS.values():
+        assert loaded["graceful_timeout"] >= gateway.longest_wait(), gateway.name
+    # And it grows with the settings it covers.
+    settings.PINPAD_ANSWER_WAIT = 900.0
+    assert runpy.run_path(str(CONFIG))["graceful_timeout"] >= 1800
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_charge_in_flight_is_finished_when_the_service_is_stopped(pinpad, settings) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the service's processes cannot share pytest's SQLite test database")
+    db = connection.settings_dict
+    pinpad.slow_seconds = 3.0  # the customer takes 3 s with the PIN
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "PINPAD_URL": settings.PINPAD_URL,
+        "PINPAD_LOCK_DIR": str(settings.PINPAD_LOCK_DIR),
+        "PINPAD_ANSWER_WAIT": "10",
+    }
+    with gunicorn(env, "--config", str(CONFIG)) as (base, server):
+        answers: list[dict] = []
+        buyer = threading.Thread(
+            target=lambda: answers.append(
+                requests.post(f"{base}/payment/xumo", json={"amount": 50901}, timeout=30).json()
+            )
+        )
+        buyer.start()
+        deadline = time.monotonic() + 10
+        while not pinpad.requests:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.killpg(server.pid, signal.SIGTERM)  # a restart, while the PIN is being entered
+        buyer.join()
+        assert server.wait(timeout=30) == 0
+    assert answers[0]["is_success"] is True, answers
