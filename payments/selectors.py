@@ -41,6 +41,17 @@ def payment_by_reference(provider: str, reference: str) -> Payment | None:
     return Payment.objects.filter(match, provider=provider).first()
 
 
+def payment_with_provider_id(
+    provider: str, provider_payment_id: str, *, besides: Payment
+) -> Payment | None:
+    """Another payment of the provider that already has this provider id."""
+    return (
+        Payment.objects.filter(provider=provider, provider_payment_id=provider_payment_id)
+        .exclude(pk=besides.pk)
+        .first()
+    )
+
+
 def other_payment_with_receipt(url: str, payment: Payment) -> Payment | None:
     """Another payment this fiscal receipt URL was already given to."""
     return Payment.objects.filter(fiscal_receipt_url=url).exclude(pk=payment.pk).first()

@@ -5,6 +5,7 @@ write (the answers through the locked path, with their journal rows) happens in 
 calling thread, a batch of answers per transaction.
 """
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -26,6 +27,8 @@ from payments.services.transitions import (
 )
 from providers import registry
 from providers.base import GatewayResult, Outcome, PaymentData
+
+logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 200  # answers written per transaction
 ACTOR = "reconcile"
@@ -140,16 +143,30 @@ def _ask_all(
     why it cannot be asked (a note), or None for nothing to ask; `apply` writes what came
     of it, a batch at a time."""
     settled: list[Settled | None] = []
-    answered: list[tuple[Payment, GatewayResult | str | None]] = []
+    answered: list[tuple[Payment, GatewayResult | str | Exception | None]] = []
 
     def write() -> None:
         # One transaction per batch: on PostgreSQL a commit waits for the disk, and one
-        # per payment would make the writing, not the asking, what takes the time.
+        # per payment would make the writing, not the asking, what takes the time. Each
+        # payment in a savepoint of its own: one that fails is flagged, the others go on.
         with transaction.atomic():
             for payment, result in answered:
-                settled.append(apply(payment, result))
+                try:
+                    if isinstance(result, Exception):
+                        raise result
+                    with transaction.atomic():
+                        settled.append(apply(payment, result))
+                except Exception as exc:  # one payment's trouble stays that payment's
+                    logger.exception("reconcile could not settle %s", payment.transaction_id)
+                    settled.append(_could_not_settle(payment, exc, dry_run))
                 progress()
         answered.clear()
+
+    def asked(data: PaymentData, provider: str) -> GatewayResult | Exception:
+        try:
+            return ask(data, provider)
+        except Exception as exc:  # a lookup that raises: that payment's, recorded on it
+            return exc
 
     with ThreadPoolExecutor(max_workers=workers or settings.RECONCILE_WORKERS) as pool:
         futures = {}
@@ -159,7 +176,7 @@ def _ask_all(
             if not isinstance(data, PaymentData):
                 answered.append((payment, data))
                 continue
-            futures[pool.submit(ask, data, payment.provider)] = payment
+            futures[pool.submit(asked, data, payment.provider)] = payment
         written = time.monotonic()
         for future in as_completed(futures):
             answered.append((futures[future], future.result()))
@@ -200,6 +217,14 @@ def _change(
         payment = settled_meanwhile(exc, rows)
         return _settled(payment, before, payment.status, False, "settled meanwhile")
     return _settled(payment, before, status, flag, note)
+
+
+def _could_not_settle(payment: Payment, exc: Exception, dry_run: bool) -> Settled:
+    note = f"could not be settled: {type(exc).__name__}: {exc}"[:255]
+    if not dry_run:
+        with transaction.atomic():
+            change_payment(payment, reason=note, actor=ACTOR, needs_attention=True)
+    return _settled(payment, payment.status, payment.status, True, note)
 
 
 def _flag(payment: Payment, note: str, before: str, dry_run: bool) -> Settled:

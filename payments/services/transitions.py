@@ -14,11 +14,11 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from payments.models import FiscalStatus, Payment, PaymentEvent, PaymentStatus, ProviderExchange
-from payments.selectors import unknown_payment
+from payments.selectors import payment_with_provider_id, unknown_payment
 from providers.base import Exchange, GatewayResult, Outcome
 
 logger = logging.getLogger(__name__)
@@ -162,19 +162,39 @@ def record_result(
         fields["needs_attention"] = True
         if result.outcome is Outcome.UNKNOWN:
             status = S.UNKNOWN
+    change = {"reason": f"{reason}: {result.outcome}", "actor": actor}
     try:
-        payment = change_payment(
-            payment,
-            status=status,
-            reason=f"{reason}: {result.outcome}",
-            actor=actor,
-            exchanges=result.exchanges,
-            **fields,
-        )
+        try:
+            payment = change_payment(
+                payment, status=status, exchanges=result.exchanges, **change, **fields
+            )
+        except IntegrityError:
+            held_by = _holder_of(payment, result.provider_payment_id)
+            if held_by is None:
+                raise
+            # The provider names an id that is another payment's: not this payment's
+            # identity. Keep what else it said, flag it, never call it paid on that word.
+            del fields["provider_payment_id"]
+            fields["needs_attention"] = True
+            fields["provider_message"] = (
+                f"{result.provider_payment_id} is already the provider's id of {held_by}"
+            )
+            status = S.UNKNOWN if status == S.PAID else status
+            payment = change_payment(
+                payment, status=status, exchanges=result.exchanges, **change, **fields
+            )
     except IllegalTransitionError as exc:
         payment = settled_meanwhile(exc, result.exchanges)
     record_late_answers(result)
     return payment
+
+
+def _holder_of(payment: Payment, provider_payment_id: str) -> str | None:
+    """Our transaction id of another payment that already has this provider id."""
+    if not provider_payment_id or provider_payment_id == payment.provider_payment_id:
+        return None
+    other = payment_with_provider_id(payment.provider, provider_payment_id, besides=payment)
+    return str(other.transaction_id) if other is not None else None
 
 
 def settled_meanwhile(exc: IllegalTransitionError, exchanges: Iterable[Exchange] = ()) -> Payment:
