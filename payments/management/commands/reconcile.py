@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from payments import selectors
 from payments.management.reporting import Progress, table
-from payments.services import idempotency, reconciliation
+from payments.services import idempotency, locks, reconciliation
 from providers import registry
 
 
@@ -48,6 +48,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with locks.only_one("reconcile") as mine:
+            if not mine:
+                # Two runs at once would ask and write the same payments twice over.
+                self.stderr.write("another reconcile is running: this one did nothing")
+                return
+            self._reconcile(options)
+
+    def _reconcile(self, options: dict[str, Any]) -> None:
         period = {
             "provider": options["provider"],
             "since": options["since"],

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payments import selectors
 from payments.management.reporting import Progress, table
-from payments.services import fiscal
+from payments.services import fiscal, locks
 from providers import registry
 
 
@@ -24,6 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="list only, send nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with locks.only_one("retry_fiscal") as mine:
+            if not mine:
+                self.stderr.write("another retry_fiscal is running: this one did nothing")
+                return
+            self._retry(options)
+
+    def _retry(self, options: dict[str, Any]) -> None:
         provider, dry_run = options["provider"], options["dry_run"]
         due = list(selectors.due_fiscal_retries(provider))
         outcomes: Counter[tuple[str, str]] = Counter()
