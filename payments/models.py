@@ -84,6 +84,9 @@ class Payment(models.Model):
     fiscal_next_attempt_at = models.DateTimeField(
         null=True, blank=True, help_text="When retry_fiscal sends a failed receipt again."
     )
+    # One submission of a receipt at a time: the one being sent, and since when.
+    fiscal_sending_url = models.CharField(max_length=500, blank=True, default="")
+    fiscal_sending_since = models.DateTimeField(null=True, blank=True)
     payer_phone = models.CharField(max_length=32, blank=True, default="")
     masked_card = models.CharField(max_length=32, blank=True, default="")
     auth_code = models.CharField(max_length=16, blank=True, default="")

@@ -2,6 +2,7 @@
 and sending refused ones again later."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from payments.models import FiscalStatus, Payment, PaymentStatus
 from payments.ofd import parse_receipt_url
 from payments.selectors import other_payment_with_receipt, payment_by_reference
 from payments.services.charging import gateway_input
-from payments.services.transitions import change_payment, journal
+from payments.services.transitions import change_payment, claim_fiscal_sending, journal
 from providers import registry
 from providers.base import GatewayResult, OfdReceipt, Outcome
 
@@ -32,17 +33,16 @@ def submit_receipt(
     on_payment(payment)
     if payment.status != PaymentStatus.PAID:
         raise ApplicationError.conflict("not_paid", status=payment.status)
-    if payment.fiscal_status == FiscalStatus.SUBMITTED:
-        if payment.fiscal_receipt_url == receipt.url:
-            return payment
-        raise ApplicationError.conflict("already_fiscalized", qr_code=payment.fiscal_receipt_url)
     other = other_payment_with_receipt(receipt.url, payment)
-    if other is not None:
+    if other is not None and payment.fiscal_receipt_url != receipt.url:
         # One fiscal receipt is the receipt of one sale.
         raise ApplicationError.conflict(
             "receipt_used_elsewhere", transaction_id=str(other.transaction_id)
         )
-    payment, result = send_receipt(payment, receipt)
+    claimed = claim_fiscal_sending(payment, receipt.url)
+    if claimed is None:
+        return payment  # this receipt is on file already: the same answer, no second call
+    payment, result = send_receipt(claimed, receipt)
     if payment.fiscal_status != FiscalStatus.SUBMITTED:
         raise ApplicationError.billing(provider, result.code, payment.fiscal_error)
     return payment
@@ -51,8 +51,18 @@ def submit_receipt(
 def send_receipt(
     payment: Payment, receipt: OfdReceipt, *, actor: str = "system"
 ) -> tuple[Payment, GatewayResult]:
-    """One submission to the provider, recorded; a refusal schedules the next attempt."""
-    result = registry.GATEWAYS[payment.provider].submit_fiscal(gateway_input(payment), receipt)
+    """One submission to the provider (the caller holds the claim), recorded; a refusal
+    schedules the next attempt. An answer that did not come is not a refusal until the
+    provider, asked, says it does not hold the receipt."""
+    gateway = registry.GATEWAYS[payment.provider]
+    result = gateway.submit_fiscal(gateway_input(payment), receipt)
+    if result.outcome is Outcome.UNKNOWN:
+        asked = gateway.fiscal_on_file(gateway_input(payment), receipt)
+        exchanges = result.exchanges + asked.exchanges
+        if asked.outcome is Outcome.SUCCESS:
+            result = replace(asked, raw=result.raw or asked.raw, exchanges=exchanges)
+        else:
+            result = replace(result, exchanges=exchanges)
     if result.outcome is Outcome.SUCCESS:
         return _submitted(payment, receipt, result, "fiscal receipt accepted", actor), result
     attempts = payment.fiscal_attempts + 1
@@ -72,13 +82,23 @@ def send_receipt(
         fiscal_error=result.message or f"fiscal submission {result.outcome}",
         fiscal_attempts=attempts,
         fiscal_next_attempt_at=next_at,
+        fiscal_sending_url="",
+        fiscal_sending_since=None,
     )
     return payment, result
 
 
 def retry(payment: Payment, *, actor: str = "retry_fiscal") -> Payment:
-    """Send a refused receipt again, unless the provider already has it on file."""
+    """Send a refused receipt again, unless the provider already has it on file. A confirm
+    from the register sending at this moment goes first: this retry waits its next turn."""
     receipt = parse_receipt_url(payment.fiscal_receipt_url)
+    try:
+        claimed = claim_fiscal_sending(payment, receipt.url)
+    except ApplicationError:
+        return payment
+    if claimed is None:
+        return payment
+    payment = claimed
     gateway = registry.GATEWAYS[payment.provider]
     on_file = gateway.fiscal_on_file(gateway_input(payment), receipt)
     if on_file.outcome is Outcome.SUCCESS:
@@ -103,4 +123,6 @@ def _submitted(
         fiscal_error="",
         fiscal_response=result.raw,
         fiscal_next_attempt_at=None,
+        fiscal_sending_url="",
+        fiscal_sending_since=None,
     )

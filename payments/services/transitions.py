@@ -12,11 +12,13 @@ transaction, and answers to earlier operations applied to those. Its policy when
 
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from payments.errors import ApplicationError
 from payments.models import FiscalStatus, Payment, PaymentEvent, PaymentStatus, ProviderExchange
 from payments.selectors import payment_with_provider_id, unknown_payment
 from providers.base import Exchange, GatewayResult, Outcome
@@ -73,8 +75,13 @@ WRITABLE_FIELDS = frozenset(
         "fiscal_next_attempt_at",
         "needs_attention",
         "reversed_amount",
+        "fiscal_sending_url",
+        "fiscal_sending_since",
     }
 )
+
+# A submission this old is taken to have died with its process: another may start.
+FISCAL_SENDING_ABANDONED = timedelta(minutes=5)
 
 
 class IllegalTransitionError(Exception):
@@ -131,6 +138,24 @@ def change_payment(
         if event.to_status or event.to_fiscal_status:
             event.save()
     return locked
+
+
+def claim_fiscal_sending(payment: Payment, url: str) -> Payment | None:
+    """Under the row lock, make this the one submission of a receipt for the payment.
+    None: the payment already holds this very receipt (nothing to send). A conflict when
+    it holds another, or another submission is under way."""
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.fiscal_status == F.SUBMITTED:
+            if locked.fiscal_receipt_url == url:
+                return None
+            raise ApplicationError.conflict("already_fiscalized", qr_code=locked.fiscal_receipt_url)
+        since = locked.fiscal_sending_since
+        if since is not None and timezone.now() - since < FISCAL_SENDING_ABANDONED:
+            raise ApplicationError.conflict("fiscal_in_progress", qr_code=locked.fiscal_sending_url)
+        locked.fiscal_sending_url, locked.fiscal_sending_since = url, timezone.now()
+        locked.save(update_fields=["fiscal_sending_url", "fiscal_sending_since", "updated_at"])
+        return locked
 
 
 def record_result(
