@@ -4,11 +4,12 @@ The row is committed before the provider hears of it; the charge is sent once; a
 answer is settled by asking the provider, never by charging again.
 """
 
+import logging
 import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 
 from payments.errors import ApplicationError
 from payments.models import Payment, PaymentStatus
@@ -22,6 +23,8 @@ from payments.services.transitions import (
 )
 from providers import registry
 from providers.base import GatewayResult, Outcome, PaymentData, RegisterInfo
+
+logger = logging.getLogger(__name__)
 
 
 def charge(
@@ -64,30 +67,61 @@ def send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Paym
     if prepared is not None:
         # What the charge needs first (Payme's receipt): its id is committed before the
         # charge, so a lost charge answer can still be looked up.
-        payment = record_result(payment, prepared, PREPARE_STATUS, reason="prepared")
+        payment = _record(payment, prepared, PREPARE_STATUS, "prepared")
         if prepared.outcome is not Outcome.SUCCESS:
             return payment
 
     result = step(gateway_input(payment))
-    payment = record_result(payment, result, CHARGE_STATUS, reason="answered")
+    payment = _record(payment, result, CHARGE_STATUS, "answered")
     if result.outcome is Outcome.UNKNOWN:
         # It may have gone through. Ask; never send it again.
         result = gateway.check(gateway_input(payment))
-        payment = record_result(payment, result, CHECK_STATUS, reason="status after lost answer")
+        payment = _record(payment, result, CHECK_STATUS, "status after lost answer")
     attempts, interval = gateway.poll_schedule()
     for attempt in range(1, attempts + 1):
         if result.outcome is not Outcome.PENDING:
             break
         time.sleep(interval)
         result = gateway.check(gateway_input(payment))
-        payment = record_result(payment, result, CHECK_STATUS, reason=f"status poll {attempt}")
+        payment = _record(payment, result, CHECK_STATUS, f"status poll {attempt}")
     if result.outcome is Outcome.PENDING:
         # Still not final after the window: the provider's own way to end it (Payme
         # cancels a receipt still waiting, so that a late payment cannot land).
         settled = gateway.settle_after_polling(gateway_input(payment), result)
         if settled is not result:
-            payment = record_result(payment, settled, CHECK_STATUS, reason="after polling")
+            payment = _record(payment, settled, CHECK_STATUS, "after polling")
     return payment
+
+
+# Once the provider may have acted, our own database failing must not lose its answer.
+RECORD_ATTEMPTS = 3
+
+
+def _record(
+    payment: Payment, result: GatewayResult, statuses: dict[Outcome, str], reason: str
+) -> Payment:
+    """`record_result`, surviving a database connection that died meanwhile (a restart, a
+    failover, a killed backend): retried on a fresh connection a few times; if it cannot
+    be written, the exchanges go to the log and the register hears 110 with the
+    transaction id, so that it asks instead of charging again."""
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            return record_result(payment, result, statuses, reason=reason)
+        except (OperationalError, InterfaceError) as exc:
+            if connection.in_atomic_block:
+                raise  # inside a caller's transaction: the caller's to handle
+            logger.warning(
+                "recording %s failed (%s), attempt %d", payment.transaction_id, exc, attempt
+            )
+            connection.close()  # the next query opens a new connection
+            time.sleep(0.2 * attempt)
+    logger.error(
+        "could not record the provider's answer for %s: %s; exchanges: %s",
+        payment.transaction_id,
+        result.outcome,
+        [vars(exchange) for exchange in result.exchanges],
+    )
+    raise ApplicationError.outcome_unknown(payment.transaction_id)
 
 
 def check_status(payment: Payment, *, actor: str = "system") -> Payment:
