@@ -1,6 +1,10 @@
-import pytest
+import contextlib
+import threading
 
-from payments.models import FiscalStatus, PaymentStatus
+import pytest
+from django.db import connection, connections
+
+from payments.models import FiscalStatus, Payment, PaymentStatus
 from payments.services.transitions import IllegalTransitionError, change_payment
 from tests.factories import make_payment
 
@@ -73,3 +77,41 @@ def test_change_works_on_the_locked_row_not_a_stale_copy() -> None:
     # the row as it is now ("processing") and allows it.
     updated = change_payment(stale, status=PaymentStatus.PAID, reason="answered")
     assert updated.status == PaymentStatus.PAID
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_changes_at_once_take_turns_on_the_row_lock(monkeypatch) -> None:
+    """Reconcile says paid while an operator says failed, at the same moment: exactly one
+    wins, the other is refused. Without the row lock both would read `processing` and both
+    would write."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes one writer at a time anyway; the lock is proven on PostgreSQL")
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    both_read = threading.Barrier(2)
+    real_save = Payment.save
+
+    def save_when_both_have_read(self, *args, **kwargs) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait(timeout=1.0)  # with the lock, the other is still waiting for it
+        real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Payment, "save", save_when_both_have_read)
+    outcomes: list[str] = []
+
+    def change(status: str) -> None:
+        try:
+            change_payment(Payment.objects.get(pk=payment.pk), status=status, reason=status)
+            outcomes.append(status)
+        except IllegalTransitionError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=change, args=(s,)) for s in ("paid", "failed")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(outcomes) in (["paid", "refused"], ["failed", "refused"])
+    payment.refresh_from_db()
+    assert payment.events.filter(to_status__in=["paid", "failed"]).count() == 1
