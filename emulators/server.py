@@ -53,6 +53,9 @@ BEFORE = {
 AFTER = {
     "timeout_after": Reply(action="hang"),
     "not_json": Reply(200, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+    # The provider acted, then the connection was reset before its answer: a client that
+    # retried on a reset would act twice.
+    "reset_after": Reply(action="reset"),
 }
 
 

@@ -27,7 +27,15 @@ from tests.helpers import SEED_URL, closed_port, post_json
 
 pytestmark = pytest.mark.django_db
 
-HTTP_FAULTS = ["refused", "timeout_before", "timeout_after", "server_error", "not_json", "reset"]
+HTTP_FAULTS = [
+    "refused",
+    "timeout_before",
+    "timeout_after",
+    "server_error",
+    "not_json",
+    "reset",
+    "reset_after",
+]
 
 
 @dataclass(frozen=True)
