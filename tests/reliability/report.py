@@ -24,8 +24,8 @@ Every provider and PIN-pad call, under every fault, as the test suite
 against the emulators with the fault injected, then runs the operators' commands
 (`reconcile`, `retry_fiscal`) and checks three things:
 
-- the register's answer was right: success only if the money moved, 104/108 only if it
-  certainly did not, 110 while nobody could know;
+- the register's answer was the one the cell expects, and a true one: success only if the
+  money moved, 104/108 only if it certainly did not, 110 while nobody could know;
 - the provider or terminal took at most one charge;
 - the payment ended in its true final state (for fiscal calls: the receipt is on file; for a
   PIN-pad cancel, `paid` means the cancel went through and the purchase shows that part of
