@@ -17,7 +17,19 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
+from gunicorn import util  # noqa: E402
+
+from payments.api.envelope import refused_before_django  # noqa: E402 - after Django's setup
 from providers.registry import GATEWAYS  # noqa: E402 - after Django is set up
+
+
+def _envelope_error(sock, status: int, reason: str, message: str) -> None:
+    util.write_nonblock(sock, refused_before_django(status, reason, message))
+
+
+# What gunicorn refuses itself (a request line or a header over its limits) would be an
+# HTML page; a register reads only the envelope.
+util.write_error = _envelope_error
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"

@@ -55,3 +55,18 @@ def test_a_charge_in_flight_is_finished_when_the_service_is_stopped(pinpad, sett
         buyer.join()
         assert server.wait(timeout=30) == 0
     assert answers[0]["is_success"] is True, answers
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [("/payment/status/" + "x" * 9000, {}), ("/payment/status/x", {"X-Big": "y" * 9000})],
+    ids=["request line too large", "header too large"],
+)
+def test_what_gunicorn_refuses_is_the_envelope_too(path: str, headers: dict) -> None:
+    with gunicorn(dict(os.environ), "--config", str(CONFIG)) as (base, _):
+        response = requests.get(base + path, headers=headers, timeout=10)
+    assert response.status_code in (414, 431)  # URI too long, headers too large
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    body = response.json()
+    assert (body["is_success"], body["error"]["code"]) == (False, 7)
+    assert "Bad request" in body["error"]["message"]

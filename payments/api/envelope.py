@@ -166,3 +166,20 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     """handler400: what Django refuses before any view (a Host not in ALLOWED_HOSTS)."""
     message = _validation_message("Bad request: the request was refused before any view.")
     return _plain_response(failure_body(ErrorCode.VALIDATION, message), 400)
+
+
+def refused_before_django(status: int, reason: str, detail: str) -> bytes:
+    """A whole HTTP response for what the WSGI server refuses before Django sees it (a
+    request line or a header too large): the envelope too, so a register can read it."""
+    if status < 500:
+        message = _validation_message(f"Bad request: {reason}: {detail}")
+        body = failure_body(ErrorCode.VALIDATION, message)
+    else:
+        body = failure_body(ErrorCode.INTERNAL, "INTERNAL_ERROR", {"request_id": None})
+    payload = compact_json(body).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        "Content-Type: application/json; charset=utf-8\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    )
+    return head.encode("latin1") + payload
