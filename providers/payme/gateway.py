@@ -199,7 +199,15 @@ def _charge(payment: PaymentData) -> GatewayResult:
 
 def _check(payment: PaymentData) -> GatewayResult:
     """`receipts.check` (state only); on a payment just found paid, `receipts.get` for the
-    payer's phone and card."""
+    payer's phone and card. A payment whose receipt id we never wrote (its process died
+    between Payme's answer and our record) is looked up by our account values."""
+    if not payment.provider_payment_id:
+        found = find_receipt(payment)
+        if found is None:
+            return GatewayResult(
+                Outcome.UNKNOWN, message="Payme has no receipt of ours for it", not_found=True
+            )
+        return _from_receipt(found)
     exchange, failed = _on_receipt(payment, "receipts.check")
     if failed:
         return failed

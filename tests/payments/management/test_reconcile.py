@@ -143,3 +143,21 @@ def test_many_payments_in_parallel(click) -> None:
     assert code == 0
     assert set(Payment.objects.values_list("status", flat=True)) == {PaymentStatus.PAID}
     assert ProviderExchange.objects.filter(operation="payment/status_by_mti").count() == 20
+
+
+def test_a_payme_receipt_whose_id_we_never_wrote_is_found_by_our_id(payme) -> None:
+    """The process died between receipts.create's answer and our record of the id (and Payme
+    then took the payment): reconcile finds the receipt by our transaction id."""
+    payment = processing("payme", "50501010793410803298")
+    receipt = PAYME.prepare(data_of(payment))  # made at Payme; its id never reached our row
+    PAYME.charge(
+        data_of(
+            change_payment(payment, reason="x", provider_payment_id=receipt.provider_payment_id)
+        )
+    )
+    Payment.objects.filter(pk=payment.pk).update(provider_payment_id="")
+    code, out, _ = reconcile()
+    payment.refresh_from_db()
+    assert code == 0, out
+    assert payment.status == PaymentStatus.PAID
+    assert payment.provider_payment_id == receipt.provider_payment_id
