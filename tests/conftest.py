@@ -1,6 +1,7 @@
 """Shared fixtures: the provider emulators run on loopback over real HTTP."""
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,33 @@ from pinpad.link import LinkTiming
 CLICK_SECRET = "TEST_CLICK_SECRET_7f3e"
 PAYME_CASHBOX = "6f0c0e0a1b2c3d4e5f607182"
 PAYME_KEY = "TEST_PAYME_KEY_91ac"
+
+
+def service_env(
+    database_url: str,
+    click_server: EmulatorServer | None = None,
+    payme_server: EmulatorServer | None = None,
+    **extra: str,
+) -> dict[str, str]:
+    """The environment of a service process of its own (gunicorn, manage.py) pointed at
+    these emulators, with the tests' credentials and no pause between status polls."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    if click_server is not None:
+        env |= {
+            "CLICK_BASE_URL": click_server.url,
+            "CLICK_SECRET_KEY": CLICK_SECRET,
+            "CLICK_MERCHANT_USER_ID": "12345",
+            "CLICK_SERVICE_ID": "40012",
+            "CLICK_STATUS_POLL_INTERVAL": "0",
+        }
+    if payme_server is not None:
+        env |= {
+            "PAYME_BASE_URL": payme_server.url,
+            "PAYME_CASHBOX_ID": PAYME_CASHBOX,
+            "PAYME_KEY": PAYME_KEY,
+            "PAYME_CHECK_INTERVAL": "0",
+        }
+    return env | extra
 
 
 def _serve(app: ClickEmulator | PaymeEmulator, path: str) -> Iterator[EmulatorServer]:

@@ -15,22 +15,14 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import CLICK_SECRET
+from tests.conftest import service_env
 from tests.helpers import ROOT, gunicorn, wait_until
 
 
 def test_sigkill_mid_charge_then_reconcile_settles_it(tmp_path, click_server) -> None:
     click_server.emulator.reset()
     database = tmp_path / "crash.sqlite3"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
-        "CLICK_BASE_URL": click_server.url,
-        "CLICK_SECRET_KEY": CLICK_SECRET,
-        "CLICK_MERCHANT_USER_ID": "12345",
-        "CLICK_SERVICE_ID": "40012",
-        "CLICK_PAYMENT_READ_TIMEOUT": "30",
-    }
+    env = service_env(f"sqlite:///{database}", click_server, CLICK_PAYMENT_READ_TIMEOUT="30")
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
     with gunicorn(env, "--workers", "1") as (base, server):

@@ -6,7 +6,6 @@ database, and on one SQLite file every writer queues on the file lock, so the ra
 here do not arise there. They are skipped with that reason.
 """
 
-import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +15,7 @@ import requests
 from django.db import connection
 
 from payments.models import Payment
-from tests.conftest import CLICK_SECRET, FAST_LINK, PAYME_CASHBOX, PAYME_KEY
+from tests.conftest import FAST_LINK, service_env
 from tests.helpers import gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,25 +27,17 @@ def service(click, payme, click_server, payme_server, pinpad, settings) -> Itera
     if connection.vendor != "postgresql":
         pytest.skip("the service's processes cannot share pytest's SQLite test database")
     db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CLICK_BASE_URL": click_server.url,
-        "CLICK_SECRET_KEY": CLICK_SECRET,
-        "CLICK_MERCHANT_USER_ID": "12345",
-        "CLICK_SERVICE_ID": "40012",
-        "CLICK_PAYMENT_READ_TIMEOUT": "10",
-        "CLICK_STATUS_POLL_INTERVAL": "0",
-        "PAYME_BASE_URL": payme_server.url,
-        "PAYME_CASHBOX_ID": PAYME_CASHBOX,
-        "PAYME_KEY": PAYME_KEY,
-        "PAYME_PAY_READ_TIMEOUT": "10",
-        "PAYME_CHECK_INTERVAL": "0",
-        "PINPAD_URL": settings.PINPAD_URL,
-        "PINPAD_LOCK_DIR": str(settings.PINPAD_LOCK_DIR),
-        "PINPAD_ANSWER_WAIT": "5",
+    env = service_env(
+        f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        click_server,
+        payme_server,
+        CLICK_PAYMENT_READ_TIMEOUT="10",
+        PAYME_PAY_READ_TIMEOUT="10",
+        PINPAD_URL=settings.PINPAD_URL,
+        PINPAD_LOCK_DIR=str(settings.PINPAD_LOCK_DIR),
+        PINPAD_ANSWER_WAIT="5",
         **{f"PINPAD_{k.upper()}": str(v) for k, v in FAST_LINK.items()},
-    }
+    )
     with gunicorn(env, "--worker-class", "gthread", "--workers", "2", "--threads", "8") as (
         base,
         _,

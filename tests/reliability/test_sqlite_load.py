@@ -2,7 +2,6 @@
 on a SQLite file, 32 registers charging different codes at the same moment. No answer may be
 103, every payment ends settled, and every code is charged once."""
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLICK_SECRET, PAYME_CASHBOX, PAYME_KEY
+from tests.conftest import service_env
 from tests.helpers import ROOT, gunicorn
 from tests.reliability.test_races import fire
 
@@ -21,19 +20,7 @@ AT_ONCE = 32
 @pytest.fixture
 def service(tmp_path: Path, click, payme, click_server, payme_server) -> Iterator[tuple[str, Path]]:
     database = tmp_path / "shop.sqlite3"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
-        "CLICK_BASE_URL": click_server.url,
-        "CLICK_SECRET_KEY": CLICK_SECRET,
-        "CLICK_MERCHANT_USER_ID": "12345",
-        "CLICK_SERVICE_ID": "40012",
-        "CLICK_STATUS_POLL_INTERVAL": "0",
-        "PAYME_BASE_URL": payme_server.url,
-        "PAYME_CASHBOX_ID": PAYME_CASHBOX,
-        "PAYME_KEY": PAYME_KEY,
-        "PAYME_CHECK_INTERVAL": "0",
-    }
+    env = service_env(f"sqlite:///{database}", click_server, payme_server)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],
         cwd=ROOT,
