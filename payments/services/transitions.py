@@ -10,12 +10,13 @@ transaction, and answers to earlier operations applied to those. Its policy when
 (reconcile, an operator) settled the payment meanwhile: their word stands.
 """
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from payments.errors import ApplicationError
@@ -210,6 +211,12 @@ def record_result(
             )
     except IllegalTransitionError as exc:
         payment = settled_meanwhile(exc, result.exchanges)
+    except Exception:
+        # The change failed and took its journal rows with it: the exchanges are kept all
+        # the same, in a transaction of their own (if the database can take them now).
+        with contextlib.suppress(DatabaseError):
+            journal(payment, result.exchanges)
+        raise
     record_late_answers(result)
     return payment
 

@@ -5,7 +5,9 @@ import pytest
 from django.db import connection, connections
 
 from payments.models import FiscalStatus, Payment, PaymentStatus
+from payments.services import transitions
 from payments.services.transitions import IllegalTransitionError, change_payment
+from providers.base import Exchange, GatewayResult, Outcome
 from tests.factories import make_payment
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +117,21 @@ def test_two_changes_at_once_take_turns_on_the_row_lock(monkeypatch) -> None:
     assert sorted(outcomes) in (["paid", "refused"], ["failed", "refused"])
     payment.refresh_from_db()
     assert payment.events.filter(to_status__in=["paid", "failed"]).count() == 1
+
+
+def test_the_exchanges_survive_a_change_that_fails(monkeypatch) -> None:
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    real_event_save = transitions.PaymentEvent.save
+
+    def breaks(self, *args, **kwargs) -> None:
+        raise RuntimeError("the change broke after the journal rows were written")
+
+    monkeypatch.setattr(transitions.PaymentEvent, "save", breaks)
+    exchange = Exchange(provider="click", operation="click_pass/payment", method="POST", url="u")
+    result = GatewayResult(Outcome.SUCCESS, exchanges=(exchange,))
+    with pytest.raises(RuntimeError):
+        transitions.record_result(payment, result, transitions.CHARGE_STATUS, reason="answered")
+    monkeypatch.setattr(transitions.PaymentEvent, "save", real_event_save)
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PROCESSING  # the change did not happen
+    assert list(payment.exchanges.values_list("operation", flat=True)) == ["click_pass/payment"]
