@@ -5,11 +5,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.db import connections
 from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +37,25 @@ def closed_port() -> int:
 def listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def at_once(calls: list[Callable[[], None]], timeout: float = 60.0) -> None:
+    """Run the calls in threads released together, each closing its database connections
+    when done, and wait for all of them."""
+    start = threading.Barrier(len(calls))
+
+    def released(call: Callable[[], None]) -> None:
+        try:
+            start.wait()
+            call()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=released, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
 
 
 def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:

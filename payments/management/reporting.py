@@ -2,7 +2,11 @@
 
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
+
+from django.core.management.base import BaseCommand
+
+from payments.services import locks
 
 
 class Progress:
@@ -34,3 +38,23 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+class OneAtATimeCommand(BaseCommand):
+    """A command that runs once at a time per database: a second run started while one
+    works would ask and write the same payments twice over, so it says so and does
+    nothing. Subclasses implement `run(options)`."""
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with locks.only_one(self.lock_name) as mine:
+            if not mine:
+                self.stderr.write(f"another {self.lock_name} is running: this one did nothing")
+                return
+            self.run(options)
+
+    @property
+    def lock_name(self) -> str:
+        return self.__module__.rsplit(".", 1)[-1]
+
+    def run(self, options: dict[str, Any]) -> None:
+        raise NotImplementedError

@@ -4,13 +4,13 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from payments import selectors
-from payments.management.reporting import Progress, table
-from payments.services import idempotency, locks, reconciliation
+from payments.management.reporting import OneAtATimeCommand, Progress, table
+from payments.services import idempotency, reconciliation
 from providers import registry
 
 
@@ -25,7 +25,7 @@ def moment(text: str) -> datetime:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
-class Command(BaseCommand):
+class Command(OneAtATimeCommand):
     help = (
         "Settle created/processing/unknown payments older than --min-age by asking their "
         "provider, and (with --since) check the paid payments of the period for reversals at "
@@ -47,15 +47,7 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="ask the providers, change nothing"
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        with locks.only_one("reconcile") as mine:
-            if not mine:
-                # Two runs at once would ask and write the same payments twice over.
-                self.stderr.write("another reconcile is running: this one did nothing")
-                return
-            self._reconcile(options)
-
-    def _reconcile(self, options: dict[str, Any]) -> None:
+    def run(self, options: dict[str, Any]) -> None:
         period = {
             "provider": options["provider"],
             "since": options["since"],

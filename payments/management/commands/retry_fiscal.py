@@ -3,15 +3,15 @@
 from collections import Counter
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from payments import selectors
-from payments.management.reporting import Progress, table
-from payments.services import fiscal, locks
+from payments.management.reporting import OneAtATimeCommand, Progress, table
+from payments.services import fiscal
 from providers import registry
 
 
-class Command(BaseCommand):
+class Command(OneAtATimeCommand):
     help = (
         "Resend refused fiscal receipts whose next attempt is due (checking CLICK's ofd_data "
         "first, so a receipt CLICK already has is not sent twice), with backoff recorded on "
@@ -23,14 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--provider", choices=registry.names(takes_fiscal_receipts=True))
         parser.add_argument("--dry-run", action="store_true", help="list only, send nothing")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        with locks.only_one("retry_fiscal") as mine:
-            if not mine:
-                self.stderr.write("another retry_fiscal is running: this one did nothing")
-                return
-            self._retry(options)
-
-    def _retry(self, options: dict[str, Any]) -> None:
+    def run(self, options: dict[str, Any]) -> None:
         provider, dry_run = options["provider"], options["dry_run"]
         due = list(selectors.due_fiscal_retries(provider))
         outcomes: Counter[tuple[str, str]] = Counter()

@@ -1,15 +1,14 @@
 """Two `reconcile` runs at once: one works, the other does nothing and says so. Neither
 deadlocks, neither loses what it asked."""
 
-import threading
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 
 from payments.models import Payment, PaymentStatus, ProviderExchange
 from tests.factories import make_payment
+from tests.helpers import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,28 +19,17 @@ def test_two_reconciles_at_once_one_works_the_other_says_so(click, click_server)
         click.record_charge(payment.qr_code, 5, str(payment.transaction_id))
     click_server.latency = 0.05  # each lookup takes a while: the runs overlap
     results: list[tuple[str, str]] = []
-    start = threading.Barrier(2)
 
-    def one() -> None:
-        start.wait()
-        results.append(run_reconcile())
-
-    def run_reconcile() -> tuple[str, str]:
+    def run_reconcile() -> None:
         out, err = StringIO(), StringIO()
         try:
             call_command("reconcile", "--min-age", "0", "--workers", "4", stdout=out, stderr=err)
         except Exception as exc:
             err.write(f"RAISED {type(exc).__name__}: {exc}")
-        finally:
-            connections.close_all()
-        return out.getvalue(), err.getvalue()
+        results.append((out.getvalue(), err.getvalue()))
 
-    threads = [threading.Thread(target=one) for _ in range(2)]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        at_once([run_reconcile, run_reconcile])
     finally:
         click_server.latency = 0.0
     errors = [err for _, err in results]

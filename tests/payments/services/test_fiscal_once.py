@@ -1,16 +1,16 @@
 """One fiscal submission of a payment at a time, and no refusal told for a receipt the
 provider took."""
 
-import threading
+from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from payments.models import FiscalStatus, Payment
 from payments.services import fiscal
-from tests.helpers import OTHER_URL, SEED_URL, post_json
+from tests.helpers import OTHER_URL, SEED_URL, at_once, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -70,23 +70,14 @@ def test_eight_confirms_at_once_with_eight_urls_one_wins(payme, payme_server) ->
         pytest.skip("SQLite serializes writers; the race is proven on PostgreSQL")
     charge = paid(APIClient(), "payme", "50501010793410803298")
     payme_server.latency = 0.2  # each call takes a while: the confirms overlap
-    start = threading.Barrier(len(URLS))
     answers: list[dict] = []
 
-    def confirm(url: str) -> None:
-        try:
-            start.wait()
-            body = {"payme_id": charge["payment_id"], "qr_code_url": url}
-            answers.append(post_json(APIClient(), "/payment/payme_confirm", body))
-        finally:
-            connections.close_all()
+    def confirmer(url: str) -> Callable[[], None]:
+        body = {"payme_id": charge["payment_id"], "qr_code_url": url}
+        return lambda: answers.append(post_json(APIClient(), "/payment/payme_confirm", body))
 
-    threads = [threading.Thread(target=confirm, args=(url,)) for url in URLS]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        at_once([confirmer(url) for url in URLS])
     finally:
         payme_server.latency = 0.0
     won = [a for a in answers if a["is_success"]]
