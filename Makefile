@@ -27,8 +27,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The generated parts of docs/: the browser screenshots and the fault-matrix table.
-# A plain `make test` writes nothing into the tree.
+# The generated parts of docs/: the browser screenshots and the fault-matrix tables.
+# A plain `make test` writes nothing into the tree. The database rows of the matrix run on
+# PostgreSQL only: `DATABASE_URL=postgres://... make docs` writes their table as well.
 docs: install
 	WRITE_DOCS=1 $(BIN)/python -m pytest -q tests/browser tests/reliability
 	$(BIN)/python -m tests.reliability.report

@@ -5,6 +5,7 @@ Money is integer tiyin everywhere (1 UZS = 100 tiyin). Rows here are changed onl
 """
 
 import uuid
+from datetime import timedelta
 
 from django.db import models
 from django.db.models import F, Q
@@ -41,6 +42,10 @@ class Operation(models.TextChoices):
 
 
 # A payment in one of these may still change on its own: nobody knows its outcome yet.
+# A fiscal submission this old is taken to have died with its process (or its answer
+# could not be written): another may start, and `retry_fiscal` asks the provider about it.
+FISCAL_SENDING_ABANDONED = timedelta(minutes=5)
+
 OPEN_STATUSES = frozenset({PaymentStatus.CREATED, PaymentStatus.PROCESSING, PaymentStatus.UNKNOWN})
 
 

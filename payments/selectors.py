@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from payments.models import (
+    FISCAL_SENDING_ABANDONED,
     OPEN_STATUSES,
     FiscalStatus,
     Operation,
@@ -149,12 +150,21 @@ def _in_period(
 
 
 def due_fiscal_retries(provider: str | None = None) -> QuerySet[Payment]:
-    """Refused receipts whose next attempt is due."""
-    due = Payment.objects.filter(fiscal_status=FiscalStatus.FAILED).exclude(fiscal_receipt_url="")
-    due = due.filter(
-        Q(fiscal_next_attempt_at__isnull=True) | Q(fiscal_next_attempt_at__lte=timezone.now())
+    """Refused receipts whose next attempt is due, and submissions abandoned midway (their
+    process died, or their answer could not be written): the provider is asked first."""
+    now = timezone.now()
+    refused = (
+        Q(fiscal_status=FiscalStatus.FAILED)
+        & ~Q(fiscal_receipt_url="")
+        & (Q(fiscal_next_attempt_at__isnull=True) | Q(fiscal_next_attempt_at__lte=now))
+        & Q(fiscal_attempts__lte=len(settings.FISCAL_RETRY_BACKOFF_MINUTES))
     )
-    due = due.filter(fiscal_attempts__lte=len(settings.FISCAL_RETRY_BACKOFF_MINUTES))
+    abandoned = (
+        Q(fiscal_status__in=[FiscalStatus.PENDING, FiscalStatus.FAILED])
+        & ~Q(fiscal_sending_url="")
+        & Q(fiscal_sending_since__lte=now - FISCAL_SENDING_ABANDONED)
+    )
+    due = Payment.objects.filter(refused | abandoned)
     return due.filter(provider=provider) if provider else due
 
 

@@ -9,11 +9,12 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from payments.errors import ApplicationError
 from payments.models import Payment, PaymentStatus
 from payments.selectors import payment_by_code
+from payments.services.reconnect import on_live_connection, record_or_unknown
 from payments.services.transitions import (
     CHARGE_STATUS,
     CHECK_STATUS,
@@ -62,7 +63,10 @@ def send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Paym
     """Run a committed operation at its provider: prepare, the step itself (sent once), a
     lookup if its answer was lost, polling while the provider says it is not final."""
     gateway = registry.GATEWAYS[payment.provider]
-    payment = change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent")
+    payment = on_live_connection(
+        lambda: change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent"),
+        what=f"sending {payment.transaction_id}",
+    )
     prepared = gateway.prepare(gateway_input(payment))
     if prepared is not None:
         # What the charge needs first (Payme's receipt): its id is committed before the
@@ -93,35 +97,16 @@ def send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Paym
     return payment
 
 
-# Once the provider may have acted, our own database failing must not lose its answer.
-RECORD_ATTEMPTS = 3
-
-
 def _record(
     payment: Payment, result: GatewayResult, statuses: dict[Outcome, str], reason: str
 ) -> Payment:
-    """`record_result`, surviving a database connection that died meanwhile (a restart, a
-    failover, a killed backend): retried on a fresh connection a few times; if it cannot
-    be written, the exchanges go to the log and the register hears 110 with the
-    transaction id, so that it asks instead of charging again."""
-    for attempt in range(1, RECORD_ATTEMPTS + 1):
-        try:
-            return record_result(payment, result, statuses, reason=reason)
-        except (OperationalError, InterfaceError) as exc:
-            if connection.in_atomic_block:
-                raise  # inside a caller's transaction: the caller's to handle
-            logger.warning(
-                "recording %s failed (%s), attempt %d", payment.transaction_id, exc, attempt
-            )
-            connection.close()  # the next query opens a new connection
-            time.sleep(0.2 * attempt)
-    logger.error(
-        "could not record the provider's answer for %s: %s; exchanges: %s",
-        payment.transaction_id,
-        result.outcome,
-        [vars(exchange) for exchange in result.exchanges],
+    """`record_result`; once the provider may have acted, its answer must not be lost."""
+    return record_or_unknown(
+        lambda: record_result(payment, result, statuses, reason=reason),
+        transaction_id=payment.transaction_id,
+        exchanges=result.exchanges,
+        what=f"the provider's answer ({reason})",
     )
-    raise ApplicationError.outcome_unknown(payment.transaction_id)
 
 
 def check_status(payment: Payment, *, actor: str = "system") -> Payment:

@@ -4,6 +4,7 @@ and sending refused ones again later."""
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -13,6 +14,7 @@ from payments.models import FiscalStatus, Payment, PaymentStatus
 from payments.ofd import parse_receipt_url
 from payments.selectors import other_payment_with_receipt, payment_by_reference
 from payments.services.charging import gateway_input
+from payments.services.reconnect import on_live_connection, record_or_unknown
 from payments.services.transitions import change_payment, claim_fiscal_sending, journal
 from providers import registry
 from providers.base import GatewayResult, OfdReceipt, Outcome
@@ -39,7 +41,10 @@ def submit_receipt(
         raise ApplicationError.conflict(
             "receipt_used_elsewhere", transaction_id=str(other.transaction_id)
         )
-    claimed = claim_fiscal_sending(payment, receipt.url)
+    claimed = on_live_connection(
+        lambda: claim_fiscal_sending(payment, receipt.url),
+        what=f"claiming the fiscal submission of {payment.transaction_id}",
+    )
     if claimed is None:
         return payment  # this receipt is on file already: the same answer, no second call
     payment, result = send_receipt(claimed, receipt)
@@ -72,7 +77,7 @@ def send_receipt(
         if attempts <= len(backoff)
         else None
     )
-    payment = change_payment(
+    payment = _on_live_connection(
         payment,
         exchanges=result.exchanges,
         fiscal_status=FiscalStatus.FAILED,
@@ -91,7 +96,8 @@ def send_receipt(
 def retry(payment: Payment, *, actor: str = "retry_fiscal") -> Payment:
     """Send a refused receipt again, unless the provider already has it on file. A confirm
     from the register sending at this moment goes first: this retry waits its next turn."""
-    receipt = parse_receipt_url(payment.fiscal_receipt_url)
+    # An abandoned submission's receipt is the one it was sending.
+    receipt = parse_receipt_url(payment.fiscal_sending_url or payment.fiscal_receipt_url)
     try:
         claimed = claim_fiscal_sending(payment, receipt.url)
     except ApplicationError:
@@ -113,7 +119,7 @@ def retry(payment: Payment, *, actor: str = "retry_fiscal") -> Payment:
 def _submitted(
     payment: Payment, receipt: OfdReceipt, result: GatewayResult, reason: str, actor: str
 ) -> Payment:
-    return change_payment(
+    return _on_live_connection(
         payment,
         exchanges=result.exchanges,
         fiscal_status=FiscalStatus.SUBMITTED,
@@ -125,4 +131,16 @@ def _submitted(
         fiscal_next_attempt_at=None,
         fiscal_sending_url="",
         fiscal_sending_since=None,
+    )
+
+
+def _on_live_connection(payment: Payment, **change: Any) -> Payment:
+    """The provider's answer to a submission, written even if our connection died
+    meanwhile; if it cannot be written, the register hears 110 and `retry_fiscal` asks the
+    provider once the claim is abandoned."""
+    return record_or_unknown(
+        lambda: change_payment(payment, **change),
+        transaction_id=payment.transaction_id,
+        exchanges=change.get("exchanges", ()),
+        what="the fiscal answer",
     )

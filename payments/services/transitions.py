@@ -13,14 +13,20 @@ transaction, and answers to earlier operations applied to those. Its policy when
 import contextlib
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from payments.errors import ApplicationError
-from payments.models import FiscalStatus, Payment, PaymentEvent, PaymentStatus, ProviderExchange
+from payments.models import (
+    FISCAL_SENDING_ABANDONED,
+    FiscalStatus,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    ProviderExchange,
+)
 from payments.selectors import payment_with_provider_id, unknown_payment
 from providers.base import Exchange, GatewayResult, Outcome
 
@@ -80,9 +86,6 @@ WRITABLE_FIELDS = frozenset(
         "fiscal_sending_since",
     }
 )
-
-# A submission this old is taken to have died with its process: another may start.
-FISCAL_SENDING_ABANDONED = timedelta(minutes=5)
 
 
 class IllegalTransitionError(Exception):

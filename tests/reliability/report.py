@@ -1,19 +1,21 @@
-"""Write docs/reliability.md from the fault-matrix cells the last test run observed.
+"""Write docs/reliability.md (and, after a run on PostgreSQL, docs/reliability-database.md)
+from the fault-matrix cells the last test run observed.
 
     .venv/bin/python -m pytest tests/reliability && .venv/bin/python -m tests.reliability.report
 
-`make docs` does this. With `--check` it writes nothing and exits 1 when docs/reliability.md
-is not what the last run observed (CI runs it after the tests).
+`make docs` does this. With `--check` it writes nothing and exits 1 when a document is not
+what the last run observed (CI runs it after the tests on each database). The database rows
+run on PostgreSQL only: after a run on SQLite their document is left as it is.
 """
 
 import json
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / ".run" / "fault-matrix.json"
-TARGET = ROOT / "docs" / "reliability.md"
 
 CODES = {0: "success", 104: "104", 106: "106", 108: "108", 110: "110"}
 
@@ -40,19 +42,59 @@ acted, the body is an HTML page), **reset** (connection reset before it acted), 
 after** (it acted, then the connection was reset before its answer). A refused
 connection applies only to the first call of a flow: later calls go to a host that just
 answered. PIN-pad faults are scripted in the emulator by the amount (docs/emulators.md).
+
+Our own database failing around a provider call has its own table, observed on
+PostgreSQL: [reliability-database.md](reliability-database.md).
+"""
+
+DATABASE_INTRO = """# Reliability: our own database lost around a provider call
+
+The fault matrix's database rows, as `tests/reliability/test_database_faults.py` observed
+them on PostgreSQL. The backend serving the register's request is terminated
+(`pg_terminate_backend`) **before** the provider call (the payment row is committed, the
+provider has heard nothing) or **during** it (the provider acts while our connection dies,
+so its answer meets a dead connection). The database is then either **lost** (a new
+connection works at once, as after a restart or a failover) or **down** (it refuses
+connections until the register has been answered).
+
+A cell holds the same three promises as the provider rows (docs/reliability.md): the
+expected answer, and a true one (never 103 once the provider may have acted: 110 with our
+transaction id instead); at most one charge; after `reconcile` and `retry_fiscal`, the true
+final state. For fiscal rows the state is the receipt's: `submitted` when the provider holds
+it, `pending` when it does not and the register must send it again. The table is generated
+by `make docs` with `DATABASE_URL` pointing at PostgreSQL.
 """
 
 
+@dataclass(frozen=True)
+class Document:
+    path: Path
+    intro: str
+    tables: list[tuple[str, str]]  # (the cells' table, its title)
+    every_run: bool  # observed on every database (else on PostgreSQL only)
+
+
 def main() -> None:
-    text = render(json.loads(SOURCE.read_text()))
-    if "--check" in sys.argv[1:]:
-        if TARGET.read_text() != text:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run `make docs` and commit it")
-            sys.exit(1)
-        print(f"{TARGET.relative_to(ROOT)} is up to date")
-        return
-    TARGET.write_text(text)
-    print(f"wrote {TARGET.relative_to(ROOT)}")
+    cells = json.loads(SOURCE.read_text())
+    stale = False
+    for document in DOCUMENTS:
+        name = document.path.relative_to(ROOT)
+        mine = [c for c in cells if _table(c) in dict(document.tables)]
+        if not mine and not document.every_run:
+            print(f"{name}: not observed by this run (its rows run on PostgreSQL)")
+            continue
+        text = render(document, mine)
+        if "--check" in sys.argv[1:]:
+            if not document.path.exists() or document.path.read_text() != text:
+                print(f"{name} is stale: run `make docs` and commit it")
+                stale = True
+            else:
+                print(f"{name} is up to date")
+        else:
+            document.path.write_text(text)
+            print(f"wrote {name}")
+    if stale:
+        sys.exit(1)
 
 
 TABLES = [
@@ -70,14 +112,10 @@ WAITS_NOTE = (
 )
 
 
-def render(cells: list[dict]) -> str:
-    out = [INTRO]
-    for table, title in TABLES:
-        mine = [
-            c
-            for c in cells
-            if c.get("table", "PIN pad" if c["call"].startswith("PIN") else "provider") == table
-        ]
+def render(document: Document, cells: list[dict]) -> str:
+    out = [document.intro]
+    for table, title in document.tables:
+        mine = [c for c in cells if _table(c) == table]
         if not mine:
             continue
         columns: list[str] = []
@@ -99,6 +137,21 @@ def render(cells: list[dict]) -> str:
         f"{len(cells) - len(held)} do not apply.\n"
     )
     return "\n".join(out)
+
+
+DOCUMENTS = [
+    Document(ROOT / "docs" / "reliability.md", INTRO, TABLES, every_run=True),
+    Document(
+        ROOT / "docs" / "reliability-database.md",
+        DATABASE_INTRO,
+        [("database", "Our database lost before or during a provider call (PostgreSQL)")],
+        every_run=False,
+    ),
+]
+
+
+def _table(cell: dict) -> str:
+    return cell.get("table", "PIN pad" if cell["call"].startswith("PIN") else "provider")
 
 
 def _title(fault: str) -> str:

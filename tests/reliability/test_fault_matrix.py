@@ -63,13 +63,17 @@ def charge(provider: str, code: str) -> Callable:
     return run
 
 
-def fiscal(provider: str) -> Callable:
+def fiscal(provider: str, post: Callable = post_json) -> Callable:
+    """A paid charge, then the fault is armed, then the register's fiscal confirm (sent
+    with `post`)."""
+
     def run(api, arm) -> dict:
-        paid = post_json(api, f"/payment/{provider}", {"amount": 500, "qr_code": "7700112233"})
+        paid = post(api, f"/payment/{provider}", {"amount": 500, "qr_code": "7700112233"})
+        assert paid["is_success"], paid
         arm()  # the charge went through; the fault meets the fiscal call
         field = "qrcode" if provider == "click" else "qr_code_url"
         reference = "payment_id" if provider == "click" else "payme_id"
-        return post_json(
+        return post(
             api,
             f"/payment/{provider}_confirm",
             {reference: paid["data"]["payment_id"], field: SEED_URL},
@@ -193,20 +197,7 @@ def test_provider_call_under_fault(
         if waits and not absence_trusted:
             final = "flagged"  # a person settles what the provider does not know
         holds = bool(right_answer) and final in (truth, "flagged") and charges <= 1
-    matrix.append(
-        {
-            "table": table,
-            "call": call.name,
-            "fault": fault,
-            "applies": True,
-            "code": code,
-            "charges": charges,
-            "final": str(final),
-            "holds": holds,
-        }
-    )
-    assert charges <= 1
-    assert holds, f"{call.name} x {fault}: answer {code}, {charges} charge(s), ended {final}"
+    observed(matrix, table, call.name, fault, code=code, charges=charges, final=final, holds=holds)
 
 
 # --- the PIN pad -------------------------------------------------------------------------
@@ -259,23 +250,37 @@ def test_pinpad_call_under_fault(api, pinpad, matrix, operation: str, fault: str
         purchase = Payment.objects.get(operation=Operation.PURCHASE)
         given_back = scripted if done else 0
         holds = (purchase.status, purchase.reversed_amount) == (PaymentStatus.PAID, given_back)
-    matrix.append(
-        {
-            "table": "PIN pad",
-            "call": f"PIN pad {operation}",
-            "fault": fault,
-            "applies": True,
-            "code": code,
-            "charges": charges,
-            "final": str(payment.status),
-            "holds": bool(holds),
-        }
+    observed(
+        matrix,
+        "PIN pad",
+        f"PIN pad {operation}",
+        fault,
+        code=code,
+        charges=charges,
+        final=payment.status,
+        holds=bool(holds),
     )
-    assert charges <= 1
-    assert holds, f"{operation} x {fault}: answer {code}, ended {payment.status}"
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def observed(
+    matrix: list[dict],
+    table: str,
+    call: str,
+    fault: str,
+    *,
+    code: int,
+    charges: int,
+    final: str,
+    holds: bool,
+) -> None:
+    """Keep the cell for the report, then hold it: never two charges, and its promises."""
+    cell = {"table": table, "call": call, "fault": fault, "applies": True, "code": code}
+    matrix.append(cell | {"charges": charges, "final": str(final), "holds": holds})
+    assert charges <= 1
+    assert holds, f"{call} x {fault}: answer {code}, {charges} charge(s), ended {final}"
 
 
 def receipt_on_file(server, payment: Payment) -> bool:

@@ -13,8 +13,9 @@ from providers import registry
 
 class Command(OneAtATimeCommand):
     help = (
-        "Resend refused fiscal receipts whose next attempt is due (checking CLICK's ofd_data "
-        "first, so a receipt CLICK already has is not sent twice), with backoff recorded on "
+        "Resend refused fiscal receipts whose next attempt is due, and take up submissions "
+        "abandoned midway (checking CLICK's ofd_data first, so a receipt CLICK already has "
+        "is not sent twice), with backoff recorded on "
         "the payment. Lists receipts with no attempt left and paid payments whose register "
         "sent no receipt past FISCAL_RECEIPT_DEADLINE_MINUTES; exits with 2 when there are any."
     )

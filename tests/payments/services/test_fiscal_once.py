@@ -2,8 +2,11 @@
 provider took."""
 
 from collections.abc import Callable
+from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -43,6 +46,36 @@ def test_retry_fiscal_does_not_send_while_a_confirm_is_being_sent(api, click) ->
     before = list(click.stats()["requests"])
     fiscal.retry(Payment.objects.get())
     assert click.stats()["requests"] == before  # not asked, not sent
+
+
+@pytest.mark.parametrize("on_file", [True, False], ids=["provider-holds-it", "provider-lacks-it"])
+def test_retry_fiscal_takes_up_a_submission_abandoned_midway(api, click, on_file: bool) -> None:
+    """A confirm whose process died (or whose answer could not be written) after claiming
+    the submission: once abandoned, retry_fiscal asks CLICK, and sends only if needed."""
+    charge = paid(api, "click", "880101698207133392")
+    if on_file:
+        click.payments[int(charge["payment_id"])].ofd_qrcode = SEED_URL
+    started = timezone.now() - timedelta(minutes=6)
+    Payment.objects.update(fiscal_sending_url=SEED_URL, fiscal_sending_since=started)
+
+    call_command("retry_fiscal", stdout=StringIO())
+
+    payment = Payment.objects.get()
+    assert payment.fiscal_status == FiscalStatus.SUBMITTED
+    assert payment.fiscal_receipt_url == SEED_URL
+    assert (payment.fiscal_sending_url, payment.fiscal_sending_since) == ("", None)
+    sent = click.stats()["requests"].count("POST payment/ofd_data/submit_qrcode")
+    assert sent == (0 if on_file else 1)
+
+
+def test_a_submission_under_way_is_not_taken_up(api, click) -> None:
+    paid(api, "click", "880101698207133392")
+    started = timezone.now() - timedelta(minutes=4)
+    Payment.objects.update(fiscal_sending_url=SEED_URL, fiscal_sending_since=started)
+    before = list(click.stats()["requests"])
+    call_command("retry_fiscal", stdout=StringIO())
+    assert click.stats()["requests"] == before
+    assert Payment.objects.get().fiscal_status == FiscalStatus.PENDING
 
 
 @pytest.mark.parametrize("fault", ["not_json", "timeout_after", "reset"])

@@ -1,0 +1,64 @@
+"""Writes that outlive a lost database connection.
+
+A restart, a failover or a killed backend drops the connection a request holds. A write
+that must not be lost (the step before a provider call, the provider's answer) is tried
+again on a fresh connection a few times before the caller gives up.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from django.db import InterfaceError, OperationalError, connection
+
+from payments.errors import ApplicationError
+from providers.base import Exchange
+
+logger = logging.getLogger(__name__)
+
+ATTEMPTS = 3
+# Seconds before attempt n+1 is n times this: a restarting database gets about a second.
+BACKOFF = 0.2
+
+T = TypeVar("T")
+
+# What a dead or refused connection raises; a constraint or a bug is not retried.
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
+
+
+def on_live_connection(write: Callable[[], T], *, what: str) -> T:
+    """`write()`, again on a new connection while the database connection fails. The last
+    failure is raised. Inside a caller's transaction nothing is retried: a new connection
+    would not hold what that transaction did."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return write()
+        except CONNECTION_ERRORS as exc:
+            if connection.in_atomic_block or attempt == ATTEMPTS:
+                raise
+            logger.warning("%s failed (%s), attempt %d of %d", what, exc, attempt, ATTEMPTS)
+            connection.close()  # the next query opens a new connection
+            time.sleep(BACKOFF * attempt)
+    raise AssertionError("unreachable")
+
+
+def record_or_unknown(
+    write: Callable[[], T], *, transaction_id: Any, exchanges: Iterable[Exchange], what: str
+) -> T:
+    """Write what a provider said, on a new connection if need be. If it cannot be written
+    at all, the exchanges go to the log and the caller is told the outcome is unknown (110,
+    with our transaction id): the provider may have acted, so the register must ask, not
+    send again."""
+    try:
+        return on_live_connection(write, what=what)
+    except CONNECTION_ERRORS:
+        if connection.in_atomic_block:
+            raise  # inside a caller's transaction: the caller's to handle
+        logger.exception(
+            "could not record %s for %s; exchanges: %s",
+            what,
+            transaction_id,
+            [vars(exchange) for exchange in exchanges],
+        )
+        raise ApplicationError.outcome_unknown(transaction_id) from None
