@@ -7,6 +7,7 @@ the exchanges it made; the payments service stores both under the payment's row 
 """
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -232,19 +233,29 @@ def _collecting() -> Iterator[list[Exchange]]:
         _exchanges.reset(token)
 
 
+logger = logging.getLogger(__name__)
+
 F = TypeVar("F", bound=Callable[..., GatewayResult])
 
 
 def journaled(method: F) -> F:
     """A gateway step whose result carries every exchange made while it ran. Steps that
-    call other steps hand them all up in one result."""
+    call other steps hand them all up in one result.
+
+    A step that raises (an answer shaped in a way its parser never met) may have reached
+    the provider: its outcome is unknown, never an error that loses what was sent."""
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> GatewayResult:
         if _exchanges.get() is not None:
             return method(*args, **kwargs)  # inside another step: that one hands them up
         with _collecting() as log:
-            result = method(*args, **kwargs)
+            try:
+                result = method(*args, **kwargs)
+            except Exception as exc:
+                logger.exception("%s raised; its outcome is unknown", method.__qualname__)
+                message = f"the step failed: {type(exc).__name__}: {exc}"[:255]
+                result = GatewayResult(Outcome.UNKNOWN, message=message)
         return replace(result, exchanges=tuple(log))
 
     return wrapper  # type: ignore[return-value]

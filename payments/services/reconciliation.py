@@ -26,7 +26,7 @@ from payments.services.transitions import (
     settled_meanwhile,
 )
 from providers import registry
-from providers.base import GatewayResult, Outcome, PaymentData
+from providers.base import Exchange, GatewayResult, Outcome, PaymentData
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,9 @@ def _ask_all(
                         settled.append(apply(payment, result))
                 except Exception as exc:  # one payment's trouble stays that payment's
                     logger.exception("reconcile could not settle %s", payment.transaction_id)
-                    settled.append(_could_not_settle(payment, exc, dry_run))
+                    # Its savepoint took the journal rows of the lookup with it: kept again.
+                    asked = result.exchanges if isinstance(result, GatewayResult) else ()
+                    settled.append(_could_not_settle(payment, exc, dry_run, asked))
                 progress()
         answered.clear()
 
@@ -219,11 +221,15 @@ def _change(
     return _settled(payment, before, status, flag, note)
 
 
-def _could_not_settle(payment: Payment, exc: Exception, dry_run: bool) -> Settled:
+def _could_not_settle(
+    payment: Payment, exc: Exception, dry_run: bool, exchanges: Iterable[Exchange]
+) -> Settled:
     note = f"could not be settled: {type(exc).__name__}: {exc}"[:255]
     if not dry_run:
         with transaction.atomic():
-            change_payment(payment, reason=note, actor=ACTOR, needs_attention=True)
+            change_payment(
+                payment, reason=note, actor=ACTOR, needs_attention=True, exchanges=exchanges
+            )
     return _settled(payment, payment.status, payment.status, True, note)
 
 

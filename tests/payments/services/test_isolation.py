@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from payments.models import Payment, PaymentStatus
+from payments.services import reconciliation
 from providers.click.gateway import GATEWAY as CLICK
 from tests.factories import make_payment
 from tests.helpers import post_json
@@ -77,3 +78,22 @@ def test_a_lookup_naming_an_id_we_hold_does_not_stop_reconcile(click) -> None:
     assert (confused.status, confused.needs_attention) == (PaymentStatus.UNKNOWN, True)
     assert str(holder.transaction_id) in confused.provider_message
     assert fine.status == PaymentStatus.PAID  # the run went on
+
+
+def test_a_payment_that_fails_to_settle_keeps_the_journal_of_its_lookup(click, monkeypatch) -> None:
+    """The failure rolls back that payment's savepoint, journal rows included; the lookup's
+    exchanges are written again with the flag, so the journal still shows what was asked."""
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    real_record = reconciliation.record_result
+
+    def record_then_fail(*args, **kwargs):
+        real_record(*args, **kwargs)  # the answer and its journal rows, in the savepoint
+        raise RuntimeError("a failure after the journal was written")
+
+    monkeypatch.setattr(reconciliation, "record_result", record_then_fail)
+    code, out = reconcile()
+    payment.refresh_from_db()
+    assert code == 2
+    assert "could not be settled: RuntimeError" in out
+    assert payment.needs_attention
+    assert payment.exchanges.filter(operation__startswith="payment/status").exists()
