@@ -5,6 +5,7 @@ Defaults are chosen so that `make run` works on a fresh clone: SQLite in the pro
 provider emulators on loopback.
 """
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -107,8 +108,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["payments.api.envelope.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["payments.api.envelope.LimitedJSONParser"],
     "EXCEPTION_HANDLER": "payments.api.envelope.exception_handler",
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    # Every register endpoint knows its register (payments.api.authentication).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["payments.api.authentication.RegisterAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["payments.api.authentication.IsRegister"],
     "UNAUTHENTICATED_USER": None,
     # No metadata answer to OPTIONS: it would not be the envelope. OPTIONS is a 405.
     "DEFAULT_METADATA_CLASS": None,
@@ -122,6 +124,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its pages are public: they describe the API, not anyone's payments.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -129,11 +134,39 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["payments.api.schema.paths_without_trailing_slash"],
 }
 
-# --- The register this service stands behind -------------------------------------------
+# --- Registers ----------------------------------------------------------------------------
+# Registers, their keys and their provider accounts live in the database (the admin, or
+# `manage.py register`). The settings below describe the first register only: the one the
+# upgrade to registers makes from a deployment's existing configuration (migration 0010),
+# and the one `make run` serves.
+FIRST_REGISTER_NAME = env.str("FIRST_REGISTER_NAME", default="Register 1")
 REGISTER_INN = env.str("REGISTER_INN", default="000000000")
 REGISTER_KKM_ID = env.str("REGISTER_KKM_ID", default="00000001")
 REGISTER_DEVICE_ID = env.str("REGISTER_DEVICE_ID", default="00000001")
 REGISTER_CASHBOX_CODE = env.str("REGISTER_CASHBOX_CODE", default="POS-01")
+# A request without a key from these networks is the first register's, so that registers
+# that called before registers existed go on being served. The default is loopback and
+# the private ranges (a shop's LAN): narrow it to the registers' own addresses.
+FIRST_REGISTER_NETWORKS = env.list(
+    "FIRST_REGISTER_NETWORKS",
+    default=[
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    ],
+)
+# Proxies (CIDR) whose X-Forwarded-For is believed when telling a register by its address.
+# Empty: the address is the connection's own, whatever the headers say.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# Provider secrets stay in the environment; provider accounts in the database name them.
+# A name is one of these two (the first register's, as before) or PROVIDER_SECRET_<anything>.
+PROVIDER_SECRETS = {
+    name: value for name, value in os.environ.items() if name.startswith("PROVIDER_SECRET_")
+}
 
 # Hosts an OFD receipt URL may point at.
 OFD_ALLOWED_HOSTS = env.list("OFD_ALLOWED_HOSTS", default=["ofd.soliq.uz"])

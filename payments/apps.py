@@ -7,3 +7,4 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from payments import checks  # noqa: F401 - registers the system checks
+        from payments.services import accounts  # noqa: F401 - forgets changed accounts

@@ -1,6 +1,8 @@
 """Reads of payments: every query that is more than a primary-key get. Writes live in
 payments.services."""
 
+import hashlib
+import ipaddress
 import uuid
 from datetime import datetime, timedelta
 
@@ -16,6 +18,8 @@ from payments.models import (
     Payment,
     PaymentStatus,
     ProviderExchange,
+    Register,
+    RegisterKey,
 )
 
 
@@ -26,20 +30,24 @@ def _as_uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def payment_by_transaction_id(transaction_id: str) -> Payment | None:
+def payment_by_transaction_id(
+    transaction_id: str, *, register: Register | None = None
+) -> Payment | None:
+    """Ours by transaction id; with `register`, only if it is that register's."""
     parsed = _as_uuid(transaction_id)
     if parsed is None:
         return None
-    return Payment.objects.filter(transaction_id=parsed).first()
+    payments = Payment.objects.filter(transaction_id=parsed)
+    return (payments.filter(register=register) if register else payments).first()
 
 
-def payment_by_reference(provider: str, reference: str) -> Payment | None:
-    """A provider's payment by the provider's id or by our transaction id."""
+def payment_by_reference(provider: str, reference: str, *, register: Register) -> Payment | None:
+    """The register's payment at a provider by the provider's id or by our transaction id."""
     match = Q(provider_payment_id=reference)
     parsed = _as_uuid(reference)
     if parsed is not None:
         match |= Q(transaction_id=parsed)
-    return Payment.objects.filter(match, provider=provider).first()
+    return Payment.objects.filter(match, provider=provider, register=register).first()
 
 
 def payment_with_provider_id(
@@ -71,13 +79,15 @@ def unknown_payment(transaction_id: str) -> Payment | None:
     return Payment.objects.filter(transaction_id=parsed, status=PaymentStatus.UNKNOWN).first()
 
 
-def purchase_by_reference(provider: str, reference: str) -> Payment | None:
-    """A purchase by the provider's own id for it (a HUMO purchase's RRN) or by ours."""
+def purchase_by_reference(provider: str, reference: str, *, register: Register) -> Payment | None:
+    """The register's purchase by the provider's own id for it (a HUMO purchase's RRN) or
+    by ours."""
     match = Q(provider_payment_id=reference)
     parsed = _as_uuid(reference)
     if parsed is not None:
         match |= Q(transaction_id=parsed)
-    return Payment.objects.filter(match, provider=provider, operation=Operation.PURCHASE).first()
+    purchases = Payment.objects.filter(match, provider=provider, operation=Operation.PURCHASE)
+    return purchases.filter(register=register).first()
 
 
 def paid_reversals_sum(purchase: Payment) -> int:
@@ -87,9 +97,12 @@ def paid_reversals_sum(purchase: Payment) -> int:
 
 
 def has_later_operation(payment: Payment) -> bool:
-    """Whether the same provider got another operation after this one."""
+    """Whether the same provider got another operation of the same register (the same
+    terminal) after this one."""
     return Payment.objects.filter(
-        provider=payment.provider, created_at__gt=payment.created_at
+        provider=payment.provider,
+        register_id=payment.register_id,
+        created_at__gt=payment.created_at,
     ).exists()
 
 
@@ -189,16 +202,21 @@ def overdue_receipts(provider: str | None = None) -> QuerySet[Payment]:
 # --- the end of a terminal's day --------------------------------------------------------
 
 
-def last_day_closed(provider: str, *, before: datetime | None = None) -> datetime | None:
-    """When the provider's last successful end of day (before `before`) took the line."""
-    closes = ProviderExchange.objects.filter(provider=provider, operation="close_day", error="")
+def last_day_closed(
+    provider: str, register: Register, *, before: datetime | None = None
+) -> datetime | None:
+    """When the register's last successful end of day at the provider (before `before`)
+    took the line."""
+    closes = ProviderExchange.objects.filter(
+        provider=provider, register=register, operation="close_day", error=""
+    )
     if before is not None:
         closes = closes.filter(started_at__lt=before)
     return closes.order_by("-started_at").values_list("started_at", flat=True).first()
 
 
 def shift_operations(
-    provider: str, *, since: datetime | None, until: datetime | None
+    provider: str, register: Register, *, since: datetime | None, until: datetime | None
 ) -> tuple[QuerySet[Payment], QuerySet[Payment]]:
     """The provider's approved purchases and reversals whose exchange with the terminal
     took the line after `since` and before `until` (ends of day; None: open-ended): what the
@@ -206,13 +224,18 @@ def shift_operations(
     order in which exchanges took it is the terminal's own order."""
 
     def on_the_line(operation: str, exchange: str) -> QuerySet[Payment]:
-        window = ProviderExchange.objects.filter(provider=provider, operation=exchange)
+        window = ProviderExchange.objects.filter(
+            provider=provider, register=register, operation=exchange
+        )
         if since is not None:
             window = window.filter(started_at__gt=since)
         if until is not None:
             window = window.filter(started_at__lt=until)
         return Payment.objects.filter(
-            provider=provider, operation=operation, pk__in=window.values("payment_id")
+            provider=provider,
+            register=register,
+            operation=operation,
+            pk__in=window.values("payment_id"),
         )
 
     purchases = on_the_line(Operation.PURCHASE, "purchase").filter(
@@ -222,11 +245,16 @@ def shift_operations(
     return purchases, reversals
 
 
-def shift_still_recording(provider: str, *, since: datetime | None, until: datetime) -> bool:
+def shift_still_recording(
+    provider: str, register: Register, *, since: datetime | None, until: datetime
+) -> bool:
     """Whether an operation that went through the terminal in the window is still being
     recorded (its answer came, its row not yet written)."""
     window = ProviderExchange.objects.filter(
-        provider=provider, operation__in=["purchase", "cancel"], started_at__lt=until
+        provider=provider,
+        register=register,
+        operation__in=["purchase", "cancel"],
+        started_at__lt=until,
     )
     if since is not None:
         window = window.filter(started_at__gt=since)
@@ -261,3 +289,41 @@ def needing_attention(*, stale_after: timedelta = timedelta(minutes=5)) -> Query
         | Q(status=PaymentStatus.UNKNOWN)
         | Q(status=PaymentStatus.PROCESSING, created_at__lt=stale)
     ).order_by("-created_at")
+
+
+# --- registers --------------------------------------------------------------------------
+
+
+def key_digest(key: str) -> str:
+    """What is kept of an API key: its SHA-256 (keys are long and random, so no salt is
+    needed to make the digest useless to whoever reads the table)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def active_key(key: str) -> RegisterKey | None:
+    """The unrevoked key row (with its register) that `key` is."""
+    return (
+        RegisterKey.objects.select_related("register")
+        .filter(digest=key_digest(key), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def register_by_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Register | None:
+    """The active register bound to the narrowest network that holds `address`; None when
+    no register is, or when two are bound to equally narrow ones (ambiguous)."""
+    best: list[tuple[int, Register]] = []
+    for register in Register.objects.filter(active=True).exclude(networks=""):
+        for network in register.network_list:
+            if address.version == network.version and address in network:
+                best.append((network.prefixlen, register))
+    if not best:
+        return None
+    best.sort(key=lambda found: found[0], reverse=True)
+    narrowest = [register for length, register in best if length == best[0][0]]
+    return narrowest[0] if len({r.pk for r in narrowest}) == 1 else None
+
+
+def registers_at(provider: str) -> list[Register]:
+    """The active registers with an account at `provider`."""
+    return list(Register.objects.filter(active=True, accounts__provider=provider).distinct())

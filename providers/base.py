@@ -8,7 +8,7 @@ the exchanges it made; the payments service stores both under the payment's row 
 
 import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -116,6 +116,26 @@ class GatewayResult:
     exchanges: tuple[Exchange, ...] = field(default=(), repr=False)
 
 
+@dataclass(frozen=True)
+class AccountField:
+    """One setting of a provider account (a CLICK service, a Payme cashbox, a PIN pad), as
+    operators fill it in. A secret field holds the *name* of a secret the deployment keeps
+    in its environment, never the secret itself."""
+
+    name: str
+    label: str
+    secret: bool = False
+    default: str = ""
+    help_text: str = ""
+    choices: tuple[str, ...] = ()
+
+
+def secret_field(name: str, label: str, holds: str) -> AccountField:
+    """A field that names the environment secret holding `holds`."""
+    help_text = f"the name of the environment secret that holds {holds}"
+    return AccountField(name, label, secret=True, help_text=help_text)
+
+
 class Gateway(Protocol):
     """What every provider implements. Optional steps have a neutral default in
     `BaseGateway`, so callers never ask whether a gateway has them."""
@@ -134,8 +154,17 @@ class Gateway(Protocol):
     # Whether the provider has a day to close (a terminal's shift, see `close_day`).
     closes_day: bool
 
-    def account(self) -> Any:
-        """The account to charge through, as configured."""
+    # The settings of one account at this provider, as operators fill them in.
+    account_fields: tuple[AccountField, ...]
+
+    def account(self, values: Mapping[str, str]) -> Any:
+        """The account to charge through, from an account's settings (`account_fields`,
+        secrets already read). ValueError when a value cannot be one."""
+        ...
+
+    def configured_account(self) -> dict[str, str] | None:
+        """The account settings the deployment's own settings describe (the first
+        register's; secret fields by name), or None when they describe none."""
         ...
 
     def poll_schedule(self) -> tuple[int, float]:
@@ -193,9 +222,13 @@ class BaseGateway:
     knows_only_latest = False
     takes_fiscal_receipts = True
     closes_day = False
+    account_fields: tuple[AccountField, ...] = ()
 
     def prepare(self, payment: PaymentData) -> GatewayResult | None:
         return None  # nothing to prepare
+
+    def configured_account(self) -> dict[str, str] | None:
+        return None
 
     def settle_after_polling(self, payment: PaymentData, last: GatewayResult) -> GatewayResult:
         return last  # left as it is: the register hears "unknown", reconcile asks later

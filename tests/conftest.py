@@ -13,7 +13,10 @@ from emulators.payme import PATH as PAYME_PATH
 from emulators.payme import PaymeEmulator
 from emulators.pinpad import PinpadEmulator, PtyLine
 from emulators.server import EmulatorServer
+from payments.models import Register
+from payments.services.registers import issue_key
 from pinpad.link import LinkTiming
+from tests.factories import shop_register
 
 CLICK_SECRET = "TEST_CLICK_SECRET_7f3e"
 PAYME_CASHBOX = "6f0c0e0a1b2c3d4e5f607182"
@@ -119,7 +122,7 @@ FAST_LINK = {
 PINPAD_ANSWER_WAIT = 1.5
 
 
-def _pinpad(tmp_path, settings, protocol: str) -> Iterator[PinpadEmulator]:
+def _pinpad(request, tmp_path, settings, protocol: str) -> Iterator[PinpadEmulator]:
     line = PtyLine(tmp_path / "pinpad")
     emulator = PinpadEmulator(
         line,
@@ -134,6 +137,8 @@ def _pinpad(tmp_path, settings, protocol: str) -> Iterator[PinpadEmulator]:
     settings.PINPAD_REOPEN_BACKOFF = [0.1, 0.2, 0.4]
     settings.PINPAD_ANSWER_WAIT = PINPAD_ANSWER_WAIT
     settings.PINPAD_LINK_TIMING = FAST_LINK
+    if request.node.get_closest_marker("django_db"):
+        shop_register()  # the shop's register has this PIN pad
     thread = emulator.start_in_thread()
     yield emulator
     emulator.stop()
@@ -142,15 +147,15 @@ def _pinpad(tmp_path, settings, protocol: str) -> Iterator[PinpadEmulator]:
 
 
 @pytest.fixture
-def pinpad(tmp_path, settings) -> Iterator[PinpadEmulator]:
-    """A PIN-pad emulator on a real pseudo-terminal, the service pointed at its path."""
-    yield from _pinpad(tmp_path, settings, "tlv")
+def pinpad(request, tmp_path, settings) -> Iterator[PinpadEmulator]:
+    """A PIN-pad emulator on a real pseudo-terminal, the shop's register pointed at it."""
+    yield from _pinpad(request, tmp_path, settings, "tlv")
 
 
 @pytest.fixture
-def pinpad_e_plus(tmp_path, settings) -> Iterator[PinpadEmulator]:
+def pinpad_e_plus(request, tmp_path, settings) -> Iterator[PinpadEmulator]:
     """The same, both sides speaking the public Concert E+ layout."""
-    yield from _pinpad(tmp_path, settings, "concert-e+")
+    yield from _pinpad(request, tmp_path, settings, "concert-e+")
 
 
 MATRIX_FILE = Path(__file__).resolve().parents[1] / ".run" / "fault-matrix.json"
@@ -173,5 +178,14 @@ def matrix(request: pytest.FixtureRequest) -> list[dict]:
 
 
 @pytest.fixture
-def api() -> APIClient:
-    return APIClient()
+def shop(db) -> Register:
+    """The register the tests call as."""
+    return shop_register()
+
+
+@pytest.fixture
+def api(shop: Register) -> APIClient:
+    """A client that calls as the shop's register, with one of its keys."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_key(shop)[1]}")
+    return client

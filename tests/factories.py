@@ -3,8 +3,12 @@
 import itertools
 from typing import Any
 
-from payments.models import Payment, PaymentStatus
+from django.conf import settings
+
+from payments.models import Payment, PaymentStatus, Register
+from payments.services import accounts
 from payments.services.charging import gateway_input
+from payments.services.registers import first_register, put_account, set_accounts
 from payments.services.transitions import change_payment
 from providers import registry
 from providers.base import PaymentData
@@ -20,6 +24,34 @@ _PATHS = {
 }
 
 
+# The emulators' test accounts (tests/conftest.py starts them with these credentials).
+CLICK_SERVICE = {
+    "service_id": "40012",
+    "merchant_user_id": "12345",
+    "secret_key": "CLICK_SECRET_KEY",
+}
+PAYME_CASHBOX = {"cashbox_id": "6f0c0e0a1b2c3d4e5f607182", "key": "PAYME_KEY"}
+
+
+def shop_register() -> Register:
+    """The register tests call as (the first register, as the upgrade makes it), with the
+    emulators' test accounts and the PIN pad at settings.PINPAD_URL (the pinpad fixture's)."""
+    register = first_register()
+    register.networks, register.active = "127.0.0.0/8\n::1/128", True
+    register.save()
+    pinpad = {"url": settings.PINPAD_URL or "/dev/null", "protocol": settings.PINPAD_PROTOCOL}
+    set_accounts(
+        register,
+        [
+            put_account("click", "test CLICK service", CLICK_SERVICE),
+            put_account("payme", "test Payme cashbox", PAYME_CASHBOX),
+            put_account("humo", "test PIN pad", pinpad),
+        ],
+    )
+    accounts.forget()
+    return register
+
+
 _codes = itertools.count(880101000001)
 _SCANNED = object()  # a new scanned code, for the providers that take one
 
@@ -30,6 +62,7 @@ def make_payment(
     amount: int = 500,
     qr_code: Any = _SCANNED,
     status: str = PaymentStatus.CREATED,
+    register: Register | None = None,
     **fields: Any,
 ) -> Payment:
     """A payment row brought to `status` through the locked path (so its timeline is
@@ -37,7 +70,10 @@ def make_payment(
     if qr_code is _SCANNED:
         qr_code = str(next(_codes)) if registry.GATEWAYS[provider].takes_fiscal_receipts else None
     created = {k: fields.pop(k) for k in ("operation", "reverses", "created_at") if k in fields}
-    payment = Payment.objects.create(provider=provider, amount=amount, qr_code=qr_code, **created)
+    register = register or shop_register()
+    payment = Payment.objects.create(
+        register=register, provider=provider, amount=amount, qr_code=qr_code, **created
+    )
     if "created_at" in created:  # auto_now_add ignores it on insert
         Payment.objects.filter(pk=payment.pk).update(created_at=created["created_at"])
         payment.refresh_from_db()
@@ -51,3 +87,9 @@ def make_payment(
 def data_of(payment: Payment) -> PaymentData:
     """What the payment's gateway would be given."""
     return gateway_input(payment)
+
+
+def pinpad_account() -> Any:
+    """The HUMO gateway's account for the PIN pad the pinpad fixture set up."""
+    values = {"url": settings.PINPAD_URL, "protocol": settings.PINPAD_PROTOCOL}
+    return registry.GATEWAYS["humo"].account(values)

@@ -126,6 +126,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             {"detail": str(exc.detail)},
             status.HTTP_405_METHOD_NOT_ALLOWED,
         )
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        # Why is in the log (payments.api.authentication), not told to a stranger.
+        return failure(ErrorCode.UNAUTHORIZED, "UNAUTHORIZED", None, status.HTTP_401_UNAUTHORIZED)
     if isinstance(exc, exceptions.ValidationError):
         return failure(ErrorCode.VALIDATION, _validation_message(exc.detail))
     if isinstance(exc, RequestDataTooBig):

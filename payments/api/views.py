@@ -57,7 +57,7 @@ class IdempotentView(APIView):
         if not key.strip() or len(key) > 255:
             raise exceptions.ValidationError({"Idempotency-Key": ["Must be 1 to 255 characters."]})
         request_hash = idempotency.fingerprint(request.method, request.path, request.body)
-        row, first = idempotency.claim(key, request_hash)
+        row, first = idempotency.claim(request.user, key, request_hash)
         if first:
             self.key_row = row
             return self._remembered(row, request, lambda: self.run(request))
@@ -74,7 +74,7 @@ class IdempotentView(APIView):
             )
         # Still running, or its outcome was open: answer from the payment as it stands now
         # (reconcile may have settled it), never by running it again.
-        payment = payment_by_transaction_id(str(row.transaction_id or ""))
+        payment = payment_by_transaction_id(str(row.transaction_id or ""), register=request.user)
         if payment is None:
             raise ApplicationError.outcome_unknown(row.transaction_id)
         return self._remembered(row, request, lambda: payment, replay=True)
@@ -146,7 +146,12 @@ class QrChargeView(ChargeView):
     def run(self, request: Request) -> Payment:
         given = QrChargeInput(data=request.data)
         given.is_valid(raise_exception=True)
-        return charge(provider=self.provider, on_payment=self.payment_made, **given.validated_data)
+        return charge(
+            register=request.user,
+            provider=self.provider,
+            on_payment=self.payment_made,
+            **given.validated_data,
+        )
 
 
 class FiscalConfirmView(IdempotentView):
@@ -161,6 +166,7 @@ class FiscalConfirmView(IdempotentView):
         given = self.input_serializer(data=request.data)
         given.is_valid(raise_exception=True)
         return submit_receipt(
+            register=request.user,
             provider=self.provider,
             reference=given.validated_data[self.reference_field],
             receipt=given.validated_data[self.receipt_field],
@@ -296,10 +302,19 @@ class HumoView(ChargeView):
         given.is_valid(raise_exception=True)
         amount = given.validated_data["amount"]
         if not given.validated_data["is_return"]:
-            return charge(provider=self.provider, amount=amount, on_payment=self.payment_made)
+            return charge(
+                register=request.user,
+                provider=self.provider,
+                amount=amount,
+                on_payment=self.payment_made,
+            )
         rrn = given.validated_data["request_id"]
         return reversals.reverse_by_reference(
-            self.provider, rrn, amount=amount, on_payment=self.payment_made
+            self.provider,
+            rrn,
+            register=request.user,
+            amount=amount,
+            on_payment=self.payment_made,
         )
 
 
@@ -311,7 +326,7 @@ class HumoCloseView(APIView):
         description="`message` is the terminal's report. Code 108 when it cannot be run.",
     )
     def get(self, request: Request) -> Response:
-        closed = end_of_day.close_day(HumoView.provider)
+        closed = end_of_day.close_day(HumoView.provider, request.user)
         return success({"message": closed.report, "ppt_id": None})
 
     def head(self, request: Request) -> Response:
@@ -328,7 +343,8 @@ class PaymentStatusView(APIView):
         description="Code 106 with reason not_found when there is no such payment.",
     )
     def get(self, request: Request, transaction_id: str) -> Response:
-        payment = payment_by_transaction_id(transaction_id)
+        # Another register's payment is as unknown as one that does not exist.
+        payment = payment_by_transaction_id(transaction_id, register=request.user)
         if payment is None:
             raise ApplicationError.conflict("not_found", transaction_id=transaction_id)
         return success(PaymentStatusOutput(payment).data)

@@ -7,13 +7,16 @@ answer is settled by asking the provider, never by charging again.
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from payments.errors import ApplicationError
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, Register
 from payments.selectors import payment_by_code
+from payments.services import accounts
 from payments.services.reconnect import on_live_connection, record_or_unknown
 from payments.services.transitions import (
     CHARGE_STATUS,
@@ -30,26 +33,39 @@ logger = logging.getLogger(__name__)
 
 def charge(
     *,
+    register: Register,
     provider: str,
     amount: int,
     qr_code: str | None = None,
     on_payment: Callable[[Payment], None] = lambda payment: None,
 ) -> Payment:
-    """Charge `amount` tiyin once; return the payment as it now stands. `on_payment` hears
-    of the payment in the very transaction that makes it (or finds it again).
+    """Charge `amount` tiyin once, through the register's own account at the provider;
+    return the payment as it now stands. `on_payment` hears of the payment in the very
+    transaction that makes it (or finds it again).
 
-    A scanned code is charged once per provider: the same code again returns the first
-    request's payment untouched (another amount is a conflict).
+    A scanned code is charged once per provider: the same code again from the same register
+    within the replay window returns the first request's payment untouched (another amount
+    is a conflict); from another register, or later, it is refused and says nothing of the
+    first payment.
     """
+    accounts.account_of(register.pk, provider)  # no account there: refused, nothing made
     if qr_code is None:
         with transaction.atomic():
-            payment = Payment.objects.create(provider=provider, amount=amount)
+            payment = Payment.objects.create(register=register, provider=provider, amount=amount)
             on_payment(payment)
     else:
         payment, created = _create_once(
-            provider=provider, amount=amount, qr_code=qr_code, on_payment=on_payment
+            register=register,
+            provider=provider,
+            amount=amount,
+            qr_code=qr_code,
+            on_payment=on_payment,
         )
         if not created:
+            window = timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+            age = timezone.now() - payment.created_at
+            if payment.register_id != register.pk or age > window:
+                raise ApplicationError.conflict("qr_code_used")
             on_payment(payment)  # the first request's payment: the key speaks of it too
             if payment.amount != amount:
                 raise ApplicationError.conflict(
@@ -116,18 +132,20 @@ def check_status(payment: Payment, *, actor: str = "system") -> Payment:
 
 
 def gateway_input(payment: Payment) -> PaymentData:
-    """What the payment's gateway needs to know of it, and the account to use."""
+    """What the payment's gateway needs to know of it, and the account to use: its own
+    register's."""
     reverses = payment.reverses
+    register, _ = accounts.register_and_accounts(payment.register_id)
     return PaymentData(
         transaction_id=str(payment.transaction_id),
         amount=payment.amount,
         created_at=payment.created_at,
-        account=registry.GATEWAYS[payment.provider].account(),
+        account=accounts.account_of(payment.register_id, payment.provider),
         register=RegisterInfo(
-            inn=settings.REGISTER_INN,
-            kkm_id=settings.REGISTER_KKM_ID,
-            device_id=settings.REGISTER_DEVICE_ID,
-            cashbox_code=settings.REGISTER_CASHBOX_CODE,
+            inn=register.inn,
+            kkm_id=register.kkm_id,
+            device_id=register.device_id,
+            cashbox_code=register.cashbox_code,
         ),
         operation=payment.operation,
         qr_code=payment.qr_code or "",
@@ -138,11 +156,18 @@ def gateway_input(payment: Payment) -> PaymentData:
 
 
 def _create_once(
-    *, provider: str, amount: int, qr_code: str, on_payment: Callable[[Payment], None]
+    *,
+    register: Register,
+    provider: str,
+    amount: int,
+    qr_code: str,
+    on_payment: Callable[[Payment], None],
 ) -> tuple[Payment, bool]:
     try:
         with transaction.atomic():
-            payment = Payment.objects.create(provider=provider, amount=amount, qr_code=qr_code)
+            payment = Payment.objects.create(
+                register=register, provider=provider, amount=amount, qr_code=qr_code
+            )
             on_payment(payment)
             return payment, True
     except IntegrityError:

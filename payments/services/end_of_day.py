@@ -5,12 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from payments.errors import ApplicationError
+from payments.models import Register
 from payments.selectors import (
     count_and_sum,
     last_day_closed,
     shift_operations,
     shift_still_recording,
 )
+from payments.services import accounts
 from payments.services.transitions import journal, record_late_answers
 from providers import registry
 from providers.base import Outcome
@@ -37,35 +39,35 @@ class DayClosed:
     ours: DayTotals  # what we recorded of the very shift it closed
 
 
-def close_day(provider: str) -> DayClosed:
-    """Close the provider's day, then count ours for the shift it closed: the operations
-    that took the line after the previous end of day and before this one. A day that does
-    not close is the same refusal the register hears for a payment the terminal could not
-    take (code 108)."""
+def close_day(provider: str, register: Register) -> DayClosed:
+    """Close the day of the register's terminal, then count ours for the shift it closed:
+    the operations that took the line after the previous end of day and before this one. A
+    day that does not close is the same refusal the register hears for a payment the
+    terminal could not take (code 108)."""
     gateway = registry.GATEWAYS[provider]
-    result = gateway.close_day(gateway.account())
-    journal(None, result.exchanges)
+    result = gateway.close_day(accounts.account_of(register.pk, provider))
+    journal(None, result.exchanges, register=register)
     record_late_answers(result)
     if result.outcome is not Outcome.SUCCESS:
         code = None if result.code is None else str(result.code)
         raise ApplicationError.pinpad(code, result.provider_status, result.slip_text)
     closed_at = result.exchanges[-1].started_at if result.exchanges else None
-    ours = shift_totals(provider, until=closed_at)
+    ours = shift_totals(provider, register, until=closed_at)
     printed = (result.raw or {}).get("totals")
     return DayClosed(
         report=result.slip_text, totals=DayTotals(**printed) if printed else None, ours=ours
     )
 
 
-def shift_totals(provider: str, *, until: datetime | None = None) -> DayTotals:
-    """Our own totals of the provider's shift that ends at `until` (None: the shift open
-    now): what we recorded as approved since the end of day before it."""
-    since = last_day_closed(provider, before=until)
+def shift_totals(provider: str, register: Register, *, until: datetime | None = None) -> DayTotals:
+    """Our own totals of the register's shift at the provider that ends at `until` (None:
+    the shift open now): what we recorded as approved since the end of day before it."""
+    since = last_day_closed(provider, register, before=until)
     if until is not None:
         deadline = time.monotonic() + RECORDING_WAIT
-        while shift_still_recording(provider, since=since, until=until):
+        while shift_still_recording(provider, register, since=since, until=until):
             if time.monotonic() > deadline:
                 break  # a request that died mid-way: the totals will say so
             time.sleep(0.1)
-    purchases, reversals = shift_operations(provider, since=since, until=until)
+    purchases, reversals = shift_operations(provider, register, since=since, until=until)
     return DayTotals(*count_and_sum(purchases), *count_and_sum(reversals))

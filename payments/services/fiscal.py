@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from payments.errors import ApplicationError
-from payments.models import FiscalStatus, Payment, PaymentStatus
+from payments.models import FiscalStatus, Payment, PaymentStatus, Register
 from payments.ofd import parse_receipt_url
 from payments.selectors import other_payment_with_receipt, payment_by_reference
 from payments.services.charging import gateway_input
@@ -22,6 +22,7 @@ from providers.base import GatewayResult, OfdReceipt, Outcome
 
 def submit_receipt(
     *,
+    register: Register,
     provider: str,
     reference: str,
     receipt: OfdReceipt,
@@ -29,7 +30,7 @@ def submit_receipt(
 ) -> Payment:
     """Submit the receipt once. The same URL again succeeds without a second provider call;
     another URL after success is a conflict. `on_payment` hears which payment it is about."""
-    payment = payment_by_reference(provider, reference)
+    payment = payment_by_reference(provider, reference, register=register)
     if payment is None:
         raise ApplicationError.conflict("not_found", payment_id=reference)
     on_payment(payment)
@@ -37,10 +38,14 @@ def submit_receipt(
         raise ApplicationError.conflict("not_paid", status=payment.status)
     other = other_payment_with_receipt(receipt.url, payment)
     if other is not None and payment.fiscal_receipt_url != receipt.url:
-        # One fiscal receipt is the receipt of one sale.
-        raise ApplicationError.conflict(
-            "receipt_used_elsewhere", transaction_id=str(other.transaction_id)
+        # One fiscal receipt is the receipt of one sale. Another register's sale is not
+        # named to this one.
+        mine = (
+            {"transaction_id": str(other.transaction_id)}
+            if other.register_id == register.pk
+            else {}
         )
+        raise ApplicationError.conflict("receipt_reused", **mine)
     claimed = on_live_connection(
         lambda: claim_fiscal_sending(payment, receipt.url),
         what=f"claiming the fiscal submission of {payment.transaction_id}",

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payments.models import IdempotencyKey, Payment
+from payments.models import IdempotencyKey, Payment, Register
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -22,8 +22,9 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def claim(key: str, request_hash: str) -> tuple[IdempotencyKey, bool]:
-    """The key's row, and whether this request is its first (and so must run).
+def claim(register: Register, key: str, request_hash: str) -> tuple[IdempotencyKey, bool]:
+    """The register's row of the key, and whether this request is its first (and so must
+    run). Keys are per register: another register's same key is another key.
 
     The row is committed before the request runs, so a replay that arrives meanwhile finds
     it. An expired key is forgotten and claimed anew.
@@ -33,11 +34,11 @@ def claim(key: str, request_hash: str) -> tuple[IdempotencyKey, bool]:
         try:
             with transaction.atomic():
                 row = IdempotencyKey.objects.create(
-                    key=key, request_hash=request_hash, expires_at=expires_at
+                    register=register, key=key, request_hash=request_hash, expires_at=expires_at
                 )
             return row, True
         except IntegrityError:
-            existing = IdempotencyKey.objects.filter(key=key).first()
+            existing = IdempotencyKey.objects.filter(register=register, key=key).first()
             if existing is None:
                 continue  # purged in between: try again
             if existing.expires_at > timezone.now():

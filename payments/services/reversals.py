@@ -13,7 +13,7 @@ from collections.abc import Callable
 from django.db import IntegrityError, transaction
 
 from payments.errors import ApplicationError
-from payments.models import Operation, Payment, PaymentStatus
+from payments.models import Operation, Payment, PaymentStatus, Register
 from payments.selectors import paid_reversals_sum, purchase_by_reference
 from payments.services.charging import gateway_input, send
 from payments.services.transitions import (
@@ -30,12 +30,13 @@ def reverse_by_reference(
     provider: str,
     reference: str,
     *,
+    register: Register,
     amount: int,
     on_payment: Callable[[Payment], None] = lambda payment: None,
 ) -> Payment:
     """Reverse a purchase the register names by the provider's id for it (a HUMO RRN) or
-    by our transaction id."""
-    purchase = purchase_by_reference(provider, reference)
+    by our transaction id; only its own purchases."""
+    purchase = purchase_by_reference(provider, reference, register=register)
     if purchase is None:
         raise ApplicationError.conflict("not_found", request_id=reference)
     return reverse(purchase, amount=amount, reference=reference, on_payment=on_payment)
@@ -83,6 +84,7 @@ def _reverse_as_operation(
     try:
         with transaction.atomic():
             reversal = Payment.objects.create(
+                register_id=purchase.register_id,
                 provider=purchase.provider,
                 operation=Operation.REVERSAL,
                 reverses=purchase,

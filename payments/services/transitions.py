@@ -26,6 +26,7 @@ from payments.models import (
     PaymentEvent,
     PaymentStatus,
     ProviderExchange,
+    Register,
 )
 from payments.selectors import payment_with_provider_id, unknown_payment
 from providers.base import Exchange, GatewayResult, Outcome
@@ -242,9 +243,16 @@ def settled_meanwhile(exc: IllegalTransitionError, exchanges: Iterable[Exchange]
     return exc.payment
 
 
-def journal(payment: Payment | None, exchanges: Iterable[Exchange]) -> None:
-    """Store exchanges with a provider (or the PIN pad) as journal rows."""
-    rows = [ProviderExchange(payment=payment, **vars(exchange)) for exchange in exchanges]
+def journal(
+    payment: Payment | None, exchanges: Iterable[Exchange], *, register: Register | None = None
+) -> None:
+    """Store exchanges with a provider (or the PIN pad) as journal rows: a payment's, or
+    (`register`) those of a register's that belong to no payment (an end of day)."""
+    register_id = payment.register_id if payment is not None else register and register.pk
+    rows = [
+        ProviderExchange(payment=payment, register_id=register_id, **vars(exchange))
+        for exchange in exchanges
+    ]
     if rows:
         ProviderExchange.objects.bulk_create(rows)
 

@@ -7,6 +7,7 @@ sections 4-10.
 
 import hashlib
 import time as clock
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import Any
@@ -16,7 +17,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from providers import http
-from providers.base import BaseGateway, GatewayResult, OfdReceipt, Outcome, PaymentData, journaled
+from providers.base import (
+    AccountField,
+    BaseGateway,
+    GatewayResult,
+    OfdReceipt,
+    Outcome,
+    PaymentData,
+    journaled,
+    secret_field,
+)
 from providers.http import HttpExchange, as_int
 from providers.money import to_uzs
 
@@ -49,13 +59,26 @@ class ClickGateway(BaseGateway):
     label = "CLICK"
     title = "CLICK PASS"
 
-    def account(self) -> ClickAccount:
+    account_fields = (
+        AccountField("service_id", "Service id", help_text="CLICK's number of the service"),
+        AccountField("merchant_user_id", "Merchant user id"),
+        secret_field("secret_key", "Secret key", "the service's key"),
+    )
+
+    def account(self, values: Mapping[str, str]) -> ClickAccount:
         return ClickAccount(
             base_url=settings.CLICK_BASE_URL,
-            service_id=settings.CLICK_SERVICE_ID,
-            merchant_user_id=settings.CLICK_MERCHANT_USER_ID,
-            secret_key=settings.CLICK_SECRET_KEY,
+            service_id=int(values["service_id"]),
+            merchant_user_id=str(values["merchant_user_id"]),
+            secret_key=values["secret_key"],
         )
+
+    def configured_account(self) -> dict[str, str]:
+        return {
+            "service_id": str(settings.CLICK_SERVICE_ID),
+            "merchant_user_id": str(settings.CLICK_MERCHANT_USER_ID),
+            "secret_key": "CLICK_SECRET_KEY",
+        }
 
     def poll_schedule(self) -> tuple[int, float]:
         return settings.CLICK_STATUS_POLL_ATTEMPTS, settings.CLICK_STATUS_POLL_INTERVAL

@@ -8,6 +8,7 @@ the line goes up with the result, like an HTTP provider's.
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,6 +20,7 @@ from pinpad.service import Pinpad, PinpadResult, Status, classify
 from pinpad.slips import parse_totals
 from pinpad.transport import LineSettings
 from providers.base import (
+    AccountField,
     BaseGateway,
     Exchange,
     GatewayResult,
@@ -40,7 +42,7 @@ OUTCOMES = {
 
 
 # The message protocols the PIN pad may speak (PINPAD_PROTOCOL).
-PROTOCOLS = frozenset(CODECS)
+PROTOCOLS = sorted(CODECS)
 
 
 @dataclass(frozen=True)
@@ -72,14 +74,27 @@ class HumoGateway(BaseGateway):
     takes_fiscal_receipts = False
     closes_day = True  # the terminal's shift
 
-    def account(self) -> PinpadAccount:
+    account_fields = (
+        AccountField("url", "Line", help_text="the serial port: /dev/ttyUSB0, rfc2217://host:port"),
+        AccountField("protocol", "Protocol", default="tlv", choices=tuple(PROTOCOLS)),
+        AccountField("baudrate", "Baud rate", default="9600"),
+        AccountField("bytesize", "Data bits", default="8", choices=("7", "8")),
+        AccountField("parity", "Parity", default="N", choices=("N", "E", "O")),
+        AccountField("stopbits", "Stop bits", default="1", choices=("1", "1.5", "2")),
+        AccountField("pos", "POS number", default="01", help_text="as the terminal knows us"),
+    )
+
+    def account(self, values: Mapping[str, str]) -> PinpadAccount:
+        protocol = values.get("protocol") or "tlv"
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}")
         return PinpadAccount(
             line=LineSettings(
-                url=settings.PINPAD_URL,
-                baudrate=settings.PINPAD_BAUDRATE,
-                bytesize=settings.PINPAD_BYTESIZE,
-                parity=settings.PINPAD_PARITY,
-                stopbits=settings.PINPAD_STOPBITS,
+                url=str(values["url"]),
+                baudrate=int(values.get("baudrate") or 9600),
+                bytesize=int(values.get("bytesize") or 8),
+                parity=str(values.get("parity") or "N"),
+                stopbits=float(values.get("stopbits") or 1),
                 write_timeout=settings.PINPAD_WRITE_TIMEOUT,
                 lock_dir=settings.PINPAD_LOCK_DIR,
                 lock_wait=settings.PINPAD_LOCK_WAIT,
@@ -87,15 +102,28 @@ class HumoGateway(BaseGateway):
             ),
             timing=LinkTiming(**settings.PINPAD_LINK_TIMING),
             answer_wait=settings.PINPAD_ANSWER_WAIT,
-            pos=settings.PINPAD_POS_NUMBER,
-            protocol=settings.PINPAD_PROTOCOL,
+            pos=str(values.get("pos") or "01"),
+            protocol=protocol,
         )
+
+    def configured_account(self) -> dict[str, str] | None:
+        if not settings.PINPAD_URL:
+            return None
+        return {
+            "url": settings.PINPAD_URL,
+            "protocol": settings.PINPAD_PROTOCOL,
+            "baudrate": str(settings.PINPAD_BAUDRATE),
+            "bytesize": str(settings.PINPAD_BYTESIZE),
+            "parity": settings.PINPAD_PARITY,
+            "stopbits": f"{settings.PINPAD_STOPBITS:g}",
+            "pos": settings.PINPAD_POS_NUMBER,
+        }
 
     def poll_schedule(self) -> tuple[int, float]:
         return 0, 0.0  # the terminal answers once, with the final word
 
     def longest_wait(self) -> float:
-        account = self.account()
+        account = self.account({"url": ""})  # the waits are the deployment's, not a line's
         # The operation, then the last-transaction query after a lost answer: each may
         # wait for the line, reopen it, and hold it for the answer wait and the link's bound.
         one = (

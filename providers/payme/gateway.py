@@ -7,6 +7,7 @@ made. Facts behind the rules: the Payme receipts reference, sections 5-10.
 """
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from providers import http
-from providers.base import BaseGateway, GatewayResult, OfdReceipt, Outcome, PaymentData, journaled
+from providers.base import (
+    AccountField,
+    BaseGateway,
+    GatewayResult,
+    OfdReceipt,
+    Outcome,
+    PaymentData,
+    journaled,
+    secret_field,
+)
 from providers.http import HttpExchange, as_int
 
 LABEL = "Payme"
@@ -67,13 +77,21 @@ class PaymeGateway(BaseGateway):
     label = LABEL
     title = "PAYME GO"
 
-    def account(self) -> PaymeAccount:
+    account_fields = (
+        AccountField("cashbox_id", "Cashbox id", help_text="Payme's id of the cashbox"),
+        secret_field("key", "Cashbox key", "the cashbox's key"),
+    )
+
+    def account(self, values: Mapping[str, str]) -> PaymeAccount:
         return PaymeAccount(
             base_url=settings.PAYME_BASE_URL,
-            cashbox_id=settings.PAYME_CASHBOX_ID,
-            key=settings.PAYME_KEY,
+            cashbox_id=str(values["cashbox_id"]),
+            key=values["key"],
             receipt_account=tuple(settings.PAYME_ACCOUNT.items()),
         )
+
+    def configured_account(self) -> dict[str, str]:
+        return {"cashbox_id": str(settings.PAYME_CASHBOX_ID), "key": "PAYME_KEY"}
 
     def poll_schedule(self) -> tuple[int, float]:
         """The recovery window: receipts.check this many times, this many seconds apart."""

@@ -4,8 +4,8 @@ test sees a second send) and each charge that moved money."""
 import pytest
 import requests
 
-from providers.humo.gateway import GATEWAY as HUMO
 from tests.conftest import PAYME_CASHBOX, PAYME_KEY
+from tests.factories import pinpad_account
 
 COUNTERS = {"charge_requests", "charges", "charges_by_code", "requests"}
 
@@ -29,7 +29,7 @@ def test_payme_counts_a_refused_second_pay(payme_server) -> None:
 
 @pytest.mark.django_db
 def test_the_pinpad_counts_a_declined_purchase_as_a_request_not_a_charge(pinpad) -> None:
-    pad = HUMO.account().pinpad()
+    pad = pinpad_account().pinpad()
     pad.purchase(50116, "a" * 32)  # declined: no funds
     pad.purchase(50000, "b" * 32)
     stats = pinpad.stats()

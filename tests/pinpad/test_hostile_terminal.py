@@ -21,8 +21,8 @@ from pinpad.link import ACK, ENQ, EOT, ETX, STX, Link, LinkTiming, frame, lrc
 from pinpad.messages import PinpadAnswer, PinpadRequest
 from pinpad.service import Pinpad, Status
 from pinpad.transport import LineSettings
-from providers.humo.gateway import GATEWAY as HUMO
 from tests.conftest import FAST_LINK
+from tests.factories import pinpad_account
 
 TIMING = LinkTiming(**FAST_LINK)
 ANSWER_WAIT = 1.5
@@ -240,6 +240,6 @@ def test_a_concert_probe_leaves_the_emulator_ready_for_the_next_purchase(pinpad)
         os.write(line, bytes([EOT]))
     finally:
         os.close(line)
-    result = HUMO.account().pinpad().purchase(50000, "cd" * 16)
+    result = pinpad_account().pinpad().purchase(50000, "cd" * 16)
     assert result.status == Status.APPROVED
     assert result.trace.count(">ENQ") == 1  # taken at once, not after the probe wore off

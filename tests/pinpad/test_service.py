@@ -7,8 +7,8 @@ import pytest
 
 from pinpad.messages import Action
 from pinpad.service import Pinpad, Status
-from providers.humo.gateway import GATEWAY as HUMO
 from tests.conftest import FAST_LINK, PINPAD_ANSWER_WAIT
+from tests.factories import pinpad_account
 
 # The longest any single operation should take here (the link's retries plus the answer
 # wait), and the point past which it counts as hanging: ten times that, so that a loaded
@@ -39,7 +39,7 @@ def timed(call):
 @pytest.fixture
 def pad(pinpad, settings) -> Pinpad:
     """The library as the service uses it, on the emulator's line."""
-    return HUMO.account().pinpad()
+    return pinpad_account().pinpad()
 
 
 def test_purchase_is_approved_with_slip_and_rrn(pad, pinpad) -> None:
@@ -176,7 +176,7 @@ def test_no_ack_to_enq_is_unavailable_and_nothing_was_sent(pad, pinpad) -> None:
 
 def test_a_line_that_cannot_be_opened_is_unavailable(pad, settings, tmp_path) -> None:
     settings.PINPAD_URL = str(tmp_path / "no-such-device")
-    result = timed(lambda: HUMO.account().pinpad().purchase(50000, "order-x"))
+    result = timed(lambda: pinpad_account().pinpad().purchase(50000, "order-x"))
     assert result.status == Status.UNAVAILABLE
     assert "cannot open" in result.reason
 

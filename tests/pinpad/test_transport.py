@@ -13,8 +13,8 @@ from emulators.pinpad import PinpadEmulator, TcpLine
 from pinpad.link import LinkTiming
 from pinpad.service import Pinpad, Status
 from pinpad.transport import LineSettings, PinpadBusy, line_lock
-from providers.humo.gateway import GATEWAY as HUMO
 from tests.conftest import FAST_LINK
+from tests.factories import pinpad_account
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +48,7 @@ def test_threads_of_one_process_take_turns_on_the_line(pinpad, settings) -> None
     results = []
 
     def one(order: str) -> None:
-        results.append(HUMO.account().pinpad().purchase(50000, order))
+        results.append(pinpad_account().pinpad().purchase(50000, order))
 
     threads = [threading.Thread(target=one, args=(f"t{i}",)) for i in range(3)]
     for thread in threads:

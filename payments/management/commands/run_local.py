@@ -94,9 +94,11 @@ class Command(BaseCommand):
                 children.append(subprocess.Popen(command))
                 _wait_until(ready, emulator.name)
                 env[emulator.url_variable] = url
+                setattr(settings, emulator.url_variable, url)  # for the demo register below
                 self.stdout.write(f"{emulator.name} emulator: {url}")
             self._announce(options["host"], options["port"])
             self.stdout.write(_operator_login())
+            self.stdout.write(_demo_register())
             self.stdout.flush()  # before gunicorn's own output, also when piped to a file
             gunicorn = subprocess.Popen(
                 [
@@ -162,6 +164,34 @@ def _operator_login() -> str:
         )
     )
     return f"Admin: log in as operator with password {password} (a new one on every start)"
+
+
+def _demo_register() -> str:
+    """The first register, charging through the emulators (as the settings now point at
+    them) and bound to loopback (so the README's curl examples work without a key), with a
+    new key on every start."""
+    from payments.services import registers
+    from providers import registry
+
+    register = registers.first_register()
+    register.networks, register.active = "127.0.0.0/8\n::1/128", True
+    register.save()
+    accounts = [
+        registers.put_account(gateway.name, f"{gateway.label} emulator", values)
+        for gateway in registry.GATEWAYS.values()
+        if (values := gateway.configured_account()) is not None
+    ]
+    registers.set_accounts(register, accounts)
+    for earlier in register.keys.filter(label=DEMO_KEY_LABEL, revoked_at__isnull=True):
+        registers.revoke_key(earlier)
+    _, key = registers.issue_key(register, label=DEMO_KEY_LABEL)
+    return (
+        f"Register: {register} (loopback needs no key), key for other addresses: {key}\n"
+        f"  curl -H 'Authorization: Bearer {key}' ..."
+    )
+
+
+DEMO_KEY_LABEL = "make run"
 
 
 def _listening(port: int) -> bool:

@@ -27,7 +27,7 @@ PARALLEL = 8
         ("payme", "980303000777"),
     ],
 )
-def test_same_code_at_once_charges_once(click, payme, provider, code) -> None:
+def test_same_code_at_once_charges_once(shop, click, payme, provider, code) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serializes writers; the race is proven on PostgreSQL")
     emulator = {"click": click, "payme": payme}[provider]

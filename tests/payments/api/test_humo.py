@@ -6,7 +6,7 @@ import pytest
 
 from payments.models import Operation, Payment, PaymentStatus, ProviderExchange
 from pinpad.transport import line_lock
-from providers.humo.gateway import GATEWAY as HUMO
+from tests.factories import pinpad_account
 from tests.helpers import post_json
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,7 @@ def test_busy_terminal_is_108_busy_and_not_charged(api, pinpad) -> None:
 
 def test_line_held_by_another_request_is_108_busy(api, pinpad, settings) -> None:
     settings.PINPAD_LOCK_WAIT = 0
-    with line_lock(HUMO.account().pinpad().line):
+    with line_lock(pinpad_account().pinpad().line):
         body = xumo(api, amount=50000)
     assert body["error"]["data"]["reason"] == "busy"
     assert pinpad.requests == []

@@ -51,7 +51,7 @@ def test_a_103_before_any_payment_forgets_the_key_and_the_replay_runs(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_replay_while_a_slow_charge_runs_gets_its_transaction_id(click) -> None:
+def test_a_replay_while_a_slow_charge_runs_gets_its_transaction_id(shop, click) -> None:
     slow = {**SEED, "qr_code": "990320000001"}  # CLICK answers after 2 s
 
     def first() -> None:

@@ -90,6 +90,6 @@ def test_one_receipt_url_for_two_payments_is_106(api, click) -> None:
     )
     assert again["error"]["code"] == 106
     assert again["error"]["data"] == {
-        "reason": "receipt_used_elsewhere",
+        "reason": "receipt_reused",
         "transaction_id": first["data"]["transaction_id"],
     }

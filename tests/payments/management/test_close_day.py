@@ -11,6 +11,7 @@ from payments.services import end_of_day
 from payments.services.charging import send
 from pinpad.slips import ShiftTotals, parse_totals
 from providers.humo.gateway import GATEWAY as HUMO
+from tests.factories import make_payment, shop_register
 from tests.helpers import post_json
 
 pytestmark = pytest.mark.django_db
@@ -62,9 +63,18 @@ def test_dry_run_shows_our_totals_and_closes_nothing(api, pinpad) -> None:
     assert pinpad.shift == 1
 
 
-def test_no_terminal_is_exit_2(settings) -> None:
-    settings.PINPAD_URL = ""
-    assert close_day()[0] == 2
+def test_an_unreachable_terminal_is_exit_2(shop, settings, tmp_path) -> None:
+    settings.PINPAD_URL = str(tmp_path / "no-such-port")
+    shop_register()
+    code, out = close_day()
+    assert code == 2
+    assert "the PIN pad did not close the day" in out
+
+
+def test_no_register_with_a_terminal_is_exit_2(shop) -> None:
+    shop.accounts.remove(*shop.accounts.filter(provider="humo"))
+    code, _ = close_day()
+    assert code == 2
 
 
 def test_report_totals_parse() -> None:
@@ -79,7 +89,7 @@ def test_the_shift_is_what_took_the_line_between_two_ends_of_day(api, pinpad) ->
     it belongs to the next shift, on both sides: no false mismatch today, no amount missing
     tomorrow."""
     post_json(api, "/payment/xumo", {"amount": 150000})
-    waiting = Payment.objects.create(provider="humo", amount=25050)  # its request is queued
+    waiting = make_payment(provider="humo", amount=25050)  # its request is queued
     code, out = close_day()
     assert code == 0, out
     assert row(out, "purchases") == ["1", "1"]
@@ -99,8 +109,8 @@ def test_an_answer_still_being_recorded_is_counted_in_its_shift(api, pinpad, mon
     real = end_of_day.shift_still_recording
     seen: list[bool] = []
 
-    def recorded_while_waiting(provider: str, **window: object) -> bool:
-        still = real(provider, **window)
+    def recorded_while_waiting(provider: str, register: object, **window: object) -> bool:
+        still = real(provider, register, **window)
         if still:  # the request that got the answer writes it now
             Payment.objects.filter(pk=purchase.pk).update(status=PaymentStatus.PAID)
         seen.append(still)

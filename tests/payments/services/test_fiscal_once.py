@@ -98,7 +98,7 @@ def test_a_cut_answer_is_settled_by_asking_before_the_register_hears(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_eight_confirms_at_once_with_eight_urls_one_wins(payme, payme_server) -> None:
+def test_eight_confirms_at_once_with_eight_urls_one_wins(shop, payme, payme_server) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serializes writers; the race is proven on PostgreSQL")
     charge = paid(APIClient(), "payme", "50501010793410803298")

@@ -9,6 +9,7 @@ import pytest
 
 from providers.base import Operation, Outcome, PaymentData, RegisterInfo
 from providers.humo.gateway import GATEWAY as HUMO
+from tests.factories import pinpad_account
 
 
 def purchase(amount: int) -> PaymentData:
@@ -16,7 +17,7 @@ def purchase(amount: int) -> PaymentData:
         transaction_id=str(uuid.uuid4()),
         amount=amount,
         created_at=datetime(2026, 11, 28, 9, 0, tzinfo=UTC),
-        account=HUMO.account(),
+        account=pinpad_account(),
         register=RegisterInfo(inn="1", kkm_id="K", device_id="D", cashbox_code="POS"),
     )
 
@@ -67,7 +68,7 @@ def test_a_reversal_is_its_own_operation_on_the_purchases_rrn(pinpad) -> None:
 
 def test_the_end_of_day_reads_its_totals(pinpad) -> None:
     HUMO.charge(purchase(150000))
-    result = HUMO.close_day(HUMO.account())
+    result = HUMO.close_day(pinpad_account())
     assert result.outcome is Outcome.SUCCESS
     assert result.raw == {
         "totals": {"purchases": 1, "purchase_amount": 150000, "reversals": 0, "reversal_amount": 0}

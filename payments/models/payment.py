@@ -41,11 +41,11 @@ class Operation(models.TextChoices):
     REVERSAL = base.Operation.REVERSAL, "Reversal of a purchase"
 
 
-# A payment in one of these may still change on its own: nobody knows its outcome yet.
 # A fiscal submission this old is taken to have died with its process (or its answer
 # could not be written): another may start, and `retry_fiscal` asks the provider about it.
 FISCAL_SENDING_ABANDONED = timedelta(minutes=5)
 
+# A payment in one of these may still change on its own: nobody knows its outcome yet.
 OPEN_STATUSES = frozenset({PaymentStatus.CREATED, PaymentStatus.PROCESSING, PaymentStatus.UNKNOWN})
 
 
@@ -54,6 +54,12 @@ class Payment(models.Model):
         unique=True, default=uuid.uuid4, editable=False, help_text="Our id, made before any call."
     )
     provider = models.CharField(max_length=16, choices=provider_choices)
+    register = models.ForeignKey(
+        "payments.Register",
+        on_delete=models.PROTECT,
+        related_name="payments",
+        help_text="The register that asked for it: only it sees the payment.",
+    )
     operation = models.CharField(
         max_length=16, choices=Operation.choices, default=Operation.PURCHASE
     )
@@ -215,6 +221,10 @@ class ProviderExchange(models.Model):
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, related_name="exchanges", null=True, blank=True
     )
+    # Whose account or terminal it went through (an end of day belongs to no payment).
+    register = models.ForeignKey(
+        "payments.Register", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     provider = models.CharField(max_length=16, choices=provider_choices)
     operation = models.CharField(max_length=64)
     method = models.CharField(max_length=8)
@@ -255,7 +265,8 @@ class IdempotencyKey(models.Model):
     and a replay hears code 110 (with the payment's transaction id once it is known).
     """
 
-    key = models.CharField(max_length=255, unique=True)
+    register = models.ForeignKey("payments.Register", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64, help_text="SHA-256 of method, path, body.")
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     # The answer exactly as it was sent (text, not JSON: a replay must be the same bytes).
@@ -263,6 +274,12 @@ class IdempotencyKey(models.Model):
     transaction_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            # Keys are the register's own: two registers may well pick the same one.
+            models.UniqueConstraint(fields=["register", "key"], name="idempotency_key_per_register")
+        ]
 
     def __str__(self) -> str:
         return self.key

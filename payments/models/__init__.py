@@ -1,0 +1,34 @@
+"""The payment record with its timeline and journal, and the registers it belongs to."""
+
+from payments.models.payment import (
+    FISCAL_SENDING_ABANDONED,
+    OPEN_STATUSES,
+    FiscalStatus,
+    IdempotencyKey,
+    Operation,
+    OperatorAction,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    ProviderExchange,
+    provider_choices,
+)
+from payments.models.register import ProviderAccount, Register, RegisterKey, parse_networks
+
+__all__ = [
+    "FISCAL_SENDING_ABANDONED",
+    "OPEN_STATUSES",
+    "FiscalStatus",
+    "IdempotencyKey",
+    "Operation",
+    "OperatorAction",
+    "Payment",
+    "PaymentEvent",
+    "PaymentStatus",
+    "ProviderAccount",
+    "ProviderExchange",
+    "Register",
+    "RegisterKey",
+    "parse_networks",
+    "provider_choices",
+]

@@ -1,0 +1,120 @@
+"""The provider account a register charges through, with its secrets read from the
+environment (they are never stored in the database: docs/configuration.md says why)."""
+
+import re
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+
+from payments.errors import ApplicationError
+from payments.models import ProviderAccount, Register
+from providers import registry
+
+# What a secret field may name: the first register's two, as they always were, or one
+# kept under PROVIDER_SECRET_ (any other setting, such as SECRET_KEY, cannot be named).
+FIRST_REGISTER_SECRETS = frozenset({"CLICK_SECRET_KEY", "PAYME_KEY"})
+SECRET_NAME = re.compile(r"PROVIDER_SECRET_[A-Z0-9_]+")
+
+# Accounts change seldom and are read on every provider call: each process keeps what it
+# read for a few seconds. A change made in this process is seen at once.
+CACHE_SECONDS = 10.0
+_cache: dict[int, tuple[float, Register, dict[str, ProviderAccount]]] = {}
+_cache_lock = threading.Lock()
+
+
+class MissingSecret(LookupError):
+    pass
+
+
+def secret(name: str) -> str:
+    """The value of the environment secret `name`."""
+    if name in FIRST_REGISTER_SECRETS:
+        value = getattr(settings, name, "")
+    elif SECRET_NAME.fullmatch(name):
+        value = settings.PROVIDER_SECRETS.get(name, "")
+    else:
+        raise MissingSecret(f"{name!r} is not a name a provider secret may have")
+    if not value:
+        raise MissingSecret(f"the environment has no {name}")
+    return value
+
+
+def secret_is_set(name: str) -> bool:
+    try:
+        secret(name)
+    except MissingSecret:
+        return False
+    return True
+
+
+def account_values(account: ProviderAccount) -> dict[str, str]:
+    """The account's settings as its gateway takes them: defaults filled in, secrets read."""
+    gateway = registry.GATEWAYS[account.provider]
+    values = {}
+    for field in gateway.account_fields:
+        value = str(account.settings.get(field.name, "") or field.default)
+        values[field.name] = secret(value) if field.secret else value
+    return values
+
+
+def register_and_accounts(register_id: int) -> tuple[Register, dict[str, ProviderAccount]]:
+    """A register and its accounts by provider, as this process read them lately."""
+    now = time.monotonic()
+    with _cache_lock:
+        cached = _cache.get(register_id)
+    if cached is None or now - cached[0] >= CACHE_SECONDS:
+        register = Register.objects.get(pk=register_id)
+        accounts = {row.provider: row for row in register.accounts.all()}
+        cached = (now, register, accounts)
+        with _cache_lock:
+            _cache[register_id] = cached
+    return cached[1], cached[2]
+
+
+def account_of(register_id: int, provider: str) -> Any:
+    """The gateway's account that the register charges through at `provider`. A register
+    with none is refused (code 106), before anything is sent."""
+    row = register_and_accounts(register_id)[1].get(provider)
+    if row is None:
+        raise ApplicationError.conflict("no_account", provider=provider)
+    # Built anew each time: the secrets and the provider's address are read as they are now.
+    return registry.GATEWAYS[provider].account(account_values(row))
+
+
+def values_problem(provider: str, values: Mapping[str, Any]) -> str | None:
+    """Why these settings cannot make an account at `provider` (None: they can)."""
+    gateway = registry.GATEWAYS[provider]
+    missing = [f.label for f in gateway.account_fields if not (values.get(f.name) or f.default)]
+    if missing:
+        return f"missing: {', '.join(missing)}"
+    for field in gateway.account_fields:
+        value = str(values.get(field.name) or field.default)
+        if field.choices and value not in field.choices:
+            return f"{field.label} must be one of {', '.join(field.choices)}"
+        if field.secret and not (value in FIRST_REGISTER_SECRETS or SECRET_NAME.fullmatch(value)):
+            return f"{field.label} must name an environment secret: PROVIDER_SECRET_<NAME>"
+    placeholders = {
+        f.name: "x" if f.secret else str(values.get(f.name) or f.default)
+        for f in gateway.account_fields
+    }
+    try:
+        gateway.account(placeholders)
+    except (ValueError, TypeError, KeyError) as exc:
+        return str(exc)
+    return None
+
+
+@receiver(post_save, sender=ProviderAccount)
+@receiver(post_save, sender=Register)
+@receiver(post_delete, sender=ProviderAccount)
+@receiver(post_delete, sender=Register)
+@receiver(m2m_changed, sender=Register.accounts.through)
+def forget(**_: Any) -> None:
+    """What this process read of registers and accounts is read again on next use."""
+    with _cache_lock:
+        _cache.clear()

@@ -1,0 +1,96 @@
+"""Registers and their API keys: issued (shown once), revoked, used."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from payments.models import ProviderAccount, Register, RegisterKey, parse_networks
+from payments.selectors import key_digest
+
+KEY_PREFIX = "rk_"
+# The last use is written at most this often per key: not one more write per request.
+LAST_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def issue_key(register: Register, *, label: str = "") -> tuple[RegisterKey, str]:
+    """A new key for the register, and the key itself: shown this once, kept only hashed.
+    The register's other keys stay valid (rotation: issue, switch, then revoke)."""
+    plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = RegisterKey.objects.create(
+        register=register, prefix=plain[:10], digest=key_digest(plain), label=label[:100]
+    )
+    return row, plain
+
+
+def revoke_key(key: RegisterKey) -> RegisterKey:
+    """Refused from the next request on."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def key_used(key: RegisterKey) -> None:
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USE_RESOLUTION:
+        RegisterKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+
+
+@transaction.atomic
+def add_register(
+    *,
+    name: str,
+    inn: str,
+    kkm_id: str,
+    device_id: str = "",
+    cashbox_code: str = "",
+    networks: str = "",
+    accounts: list[ProviderAccount] = (),
+) -> Register:
+    parse_networks(networks)  # refused before anything is written
+    register = Register.objects.create(
+        name=name,
+        inn=inn,
+        kkm_id=kkm_id,
+        device_id=device_id or kkm_id,
+        cashbox_code=cashbox_code,
+        networks=networks,
+    )
+    set_accounts(register, accounts)
+    return register
+
+
+def set_accounts(register: Register, accounts: list[ProviderAccount]) -> None:
+    """The accounts the register charges through: one per provider."""
+    providers = [account.provider for account in accounts]
+    twice = sorted({p for p in providers if providers.count(p) > 1})
+    if twice:
+        raise ValueError(f"one account per provider: {', '.join(twice)} given twice")
+    register.accounts.set(accounts)
+
+
+def first_register() -> Register:
+    """The first register (FIRST_REGISTER_NAME), made from the REGISTER_* settings if it
+    is not there."""
+    register, _ = Register.objects.get_or_create(
+        name=settings.FIRST_REGISTER_NAME,
+        defaults={
+            "inn": settings.REGISTER_INN,
+            "kkm_id": settings.REGISTER_KKM_ID,
+            "device_id": settings.REGISTER_DEVICE_ID,
+            "cashbox_code": settings.REGISTER_CASHBOX_CODE,
+        },
+    )
+    return register
+
+
+def put_account(provider: str, name: str, values: dict[str, str]) -> ProviderAccount:
+    """The account called `name`, made or changed to these settings."""
+    row, _ = ProviderAccount.objects.update_or_create(
+        name=name, defaults={"provider": provider, "settings": values}
+    )
+    return row
