@@ -23,6 +23,7 @@ Run: python -m emulators.click --port 8101
 
 import argparse
 import hashlib
+import hmac
 import json
 import threading
 import time
@@ -51,6 +52,7 @@ def digest(timestamp: int, secret_key: str) -> str:
 @dataclass
 class EmulatedPayment:
     payment_id: int
+    service_id: int
     otp_data: str
     amount: Decimal
     transaction_id: str
@@ -81,6 +83,8 @@ class ClickEmulator:
         self.service_id = service_id
         self.merchant_user_id = merchant_user_id
         self.secret_key = secret_key
+        # service id -> (merchant user id, secret key): a merchant may have several services.
+        self.services = {service_id: (merchant_user_id, secret_key)}
         self.hang_seconds = hang_seconds
         self.confirm_window = confirm_window
         self.max_clock_skew = max_clock_skew
@@ -94,6 +98,10 @@ class ClickEmulator:
             # Ids keep growing across restarts, so a restarted emulator never hands out an
             # id the service already stored.
             self._next_id = time.time_ns() // 1000
+
+    def add_service(self, service_id: int, merchant_user_id: str, secret_key: str) -> None:
+        with self._lock:
+            self.services[service_id] = (merchant_user_id, secret_key)
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -115,7 +123,8 @@ class ClickEmulator:
             self.counters.received(
                 f"{method} {route}", is_charge=(method, route) == ("POST", "click_pass/payment")
             )
-        if not self._authorized(headers.get("auth", "")):
+        services = self._authorized(headers.get("auth", ""))
+        if not services:
             return Reply(401, {"error_code": -401, "error_note": "Unauthorized"})
         try:
             body = json.loads(raw.decode(), parse_float=Decimal) if raw else {}
@@ -123,7 +132,7 @@ class ClickEmulator:
             return Reply(400, {"error_code": -400, "error_note": "Bad request: body is not JSON"})
         parts = route.split("/")
         routes = {
-            ("POST", "click_pass/payment"): lambda: self._pay(body),
+            ("POST", "click_pass/payment"): lambda: self._pay(body, services),
             ("POST", "click_pass/confirm"): lambda: self._confirm(body),
             ("POST", "payment/ofd_data/submit_qrcode"): lambda: self._submit_qrcode(body),
         }
@@ -141,20 +150,27 @@ class ClickEmulator:
             return self._ofd_data(parts[3])
         return Reply(404, {"error_code": -404, "error_note": f"No route {method} {route}"})
 
-    def _authorized(self, header: str) -> bool:
+    def _authorized(self, header: str) -> set[int]:
+        """The services of the merchant user whose `Auth` header this is (none: refused)."""
         parts = header.split(":")
-        if len(parts) != 3 or parts[0] != self.merchant_user_id or not parts[2].isdigit():
-            return False
+        if len(parts) != 3 or not parts[2].isdigit():
+            return set()
         timestamp = int(parts[2])
         if abs(time.time() - timestamp) > self.max_clock_skew:
-            return False
-        return parts[1] == digest(timestamp, self.secret_key)
+            return set()
+        with self._lock:
+            known = list(self.services.items())
+        return {
+            service
+            for service, (user, secret) in known
+            if user == parts[0] and hmac.compare_digest(parts[1], digest(timestamp, secret))
+        }
 
     # --- CLICK PASS ----------------------------------------------------------------------
 
-    def _pay(self, body: dict[str, Any]) -> Reply:
+    def _pay(self, body: dict[str, Any], services: set[int]) -> Reply:
         otp = str(body.get("otp_data", ""))
-        if body.get("service_id") != self.service_id or not otp:
+        if body.get("service_id") not in services or not otp:
             return Reply(body={"error_code": -400, "error_note": "Неверные параметры"})
         try:
             amount = Decimal(str(body.get("amount")))
@@ -179,12 +195,14 @@ class ClickEmulator:
                 return Reply(
                     body={"error_code": CODE_ALREADY_USED, "error_note": "QR-код уже использован"}
                 )
-            payment = self._new_payment(otp, amount, str(body.get("transaction_id", "")))
+            payment = self._new_payment(
+                otp, amount, str(body.get("transaction_id", "")), service_id=body["service_id"]
+            )
             if scenario == "9910":
                 payment.status = -leading_number(argument, 4, default=5017)
                 return Reply(body=self._payment_answer(payment, payment.status, "Отказ"))
             if scenario != "9909":  # in confirmation mode the money moves on confirm
-                self.counters.charged(otp)
+                self.counters.charged(otp, account=str(payment.service_id))
             if scenario == "9911":
                 return Reply(body=self._payment_answer(payment, -5017, "Отказ"))
             if scenario == "9902":
@@ -204,14 +222,17 @@ class ClickEmulator:
     def record_charge(self, otp: str, amount: Decimal, transaction_id: str) -> int:
         """A paid charge, as if click_pass/payment had taken it (for benchmarks and set-ups)."""
         with self._lock:
-            self.counters.charged(otp)
+            self.counters.charged(otp, account=str(self.service_id))
             return self._new_payment(otp, amount, transaction_id).payment_id
 
-    def _new_payment(self, otp: str, amount: Decimal, transaction_id: str) -> EmulatedPayment:
+    def _new_payment(
+        self, otp: str, amount: Decimal, transaction_id: str, service_id: int | None = None
+    ) -> EmulatedPayment:
         self._next_id += 1
         now = time.time()
         payment = EmulatedPayment(
             payment_id=self._next_id,
+            service_id=self.service_id if service_id is None else service_id,
             otp_data=otp,
             amount=amount,
             transaction_id=transaction_id,
@@ -244,7 +265,7 @@ class ClickEmulator:
             if payment.confirm_mode != 1 or payment.status != 1:
                 return Reply(body={"error_code": -1, "error_note": "Платёж нельзя подтвердить"})
             payment.status = 2
-            self.counters.charged(payment.otp_data)
+            self.counters.charged(payment.otp_data, account=str(payment.service_id))
             return Reply(body={"error_code": 0, "error_note": "Успешно подтвержден"})
 
     # --- status, reversal, fiscal ----------------------------------------------------------

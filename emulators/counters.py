@@ -1,7 +1,8 @@
 """The counters every emulator keeps, under the same names, so a test reads any of them
 alike: each charge request received (refused repeats included, so a second send shows),
-each charge that moved money by the code it charged, and the operations received in
-order. The emulator that owns them holds its own lock around every call."""
+each charge that moved money by the code it charged and by the merchant account that
+took it, and the operations received in order. The emulator that owns them holds its own
+lock around every call."""
 
 from typing import Any
 
@@ -13,6 +14,7 @@ class ChargeCounters:
     def reset(self) -> None:
         self.charge_requests = 0
         self.charges_by_code: dict[str, int] = {}
+        self.charges_by_account: dict[str, int] = {}
         self.operations: list[str] = []
 
     def received(self, operation: str, *, is_charge: bool = False) -> None:
@@ -20,13 +22,15 @@ class ChargeCounters:
         if is_charge:
             self.charge_requests += 1
 
-    def charged(self, code: str) -> None:
+    def charged(self, code: str, account: str = "") -> None:
         self.charges_by_code[code] = self.charges_by_code.get(code, 0) + 1
+        self.charges_by_account[account] = self.charges_by_account.get(account, 0) + 1
 
     def stats(self) -> dict[str, Any]:
         return {
             "charge_requests": self.charge_requests,
             "charges": sum(self.charges_by_code.values()),
             "charges_by_code": dict(self.charges_by_code),
+            "charges_by_account": dict(self.charges_by_account),
             "requests": list(self.operations),
         }

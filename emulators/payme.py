@@ -27,6 +27,7 @@ Run: python -m emulators.payme --port 8102
 """
 
 import argparse
+import hmac
 import json
 import threading
 import time
@@ -46,6 +47,7 @@ class EmulatedReceipt:
     amount: int
     account: list[dict[str, str]]
     create_time: int
+    cashbox: str = ""  # the cashbox that created it; only it sees the receipt
     state: int = 0
     pay_time: int = 0
     cancel_time: int = 0
@@ -93,11 +95,23 @@ class PaymeEmulator:
     ) -> None:
         self.cashbox_id = cashbox_id
         self.key = key
+        self.cashboxes = {cashbox_id: key}  # a merchant may have several (add_cashbox)
         self.hang_seconds = hang_seconds
         # Payme documents two success shapes for set_fiscal_data: "receipt" or "success".
         self.fiscal_answer_shape = "receipt"
         self._lock = threading.Lock()
         self.reset()
+
+    def add_cashbox(self, cashbox_id: str, key: str) -> None:
+        with self._lock:
+            self.cashboxes[cashbox_id] = key
+
+    def _cashbox_of(self, x_auth: str) -> str | None:
+        """The cashbox whose `id:key` the X-Auth header is."""
+        cashbox_id, _, key = x_auth.partition(":")
+        with self._lock:
+            known = self.cashboxes.get(cashbox_id)
+        return cashbox_id if known is not None and hmac.compare_digest(known, key) else None
 
     def reset(self) -> None:
         with self._lock:
@@ -131,7 +145,8 @@ class PaymeEmulator:
         params = request.get("params") if isinstance(request.get("params"), dict) else {}
         with self._lock:
             self.counters.received(name, is_charge=name == "receipts.pay")
-        if headers.get("x-auth", "") != f"{self.cashbox_id}:{self.key}":
+        cashbox = self._cashbox_of(headers.get("x-auth", ""))
+        if cashbox is None:
             return _error_reply(request_id, PaymeError(-32504, "Недостаточно привилегий"))
         handlers = {
             "receipts.create": self._create,
@@ -145,7 +160,7 @@ class PaymeEmulator:
         if name not in handlers:
             return _error_reply(request_id, PaymeError(-32601, "Метод не найден", name))
         try:
-            outcome = handlers[name](params)
+            outcome = handlers[name](params, cashbox)
         except PaymeError as exc:
             return _error_reply(request_id, exc)
         if isinstance(outcome, Reply):
@@ -154,7 +169,7 @@ class PaymeEmulator:
         answer_id = None if name == "receipts.pay" else request_id
         return Reply(body={"jsonrpc": "2.0", "id": answer_id, "result": outcome})
 
-    def _create(self, params: dict[str, Any]) -> dict[str, Any] | Reply:
+    def _create(self, params: dict[str, Any], cashbox: str) -> dict[str, Any] | Reply:
         amount = params.get("amount")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise PaymeError(-31610, "Неверное значение поля", "amount")
@@ -170,6 +185,7 @@ class PaymeEmulator:
             receipt = EmulatedReceipt(
                 receipt_id=f"{int(time.time()):08x}{self._next:016x}",  # 24 hex, like Payme's
                 amount=amount,
+                cashbox=cashbox,
                 account=[{"name": k, "title": k, "value": str(v)} for k, v in account.items()],
                 create_time=_now_ms(),
             )
@@ -178,11 +194,11 @@ class PaymeEmulator:
                 return Reply(action="hang")
             return {"receipt": receipt.as_dict()}
 
-    def _pay(self, params: dict[str, Any]) -> dict[str, Any] | Reply:
+    def _pay(self, params: dict[str, Any], cashbox: str) -> dict[str, Any] | Reply:
         token = str(params.get("token") or "")
         scenario, argument = token[:4], token[4:]
         with self._lock:
-            receipt = self._find(params)
+            receipt = self._find(params, cashbox)
             if not token:
                 raise PaymeError(-32602, "Неверные параметры", "token")
             if scenario == "9801":
@@ -216,22 +232,22 @@ class PaymeEmulator:
             return _FAULTS[scenario]
         return answer
 
-    def _check(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _check(self, params: dict[str, Any], cashbox: str) -> dict[str, Any]:
         with self._lock:
-            receipt = self._find(params)
+            receipt = self._find(params, cashbox)
             if receipt.checks_until_paid > 0:
                 receipt.checks_until_paid -= 1
                 if receipt.checks_until_paid == 0:
                     receipt.state = 4
             return {"state": receipt.state}
 
-    def _get(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _get(self, params: dict[str, Any], cashbox: str) -> dict[str, Any]:
         with self._lock:
-            return {"receipt": self._find(params).as_dict()}
+            return {"receipt": self._find(params, cashbox).as_dict()}
 
-    def _cancel(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _cancel(self, params: dict[str, Any], cashbox: str) -> dict[str, Any]:
         with self._lock:
-            receipt = self._find(params)
+            receipt = self._find(params, cashbox)
             if receipt.lands_on_cancel and receipt.state == 0:
                 # The pay that never answered is processed now, just before the cancel.
                 self._mark_paid(receipt)
@@ -244,10 +260,10 @@ class PaymeEmulator:
             receipt.cancel_time = receipt.cancel_time or _now_ms()
             return {"receipt": receipt.as_dict()}
 
-    def _set_fiscal_data(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _set_fiscal_data(self, params: dict[str, Any], cashbox: str) -> dict[str, Any]:
         fiscal = params.get("fiscal_data")
         with self._lock:
-            receipt = self._find(params)
+            receipt = self._find(params, cashbox)
             if not isinstance(fiscal, dict) or not isinstance(fiscal.get("receipt_id"), int):
                 raise PaymeError(-32602, "Неверные параметры", "fiscal_data.receipt_id")
             if not str(fiscal.get("qr_code_url", "")).startswith("https://"):
@@ -265,7 +281,7 @@ class PaymeEmulator:
                 }
             }
 
-    def _get_all(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def _get_all(self, params: dict[str, Any], cashbox: str) -> list[dict[str, Any]]:
         count = min(int(params.get("count") or 50), 50)
         start, end = int(params.get("from") or 0), int(params.get("to") or 0)
         offset = int(params.get("offset") or 0)
@@ -273,20 +289,20 @@ class PaymeEmulator:
             found = [
                 r.as_dict()
                 for r in self.receipts.values()
-                if start <= r.create_time <= (end or r.create_time)
+                if r.cashbox == cashbox and start <= r.create_time <= (end or r.create_time)
             ]
         return found[offset : offset + count]
 
-    def _find(self, params: dict[str, Any]) -> EmulatedReceipt:
+    def _find(self, params: dict[str, Any], cashbox: str) -> EmulatedReceipt:
         receipt = self.receipts.get(str(params.get("id") or ""))
-        if receipt is None:
+        if receipt is None or receipt.cashbox != cashbox:  # another cashbox's is not ours
             raise PaymeError(-31602, "Чек не найден", "id")
         return receipt
 
     def _mark_paid(self, receipt: EmulatedReceipt) -> None:
         receipt.state = 4
         receipt.pay_time = _now_ms()
-        self.counters.charged(receipt.token)
+        self.counters.charged(receipt.token, account=receipt.cashbox)
 
 
 _FAULTS = {

@@ -3,6 +3,7 @@
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -122,28 +123,37 @@ FAST_LINK = {
 PINPAD_ANSWER_WAIT = 1.5
 
 
-def _pinpad(request, tmp_path, settings, protocol: str) -> Iterator[PinpadEmulator]:
-    line = PtyLine(tmp_path / "pinpad")
+@contextmanager
+def running_pinpad(link: Path, protocol: str = "tlv") -> Iterator[PinpadEmulator]:
+    """A PIN-pad emulator on a pseudo-terminal whose stable path is `link`."""
+    line = PtyLine(link)
     emulator = PinpadEmulator(
         line,
         LinkTiming(**{**FAST_LINK, "first_byte_wait": 2.0}),
         slow_seconds=0.5,
         protocol=protocol,
     )
+    thread = emulator.start_in_thread()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+        thread.join(timeout=5)
+        line.close()
+
+
+def _pinpad(request, tmp_path, settings, protocol: str) -> Iterator[PinpadEmulator]:
     settings.PINPAD_PROTOCOL = protocol
-    settings.PINPAD_URL = str(line.link_path)
+    settings.PINPAD_URL = str(tmp_path / "pinpad")
     settings.PINPAD_LOCK_DIR = tmp_path
     settings.PINPAD_LOCK_WAIT = 5.0
     settings.PINPAD_REOPEN_BACKOFF = [0.1, 0.2, 0.4]
     settings.PINPAD_ANSWER_WAIT = PINPAD_ANSWER_WAIT
     settings.PINPAD_LINK_TIMING = FAST_LINK
-    if request.node.get_closest_marker("django_db"):
-        shop_register()  # the shop's register has this PIN pad
-    thread = emulator.start_in_thread()
-    yield emulator
-    emulator.stop()
-    thread.join(timeout=5)
-    line.close()
+    with running_pinpad(tmp_path / "pinpad", protocol) as emulator:
+        if request.node.get_closest_marker("django_db"):
+            shop_register()  # the shop's register has this PIN pad
+        yield emulator
 
 
 @pytest.fixture

@@ -128,7 +128,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         )
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         # Why is in the log (payments.api.authentication), not told to a stranger.
-        return failure(ErrorCode.UNAUTHORIZED, "UNAUTHORIZED", None, status.HTTP_401_UNAUTHORIZED)
+        response = failure(
+            ErrorCode.UNAUTHORIZED, "UNAUTHORIZED", None, status.HTTP_401_UNAUTHORIZED
+        )
+        response["WWW-Authenticate"] = getattr(exc, "auth_header", 'Bearer realm="registers"')
+        return response
     if isinstance(exc, exceptions.ValidationError):
         return failure(ErrorCode.VALIDATION, _validation_message(exc.detail))
     if isinstance(exc, RequestDataTooBig):

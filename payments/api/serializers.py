@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -122,14 +121,11 @@ class ClickChargeOutput(serializers.Serializer):
 
 
 class ClickConfirmOutput(serializers.Serializer):
-    inn = serializers.SerializerMethodField(help_text="The register's INN.")
+    inn = serializers.CharField(source="register.inn", help_text="The register's INN.")
     payment_id = serializers.CharField(source="provider_payment_id")
     qr_code = serializers.CharField(source="fiscal_receipt_url", help_text="The receipt URL.")
     status = serializers.SerializerMethodField(help_text='Always "successfully".')
     error = serializers.SerializerMethodField(help_text="Always null.")
-
-    def get_inn(self, payment: Payment) -> str:
-        return settings.REGISTER_INN
 
     def get_status(self, payment: Payment) -> str:
         return "successfully"
@@ -185,22 +181,15 @@ class PaymeChargeOutput(serializers.Serializer):
     amount = serializers.IntegerField(help_text="Tiyin.")
     transaction_id = serializers.UUIDField()
     payment_id = serializers.CharField(source="provider_payment_id", help_text="Payme's _id.")
-    inn = serializers.SerializerMethodField(help_text="The register's INN.")
+    inn = serializers.CharField(source="register.inn", help_text="The register's INN.")
     qr_code = serializers.CharField()
-    kkm_id = serializers.SerializerMethodField(help_text="The register's KKM id.")
-    device_id = serializers.SerializerMethodField(help_text="The register's device id.")
+    kkm_id = serializers.CharField(source="register.kkm_id", help_text="The register's KKM id.")
+    device_id = serializers.CharField(
+        source="register.device_id", help_text="The register's device id."
+    )
     status = serializers.SerializerMethodField(help_text='Always "successfully".')
     message = serializers.SerializerMethodField(help_text='Always "successfully payment".')
     client_phone_number = serializers.CharField(source="payer_phone")
-
-    def get_inn(self, payment: Payment) -> str:
-        return settings.REGISTER_INN
-
-    def get_kkm_id(self, payment: Payment) -> str:
-        return settings.REGISTER_KKM_ID
-
-    def get_device_id(self, payment: Payment) -> str:
-        return settings.REGISTER_DEVICE_ID
 
     def get_status(self, payment: Payment) -> str:
         return "successfully"
