@@ -1,0 +1,76 @@
+"""manage.py register: what an operator's automation does, seen by the API."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from payments.models import Register, RegisterKey
+
+pytestmark = pytest.mark.django_db
+
+
+def register(*args: str) -> str:
+    out = StringIO()
+    call_command("register", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_an_account_a_register_and_a_key_then_the_register_charges(click, settings) -> None:
+    settings.PROVIDER_SECRETS = {"PROVIDER_SECRET_CLICK_TILL2": "TILL2_SECRET"}
+    click.add_service(40888, "55555", "TILL2_SECRET")
+    register(
+        "account", "click", "CLICK till 2",
+        "service_id=40888", "merchant_user_id=55555", "secret_key=PROVIDER_SECRET_CLICK_TILL2",
+    )  # fmt: skip
+    register(
+        "add", "Till 2", "--inn", "301234567", "--kkm-id", "KKM-2", "--account", "CLICK till 2"
+    )
+    printed = register("key", "issue", "Till 2", "--label", "till software")
+    key = printed.rsplit(" ", 1)[-1].strip()
+    assert key.startswith("rk_")
+    assert key not in str(list(RegisterKey.objects.values()))  # only its hash is kept
+
+    till = APIClient(REMOTE_ADDR="203.0.113.20")
+    till.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    body = till.post("/payment/click", {"amount": 500, "qr_code": "7700000042"}, format="json")
+    assert body.json()["is_success"] is True
+    assert click.stats()["charges_by_account"] == {"40888": 1}
+
+    listed = register("list")
+    assert "Till 2" in listed
+    assert "CLICK till 2" in listed
+    assert key[:10] in listed
+
+    register("key", "revoke", key[:10])
+    refused = till.post("/payment/click", {"amount": 500, "qr_code": "7700000043"}, format="json")
+    assert refused.status_code == 401
+
+
+def test_networks_and_deactivation(shop) -> None:
+    register("add", "Till 3", "--inn", "1", "--kkm-id", "K3", "--network", "198.51.100.7/32")
+    bound = APIClient(REMOTE_ADDR="198.51.100.7")
+    assert bound.get("/payment/status/x").json()["error"]["code"] == 106  # served
+    register("set", "Till 3", "--inactive")
+    assert bound.get("/payment/status/x").status_code == 401
+    assert Register.objects.get(name="Till 3").active is False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("add", "T", "--inn", "1", "--kkm-id", "K", "--network", "not-a-net"), "not a network"),
+        (("account", "click", "A", "service_id=1", "merchant_user_id=2", "secret_key=SECRET_KEY"),
+         "must name an environment secret"),
+        (("account", "click", "A", "service_id=x", "merchant_user_id=2",
+          "secret_key=PROVIDER_SECRET_A"), "invalid literal"),
+        (("key", "issue", "nobody"), "no register"),
+        (("add", "T", "--inn", "1", "--kkm-id", "K", "--account", "missing"), "no account"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_refused_and_changes_nothing(args: tuple[str, ...], message: str) -> None:
+    before = Register.objects.count()
+    with pytest.raises(CommandError, match=message):
+        register(*args)
+    assert Register.objects.count() == before
