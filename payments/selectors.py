@@ -272,12 +272,12 @@ def count_and_sum(payments: QuerySet[Payment]) -> tuple[int, int]:
 
 
 def totals_since(moment: datetime) -> QuerySet:
-    """Payments and their sum per provider and status since `moment`."""
+    """Payments and their sum per register, provider and status since `moment`."""
     return (
         Payment.objects.filter(created_at__gte=moment)
-        .values("provider", "status")
+        .values("register__name", "provider", "status")
         .annotate(count=Count("id"), amount=Sum("amount"))
-        .order_by("provider", "status")
+        .order_by("register__name", "provider", "status")
     )
 
 

@@ -10,9 +10,17 @@ permission, confirmed with a reason and written to the audit trail.
 - `actions`: the operator actions and their confirmation form
 - `views`: the overview and the CSV export
 - `payment`, `audit`: the registered admins
+- `registers`: registers, their keys (issued and shown once, revoked) and provider accounts
 """
 
 from payments.admin.audit import OperatorActionAdmin
 from payments.admin.payment import PaymentAdmin
+from payments.admin.registers import ProviderAccountAdmin, RegisterAdmin, RegisterKeyAdmin
 
-__all__ = ["OperatorActionAdmin", "PaymentAdmin"]
+__all__ = [
+    "OperatorActionAdmin",
+    "PaymentAdmin",
+    "ProviderAccountAdmin",
+    "RegisterAdmin",
+    "RegisterKeyAdmin",
+]

@@ -22,6 +22,7 @@ from providers.money import format_uzs
 class PaymentAdmin(ViewOnlyAdmin):
     list_display = [
         "created_at",
+        "register",
         "provider",
         "amount_uzs",
         "status_badge",
@@ -31,7 +32,9 @@ class PaymentAdmin(ViewOnlyAdmin):
         "needs_attention",
     ]
     list_display_links = ["created_at", "transaction_id"]
+    list_select_related = ["register"]
     list_filter = [
+        "register",
         "provider",
         "status",
         "fiscal_status",
@@ -40,7 +43,8 @@ class PaymentAdmin(ViewOnlyAdmin):
     ]
     search_fields = ["transaction_id"]  # the box; get_search_results does the real lookup
     search_help_text = (
-        "Transaction id, the provider's id or RRN, the scanned code, or the payer's phone"
+        "Transaction id, the provider's id or RRN, the scanned code, the payer's phone, or a "
+        "register's name"
     )
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
@@ -57,6 +61,7 @@ class PaymentAdmin(ViewOnlyAdmin):
             {
                 "fields": [
                     "transaction_id",
+                    "register",
                     "provider",
                     "operation",
                     "amount_uzs",
@@ -169,6 +174,7 @@ class PaymentAdmin(ViewOnlyAdmin):
         if not term:
             return queryset, False
         match = Q(provider_payment_id=term) | Q(qr_code=term) | Q(payer_phone=term)
+        match |= Q(register__name=term)  # a register's payments, by its exact name
         if term.isdigit() and len(term) == 9:
             match |= Q(payer_phone="998" + term)  # a phone typed without the country code
         found = payment_by_transaction_id(term)

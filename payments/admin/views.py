@@ -35,8 +35,10 @@ def overview(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRespons
         "title": "Overview",
         "opts": model_admin.model._meta,
         "totals": [{**row, "amount": format_uzs(row["amount"] or 0)} for row in totals],
-        "attention": selectors.needing_attention()[:100],
-        "overdue": selectors.overdue_receipts().order_by("-paid_at")[:100],
+        "attention": selectors.needing_attention().select_related("register")[:100],
+        "overdue": selectors.overdue_receipts()
+        .select_related("register")
+        .order_by("-paid_at")[:100],
     }
     return TemplateResponse(request, "admin/payments/payment/overview.html", context)
 

@@ -1,0 +1,215 @@
+"""Registers, their keys and the provider accounts they charge through.
+
+A key is issued from its register's page and shown once, on the page that issues it; only
+its SHA-256 is kept. Keys are revoked from the key list (an action). Provider accounts
+name their secrets (environment variables), and the list says whether each is set.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from payments.admin.base import ReadOnlyInline
+from payments.models import ProviderAccount, Register, RegisterKey, parse_networks
+from payments.services import accounts, registers
+from providers import registry
+
+
+class RegisterForm(forms.ModelForm):
+    class Meta:
+        model = Register
+        fields = [
+            "name",
+            "inn",
+            "kkm_id",
+            "device_id",
+            "cashbox_code",
+            "active",
+            "networks",
+            "accounts",
+        ]
+        widgets = {"networks": forms.Textarea(attrs={"rows": 3, "cols": 40})}
+
+    def clean_networks(self) -> str:
+        text = self.cleaned_data["networks"]
+        return "\n".join(str(network) for network in parse_networks(text))
+
+    def clean_accounts(self) -> Any:
+        chosen = self.cleaned_data["accounts"]
+        providers = [account.provider for account in chosen]
+        twice = sorted({p for p in providers if providers.count(p) > 1})
+        if twice:
+            raise ValidationError(f"One account per provider: {', '.join(twice)} chosen twice.")
+        return chosen
+
+
+class KeyInline(ReadOnlyInline):
+    model = RegisterKey
+    fields = ["prefix", "label", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    verbose_name_plural = "API keys (issue one with the button above; revoke from the key list)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Register)
+class RegisterAdmin(admin.ModelAdmin):
+    form = RegisterForm
+    list_display = ["name", "active", "inn", "kkm_id", "bound_to", "charges_through", "keys"]
+    list_filter = ["active"]
+    search_fields = ["name", "kkm_id", "inn"]
+    filter_horizontal = ["accounts"]
+    inlines = [KeyInline]
+    actions = ["deactivate"]
+    change_form_template = "admin/payments/register/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("accounts", "keys")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a register with payments is deactivated, never deleted
+
+    @admin.display(description="networks without a key")
+    def bound_to(self, register: Register) -> str:
+        return ", ".join(register.networks.split()) or "-"
+
+    @admin.display(description="accounts")
+    def charges_through(self, register: Register) -> str:
+        return ", ".join(account.name for account in register.accounts.all()) or "-"
+
+    @admin.display(description="active keys")
+    def keys(self, register: Register) -> int:
+        return sum(1 for key in register.keys.all() if key.is_active)
+
+    @admin.action(description="Deactivate the selected registers", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: Any) -> None:
+        for register in queryset:
+            register.active = False
+            register.save(update_fields=["active", "updated_at"])
+        self.message_user(request, f"{queryset.count()} register(s) deactivated.")
+
+    def get_urls(self) -> list:
+        issue = self.admin_site.admin_view(self.issue_key_view)
+        own = [path("<int:pk>/issue-key/", issue, name="payments_register_issue_key")]
+        return own + super().get_urls()
+
+    def issue_key_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        register = get_object_or_404(Register, pk=pk)
+        if not self.has_change_permission(request, register):
+            raise PermissionDenied
+        back = reverse("admin:payments_register_change", args=[pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(back)
+        row, key = registers.issue_key(register, label=request.POST.get("label", "")[:100])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"A new key for {register}",
+            "opts": self.model._meta,
+            "register": register,
+            "row": row,
+            "key": key,
+            "back": back,
+        }
+        # Shown on this page only: never stored, never in a message that could be logged.
+        response = TemplateResponse(request, "admin/payments/register/key_issued.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@admin.register(RegisterKey)
+class RegisterKeyAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "register", "label", "created_at", "last_used_at", "state"]
+    list_filter = ["register", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "label"]
+    actions = ["revoke"]
+    fields = ["register", "prefix", "label", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # issued from the register's page, where the key is shown once
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="state")
+    def state(self, key: RegisterKey) -> str:
+        return "active" if key.is_active else "revoked"
+
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        for key in queryset:
+            registers.revoke_key(key)
+        self.message_user(request, f"{queryset.count()} key(s) revoked.", messages.SUCCESS)
+
+
+class ProviderAccountForm(forms.ModelForm):
+    class Meta:
+        model = ProviderAccount
+        fields = ["provider", "name", "settings"]
+        help_texts = {
+            "settings": (
+                "The account's fields as JSON. A secret field holds the name of an environment "
+                "variable PROVIDER_SECRET_<NAME>, never the secret."
+            )
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        provider, values = cleaned.get("provider"), cleaned.get("settings")
+        if provider and isinstance(values, dict):
+            problem = accounts.values_problem(provider, values)
+            if problem:
+                raise ValidationError({"settings": problem})
+        return cleaned
+
+
+@admin.register(ProviderAccount)
+class ProviderAccountAdmin(admin.ModelAdmin):
+    form = ProviderAccountForm
+    list_display = ["name", "provider", "account_settings", "secrets", "used_by"]
+    list_filter = ["provider"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("registers")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="settings")
+    def account_settings(self, account: ProviderAccount) -> str:
+        gateway = registry.GATEWAYS[account.provider]
+        shown = [
+            f"{field.name}={account.settings.get(field.name, field.default)}"
+            for field in gateway.account_fields
+        ]
+        return ", ".join(shown)
+
+    @admin.display(description="secrets in the environment")
+    def secrets(self, account: ProviderAccount) -> str:
+        gateway = registry.GATEWAYS[account.provider]
+        names = [account.settings.get(f.name, "") for f in gateway.account_fields if f.secret]
+        if not names:
+            return "-"
+        missing = [name for name in names if not accounts.secret_is_set(name)]
+        if missing:
+            return format_html(
+                '<span class="badge" style="background:#dc3545">missing {}</span>',
+                ", ".join(missing),
+            )
+        return "set"
+
+    @admin.display(description="registers")
+    def used_by(self, account: ProviderAccount) -> str:
+        return ", ".join(str(register) for register in account.registers.all()) or "-"
