@@ -31,12 +31,13 @@ ROWS = 1_000_000
 
 FILL = """
 INSERT INTO payments_payment (
-    transaction_id, provider, operation, amount, qr_code, provider_payment_id, status,
+    register_id, transaction_id, provider, operation, amount, qr_code, provider_payment_id, status,
     provider_status, provider_code, provider_message, fiscal_status, fiscal_receipt_url,
     fiscal_error, fiscal_attempts, payer_phone, masked_card, auth_code, terminal_id,
     slip_text, needs_attention, created_at, updated_at
 )
 SELECT
+    (SELECT min(id) FROM payments_register),
     md5(i::text)::uuid,
     (ARRAY['click', 'payme', 'humo'])[1 + i %% 3],
     'purchase',

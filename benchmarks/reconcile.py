@@ -39,7 +39,7 @@ from django.utils import timezone  # noqa: E402
 
 from payments import selectors  # noqa: E402
 from payments.models import Payment, PaymentStatus  # noqa: E402
-from payments.services import reconciliation  # noqa: E402
+from payments.services import reconciliation, registers  # noqa: E402
 from providers.click.gateway import auth_header  # noqa: E402
 
 
@@ -78,8 +78,10 @@ def main() -> None:
     try:
         _wait_for(port)
         created = timezone.now() - timedelta(hours=1)
+        register = registers.first_register()  # the one the migration made, CLICK's account
         payments = [
             Payment(
+                register=register,
                 provider="click",
                 amount=500,
                 qr_code=f"77{i:012d}",

@@ -171,6 +171,20 @@ def test_it_prints_a_working_operator_login_with_a_fresh_password(
     assert "Payments" in answer.text
 
 
+def test_it_prints_a_working_key_for_its_register(service, tmp_path_factory) -> None:
+    base, _, _ = service
+    printed = (tmp_path_factory.getbasetemp() / "run_local.out").read_text()
+    match = re.search(r"key for other addresses: (rk_\S+)", printed)
+    assert match, printed
+    status = f"{base}/payment/status/00000000-0000-0000-0000-000000000000"
+
+    def with_key(key: str) -> requests.Response:
+        return requests.get(status, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+
+    assert with_key(match.group(1)).json()["error"]["code"] == 106  # served: no such payment
+    assert with_key("rk_" + "x" * 43).status_code == 401
+
+
 def test_sigterm_stops_the_service_and_its_emulators(service) -> None:
     _, process, emulator_port = service
     emulator_ports = [emulator_port, emulator_port + 1]
