@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
+# The emulators take this port and the next two (CLICK, Payme, the PIN pad's link name).
+EMULATOR_BASE_PORT ?= 8101
 
 .PHONY: run test lint install docs docs-check
 
@@ -17,7 +19,8 @@ install: $(VENV)/.installed
 # The service on $(HOST):$(PORT) with SQLite and the provider emulators.
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py run_local --host $(HOST) --port $(PORT)
+	$(BIN)/python manage.py run_local --host $(HOST) --port $(PORT) \
+		--emulator-base-port $(EMULATOR_BASE_PORT)
 
 # The whole test suite, on SQLite unless DATABASE_URL says otherwise.
 test: install

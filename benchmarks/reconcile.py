@@ -64,14 +64,13 @@ def main() -> None:
             str(port),
             "--latency-ms",
             str(args.latency_ms),
-            "--secret-key",
-            settings.CLICK_SECRET_KEY,
             "--merchant-user-id",
             settings.CLICK_MERCHANT_USER_ID,
             "--service-id",
             str(settings.CLICK_SERVICE_ID),
         ],
         cwd=ROOT,
+        env={**os.environ, "CLICK_EMULATOR_SECRET_KEY": settings.CLICK_SECRET_KEY},
         stdout=subprocess.DEVNULL,
     )
     settings.CLICK_BASE_URL = f"http://127.0.0.1:{port}/v2/merchant/"

@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -345,13 +346,17 @@ class ClickEmulator:
             payment.status = CANCELLED_UNCONFIRMED
 
 
+SECRET_VARIABLE = "CLICK_EMULATOR_SECRET_KEY"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description="CLICK Merchant API emulator")
+    parser = argparse.ArgumentParser(
+        description=f"CLICK Merchant API emulator (the service's secret key: ${SECRET_VARIABLE})"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8101)
     parser.add_argument("--service-id", type=int, default=40012)
     parser.add_argument("--merchant-user-id", default="12345")
-    parser.add_argument("--secret-key", default="EMULATOR_SECRET_KEY")
     parser.add_argument("--hang-seconds", type=float, default=60.0)
     parser.add_argument("--confirm-window", type=float, default=30.0)
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
@@ -360,7 +365,8 @@ def main() -> None:
     emulator = ClickEmulator(
         service_id=args.service_id,
         merchant_user_id=args.merchant_user_id,
-        secret_key=args.secret_key,
+        # From the environment, not the command line: argv is visible to every user in `ps`.
+        secret_key=os.environ.get(SECRET_VARIABLE, "EMULATOR_SECRET_KEY"),
         hang_seconds=args.hang_seconds,
         confirm_window=args.confirm_window,
     )

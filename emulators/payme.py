@@ -29,6 +29,7 @@ Run: python -m emulators.payme --port 8102
 import argparse
 import hmac
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -334,18 +335,25 @@ def _error_reply(request_id: Any, error: PaymeError) -> Reply:
     return Reply(body=body)
 
 
+KEY_VARIABLE = "PAYME_EMULATOR_KEY"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Payme Subscribe API emulator")
+    parser = argparse.ArgumentParser(
+        description=f"Payme Subscribe API emulator (the cashbox's key: ${KEY_VARIABLE})"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8102)
     parser.add_argument("--cashbox-id", default="5e730e8e0b852a417aa49ceb")
-    parser.add_argument("--key", default="EMULATOR_PAYME_KEY")
     parser.add_argument("--hang-seconds", type=float, default=60.0)
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     emulator = PaymeEmulator(
-        cashbox_id=args.cashbox_id, key=args.key, hang_seconds=args.hang_seconds
+        cashbox_id=args.cashbox_id,
+        # From the environment, not the command line: argv is visible to every user in `ps`.
+        key=os.environ.get(KEY_VARIABLE, "EMULATOR_PAYME_KEY"),
+        hang_seconds=args.hang_seconds,
     )
     server = EmulatorServer(emulator, args.host, args.port, PATH, args.latency_ms / 1000)
     server.verbose = args.verbose

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -183,6 +184,44 @@ def test_it_prints_a_working_key_for_its_register(service, tmp_path_factory) -> 
 
     assert with_key(match.group(1)).json()["error"]["code"] == 106  # served: no such payment
     assert with_key("rk_" + "x" * 43).status_code == 401
+
+
+def test_no_secret_is_on_a_command_line(service) -> None:
+    """Every user of the machine can read command lines (`ps`): the emulators get their
+    keys through their environment."""
+    _, _, emulator_port = service
+    lines = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone meanwhile
+        ours = (
+            f"emulators.click --port {emulator_port} ",
+            f"emulators.payme --port {emulator_port + 1} ",
+        )
+        if text.startswith(sys.executable) and any(mark in text for mark in ours):
+            lines.append(text)
+    assert len(lines) == 2, lines  # CLICK's and Payme's
+    for text in lines:
+        assert "EMULATOR_SECRET_KEY" not in text
+        assert "EMULATOR_PAYME_KEY" not in text
+        assert "--key" not in text
+
+
+def test_a_taken_port_is_a_clear_error_at_start(tmp_path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "run_local", "--port", str(closed_port()),
+             "--emulator-base-port", str(port)],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode != 0
+    assert f"port {port} for the CLICK emulator is taken" in result.stderr
 
 
 def test_sigterm_stops_the_service_and_its_emulators(service) -> None:

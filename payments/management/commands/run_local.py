@@ -28,9 +28,15 @@ class HttpEmulator:
     module: str
     url_variable: str  # the setting that points the service at it
     path: str
-    flags: Callable[[], list[str]]  # credentials, from our settings
+    flags: Callable[[], list[str]]  # account ids, from our settings
+    secrets: Callable[[], dict[str, str]]  # given in its environment: argv shows in `ps`
 
     def launch(self, port: int) -> tuple[list[str], str, Callable[[], bool]]:
+        if _listening(port):
+            raise CommandError(
+                f"port {port} for the {self.name} emulator is taken: stop what listens there "
+                "or start elsewhere (make run EMULATOR_BASE_PORT=...)"
+            )
         command = [sys.executable, "-m", self.module, "--port", str(port), *self.flags()]
         return command, f"http://127.0.0.1:{port}{self.path}", lambda: _listening(port)
 
@@ -41,6 +47,9 @@ class PinpadEmulator:
 
     name: str = "PIN pad"
     url_variable: str = "PINPAD_URL"
+
+    def secrets(self) -> dict[str, str]:
+        return {}
 
     def launch(self, port: int) -> tuple[list[str], str, Callable[[], bool]]:
         link = Path(settings.BASE_DIR) / ".run" / f"pinpad-{port}"
@@ -60,16 +69,16 @@ EMULATORS: list[HttpEmulator | PinpadEmulator] = [
             str(settings.CLICK_SERVICE_ID),
             "--merchant-user-id",
             settings.CLICK_MERCHANT_USER_ID,
-            "--secret-key",
-            settings.CLICK_SECRET_KEY,
         ],
+        lambda: {"CLICK_EMULATOR_SECRET_KEY": settings.CLICK_SECRET_KEY},
     ),
     HttpEmulator(
         "Payme",
         "emulators.payme",
         "PAYME_BASE_URL",
         "/api",
-        lambda: ["--cashbox-id", settings.PAYME_CASHBOX_ID, "--key", settings.PAYME_KEY],
+        lambda: ["--cashbox-id", settings.PAYME_CASHBOX_ID],
+        lambda: {"PAYME_EMULATOR_KEY": settings.PAYME_KEY},
     ),
     PinpadEmulator(),
 ]
@@ -88,10 +97,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         children: list[subprocess.Popen] = []
         env = os.environ.copy()
+        if _listening(options["port"]):
+            raise CommandError(f"port {options['port']} is taken: make run PORT=...")
         try:
             for offset, emulator in enumerate(EMULATORS):
                 command, url, ready = emulator.launch(options["emulator_base_port"] + offset)
-                children.append(subprocess.Popen(command))
+                children.append(subprocess.Popen(command, env={**env, **emulator.secrets()}))
                 _wait_until(ready, emulator.name)
                 env[emulator.url_variable] = url
                 setattr(settings, emulator.url_variable, url)  # for the demo register below
