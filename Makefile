@@ -17,6 +17,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 install: $(VENV)/.installed
 
 # The service on $(HOST):$(PORT) with SQLite and the provider emulators.
+run: export ALLOW_TEST_DEPLOYMENT = true
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py run_local --host $(HOST) --port $(PORT) \

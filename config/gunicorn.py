@@ -41,3 +41,11 @@ timeout = 120
 # Longest request, plus a moment to write its answer.
 graceful_timeout = int(max(gateway.longest_wait() for gateway in GATEWAYS.values())) + 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+
+
+def on_starting(server: object) -> None:
+    """Refuse to start on a configuration the system checks refuse (payments/checks.py:
+    an insecure key, an emulator's key, a provider on loopback, outside a test deployment)."""
+    from django.core.management import call_command
+
+    call_command("check")

@@ -2,6 +2,10 @@
 
 import json
 import os
+
+# The tests are a test deployment: the emulators' keys, providers on loopback. Said here so
+# that the service processes the tests start (gunicorn, manage.py) hear it too.
+os.environ.setdefault("ALLOW_TEST_DEPLOYMENT", "true")
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path

@@ -3,6 +3,8 @@
 import os
 import runpy
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -14,6 +16,27 @@ from providers.registry import GATEWAYS
 from tests.helpers import ROOT, gunicorn
 
 CONFIG = ROOT / "config" / "gunicorn.py"
+
+
+def test_it_refuses_to_start_on_what_only_a_test_deployment_may_run_with(tmp_path) -> None:
+    """DEBUG off, the built-in secret key, the emulators' keys, providers on loopback, and
+    no word that this is a test deployment: gunicorn does not start."""
+    env = {
+        **os.environ,
+        "ALLOW_TEST_DEPLOYMENT": "false",
+        "DEBUG": "false",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    for name in ("SECRET_KEY", "CLICK_SECRET_KEY", "PAYME_KEY", "CLICK_BASE_URL"):
+        env.pop(name, None)
+    started = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", str(CONFIG), "--bind", "127.0.0.1:0",
+         "config.wsgi:application"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert started.returncode != 0
+    for error in ("payments.E002", "payments.E003", "payments.E004"):
+        assert error in started.stderr, started.stderr[-2000:]
 
 
 def test_a_graceful_restart_waits_for_the_longest_request(settings) -> None:

@@ -7,6 +7,11 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 
+@pytest.fixture(autouse=True)
+def test_deployment(settings) -> None:
+    settings.ALLOW_TEST_DEPLOYMENT = True
+
+
 def test_an_unknown_pinpad_protocol_is_refused(settings) -> None:
     settings.PINPAD_PROTOCOL = "concert-e"
     with pytest.raises(SystemCheckError, match="payments.E001"):
@@ -19,3 +24,46 @@ def test_the_known_protocols_pass(settings) -> None:
         out = StringIO()
         call_command("check", stdout=out)
         assert "no issues" in out.getvalue()
+
+
+PRODUCTION = {
+    "DEBUG": False,
+    "ALLOW_TEST_DEPLOYMENT": False,
+    "SECRET_KEY": "k" * 64,
+    "CLICK_SECRET_KEY": "a-real-click-key",
+    "PAYME_KEY": "a-real-payme-key",
+    "CLICK_BASE_URL": "https://api.click.uz/v2/merchant/",
+    "PAYME_BASE_URL": "https://checkout.paycom.uz/api",
+}
+
+
+def test_a_production_configuration_passes(settings) -> None:
+    for name, value in PRODUCTION.items():
+        setattr(settings, name, value)
+    out = StringIO()
+    call_command("check", stdout=out)
+    assert "no issues" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("SECRET_KEY", "insecure-local-only-key-change-me-in-production", "payments.E002"),
+        ("SECRET_KEY", "short", "payments.E002"),
+        ("CLICK_SECRET_KEY", "EMULATOR_SECRET_KEY", "payments.E003"),
+        ("PAYME_KEY", "EMULATOR_PAYME_KEY", "payments.E003"),
+        ("CLICK_BASE_URL", "http://127.0.0.1:8101/v2/merchant/", "payments.E004"),
+        ("PAYME_BASE_URL", "http://localhost:8102/api", "payments.E004"),
+        ("PAYME_BASE_URL", "http://[::1]:8102/api", "payments.E004"),
+    ],
+)
+def test_what_only_a_test_deployment_may_run_with_is_refused(
+    settings, name: str, value: str, error: str
+) -> None:
+    for setting, good in PRODUCTION.items():
+        setattr(settings, setting, good)
+    setattr(settings, name, value)
+    with pytest.raises(SystemCheckError, match=error):
+        call_command("check")
+    settings.ALLOW_TEST_DEPLOYMENT = True  # said explicitly: a test deployment
+    call_command("check", stdout=StringIO())
