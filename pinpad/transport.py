@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,3 +113,20 @@ def _open(line: LineSettings) -> serial.SerialBase:
                 with contextlib.suppress(*LINE_ERRORS):
                     port.close()
     raise PinpadUnavailable(f"cannot open {line.url}: {error}")
+
+
+def line_present(url: str, *, timeout: float = 1.0) -> str | None:
+    """Whether the line is there, without opening it (a request may hold it): a device path
+    must exist, a network line (`socket://`, `rfc2217://`) must take a connection. None
+    when it is there, else why not."""
+    if not url:
+        return "no line configured"
+    scheme, _, rest = url.partition("://")
+    if not rest:  # a device path
+        return None if os.path.exists(url) else f"{url} does not exist"
+    host, _, port = rest.split("/", 1)[0].rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return None
+    except (OSError, ValueError) as exc:
+        return f"{scheme}://{host}:{port} does not answer: {exc}"

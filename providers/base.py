@@ -167,6 +167,11 @@ class Gateway(Protocol):
         register's; secret fields by name), or None when they describe none."""
         ...
 
+    def unreachable(self, account: Any) -> str | None:
+        """Why the account's own equipment cannot be reached (a PIN pad's line), checked
+        without disturbing it; None when it can, or when there is nothing local to check."""
+        ...
+
     def poll_schedule(self) -> tuple[int, float]:
         """(attempts, seconds apart) for asking `check` while a charge is PENDING."""
         ...
@@ -229,6 +234,9 @@ class BaseGateway:
 
     def configured_account(self) -> dict[str, str] | None:
         return None
+
+    def unreachable(self, account: Any) -> str | None:
+        return None  # a provider over the internet is not ours to check on every probe
 
     def settle_after_polling(self, payment: PaymentData, last: GatewayResult) -> GatewayResult:
         return last  # left as it is: the register hears "unknown", reconcile asks later

@@ -18,7 +18,7 @@ from pinpad.link import LinkTiming
 from pinpad.messages import ACTION_NAMES, CODECS, UZS, Action, PinpadAnswer
 from pinpad.service import Pinpad, PinpadResult, Status, classify
 from pinpad.slips import parse_totals
-from pinpad.transport import LineSettings
+from pinpad.transport import LineSettings, line_present
 from providers.base import (
     AccountField,
     BaseGateway,
@@ -118,6 +118,9 @@ class HumoGateway(BaseGateway):
             "stopbits": f"{settings.PINPAD_STOPBITS:g}",
             "pos": settings.PINPAD_POS_NUMBER,
         }
+
+    def unreachable(self, account: PinpadAccount) -> str | None:
+        return line_present(account.line.url)
 
     def poll_schedule(self) -> tuple[int, float]:
         return 0, 0.0  # the terminal answers once, with the final word

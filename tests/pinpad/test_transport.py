@@ -1,6 +1,7 @@
 """One holder of the line at a time: threads, processes, and a port that goes away."""
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ import pytest
 from emulators.pinpad import PinpadEmulator, TcpLine
 from pinpad.link import LinkTiming
 from pinpad.service import Pinpad, Status
-from pinpad.transport import LineSettings, PinpadBusy, line_lock
+from pinpad.transport import LineSettings, PinpadBusy, line_lock, line_present
 from tests.conftest import FAST_LINK
 from tests.factories import pinpad_account
 
@@ -139,3 +140,17 @@ def test_the_emulator_and_driver_also_speak_over_tcp(tmp_path) -> None:
         emulator.stop()
         thread.join(timeout=5)
         line.close()
+
+
+def test_a_line_is_there_or_says_why_not(tmp_path) -> None:
+    device = tmp_path / "ttyUSB0"
+    assert line_present(str(device)) == f"{device} does not exist"
+    device.touch()
+    assert line_present(str(device)) is None
+    with socket.socket() as listening_socket:
+        listening_socket.bind(("127.0.0.1", 0))
+        listening_socket.listen()
+        port = listening_socket.getsockname()[1]
+        assert line_present(f"socket://127.0.0.1:{port}") is None
+    assert "does not answer" in line_present(f"socket://127.0.0.1:{port}")
+    assert line_present("") == "no line configured"
