@@ -159,6 +159,8 @@ class Payment(models.Model):
             ("retry_fiscal", "Can send a fiscal receipt again"),
             ("reverse_payment", "Can reverse a paid payment"),
             ("settle_payment", "Can settle an unknown payment by hand"),
+            ("export_payments", "Can export the payment list as CSV"),
+            ("view_personal_data", "Can see payers' phones and cards in exports"),
         ]
 
     def __str__(self) -> str:

@@ -215,13 +215,38 @@ def test_a_user_without_the_permission_does_not_see_or_run_the_action(client, pa
     assert paid.status == PaymentStatus.PAID
 
 
-def test_csv_export_of_the_filtered_list(staff, paid, api, click) -> None:
+def exported(client, **filters) -> list[list[str]]:
+    response = client.get(reverse("admin:payments_export"), filters)
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_csv_export_of_the_filtered_list(client, paid, api, click) -> None:
+    client.force_login(operator("export_payments"))
     post_json(api, "/payment/click", {"amount": 500, "qr_code": "99015017000001"})  # failed
-    response = staff.get(reverse("admin:payments_export"), {"status": "paid"})
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = exported(client, status="paid")
     assert rows[0][:4] == ["created_at", "provider", "amount_uzs", "status"]
     assert len(rows) == 2
     assert rows[1][2:4] == ["1500000.00", "paid"]
+
+
+def test_export_needs_its_own_permission(staff, paid) -> None:
+    assert staff.get(reverse("admin:payments_export")).status_code == 403
+    assert "Export CSV" not in staff.get(CHANGELIST).content.decode()
+
+
+def test_phones_and_cards_are_masked_unless_the_operator_may_see_personal_data(
+    client, paid
+) -> None:
+    phone, card = paid.payer_phone, paid.masked_card
+    assert phone
+    assert card
+    client.force_login(operator("export_payments"))
+    row = exported(client)[1]
+    assert row[-2:] == [phone[:5] + "*" * (len(phone) - 7) + phone[-2:], "*" * 12 + card[-4:]]
+    assert phone not in ",".join(row)
+    User.objects.filter(username="op").delete()
+    client.force_login(operator("export_payments", "view_personal_data"))
+    assert exported(client)[1][-2:] == [phone, card]
 
 
 def test_overview_shows_todays_totals_and_what_needs_a_person(staff, paid, api, click) -> None:
