@@ -157,6 +157,7 @@ OPERATOR_PERMISSIONS = [
     "retry_fiscal",
     "reverse_payment",
     "settle_payment",
+    "export_payments",
 ]
 
 
