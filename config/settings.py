@@ -313,15 +313,20 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "payments.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "payments.middleware.RequestIdLogFilter"},
+        "scrub": {"()": "payments.logformat.ScrubFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "payments.logformat.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id"],
+            # plain for a person at a terminal, json for a log collector
+            "formatter": env.str("LOG_FORMAT", default="plain"),
+            "filters": ["request_id", "scrub"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -19,6 +19,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from payments.middleware import note_register
 from payments.models import Register, RegisterKey
 from payments.selectors import active_key, register_by_address
 from payments.services.registers import key_used
@@ -73,6 +74,7 @@ class RegisterAuthentication(BaseAuthentication):
             if not row.register.active:
                 self._refuse(f"a key of the inactive register {row.register}", address)
             key_used(row)
+            note_register(row.register.name)
             return row.register, row
         if address is None:
             return None
@@ -82,6 +84,7 @@ class RegisterAuthentication(BaseAuthentication):
         if register is None:
             logger.warning("refused %s: no key, and no register is bound to it", address)
             return None
+        note_register(register.name)
         return register, None
 
     def authenticate_header(self, request: Request) -> str:

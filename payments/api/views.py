@@ -29,6 +29,7 @@ from payments.api.serializers import (
     pinpad_refusal,
 )
 from payments.errors import ApplicationError
+from payments.middleware import note_transaction
 from payments.models import IdempotencyKey, Payment, PaymentStatus
 from payments.selectors import payment_by_transaction_id
 from payments.services import end_of_day, idempotency, reversals
@@ -107,6 +108,7 @@ class IdempotentView(APIView):
 
     def payment_made(self, payment: Payment) -> None:
         """Services call this in the transaction that makes (or finds) the payment."""
+        note_transaction(payment.transaction_id)
         if self.key_row is not None:
             idempotency.bind(self.key_row, payment)
 
