@@ -10,7 +10,6 @@ from rest_framework.test import APIClient
 from payments.models import Payment, Register
 from payments.services.registers import add_register, issue_key, put_account
 from tests.conftest import running_pinpad
-from tests.factories import shop_register
 from tests.helpers import SEED_URL, post_json
 
 pytestmark = pytest.mark.django_db
@@ -181,7 +180,3 @@ def test_a_register_without_an_account_at_the_provider_is_refused_before_anythin
     assert body["error"]["data"] == {"reason": "no_account", "provider": "click"}
     assert not Payment.objects.exists()
     assert click.stats()["requests"] == []
-
-
-def test_the_shop_register_is_the_first_register() -> None:
-    assert shop_register().name == "Register 1"
