@@ -5,7 +5,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, register
+from django.db import DatabaseError
 
 from providers.humo.gateway import PROTOCOLS
 
@@ -60,3 +61,32 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@register(Tags.database)
+def account_secrets(app_configs: Any, databases: Any = None, **kwargs: Any) -> list[Error]:
+    """Every active register's accounts name secrets the environment has (run with
+    `manage.py check --database default`, as the systemd unit does before it starts)."""
+    if not databases:
+        return []
+    from payments.models import ProviderAccount
+    from payments.services.accounts import secret_is_set
+    from providers.registry import GATEWAYS
+
+    errors = []
+    try:
+        in_use = list(ProviderAccount.objects.filter(registers__active=True).distinct())
+    except DatabaseError:
+        return []  # not migrated yet: `migrate` comes first
+    for account in in_use:
+        for field in GATEWAYS[account.provider].account_fields:
+            name = str(account.settings.get(field.name, ""))
+            if field.secret and not secret_is_set(name):
+                errors.append(
+                    Error(
+                        f"the account {account.name!r} names {name!r}, which is not set",
+                        hint="Set it in the service's environment (deploy/production.env).",
+                        id="payments.E005",
+                    )
+                )
+    return errors

@@ -6,6 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from tests.factories import shop_register
+
 
 @pytest.fixture(autouse=True)
 def test_deployment(settings) -> None:
@@ -67,3 +69,17 @@ def test_what_only_a_test_deployment_may_run_with_is_refused(
         call_command("check")
     settings.ALLOW_TEST_DEPLOYMENT = True  # said explicitly: a test deployment
     call_command("check", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_an_account_naming_a_secret_the_environment_lacks_is_refused(settings) -> None:
+    register = shop_register()
+    settings.PROVIDER_SECRETS = {}
+    call_command("check", databases=["default"], stdout=StringIO())  # all named are set
+    register.accounts.filter(provider="payme").update(
+        settings={"cashbox_id": "x", "key": "PROVIDER_SECRET_TILL_9"}
+    )
+    with pytest.raises(SystemCheckError, match="payments.E005"):
+        call_command("check", databases=["default"])
+    settings.PROVIDER_SECRETS = {"PROVIDER_SECRET_TILL_9": "set now"}
+    call_command("check", databases=["default"], stdout=StringIO())
