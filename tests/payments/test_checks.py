@@ -10,7 +10,7 @@ from tests.factories import shop_register
 
 
 @pytest.fixture(autouse=True)
-def test_deployment(settings) -> None:
+def allowed_test_deployment(settings) -> None:
     settings.ALLOW_TEST_DEPLOYMENT = True
 
 
