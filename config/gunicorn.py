@@ -19,6 +19,7 @@ django.setup()
 
 from gunicorn import util  # noqa: E402
 
+from payments import metrics  # noqa: E402 - after Django's setup
 from payments.api.envelope import refused_before_django  # noqa: E402 - after Django's setup
 from providers.registry import GATEWAYS  # noqa: E402 - after Django is set up
 
@@ -49,3 +50,9 @@ def on_starting(server: object) -> None:
     from django.core.management import call_command
 
     call_command("check")
+    metrics.start_afresh()
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker's counts stay in the totals; its process-bound figures go with it."""
+    metrics.worker_exited(worker.pid)

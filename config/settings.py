@@ -203,6 +203,18 @@ FIRST_REGISTER_NETWORKS = env.list(
 # Empty: the address is the connection's own, whatever the headers say.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
+# Prometheus metrics at /metrics: readable from these networks (CIDR; the scraper's
+# address as TRUSTED_PROXIES tell it), or with `Authorization: Bearer <METRICS_TOKEN>`
+# from anywhere. Anyone else gets 111 / HTTP 401.
+METRICS_NETWORKS = env.list("METRICS_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where reconcile and retry_fiscal leave the figures of their last run for /metrics
+# (a directory every instance can read). Empty: they leave none.
+METRICS_JOBS_DIR = env.str("METRICS_JOBS_DIR", default="")
+# gunicorn's workers count in files here (prometheus-client reads the variable itself):
+# set it for any server with more than one worker process. manage.py drops it.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+
 # Provider secrets stay in the environment; provider accounts in the database name them.
 # A name is one of these two (the first register's, as before) or PROVIDER_SECRET_<anything>.
 PROVIDER_SECRETS = {

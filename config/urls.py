@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from payments.api.health import LiveView, ReadyView
+from payments.api.metrics import MetricsView
 from payments.api.views import UnknownPathView
 
 handler400 = "payments.api.envelope.bad_request"
@@ -13,6 +14,7 @@ urlpatterns = [
     path("", include("payments.api.urls")),
     re_path(r"^health/live/?$", LiveView.as_view(), name="health-live"),
     re_path(r"^health/ready/?$", ReadyView.as_view(), name="health-ready"),
+    re_path(r"^metrics/?$", MetricsView.as_view(), name="metrics"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin", RedirectView.as_view(url="/admin/")),

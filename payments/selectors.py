@@ -11,6 +11,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from payments.models import (
+    FISCAL_BACKLOG_STATUSES,
     FISCAL_SENDING_ABANDONED,
     OPEN_STATUSES,
     FiscalStatus,
@@ -289,6 +290,42 @@ def needing_attention(*, stale_after: timedelta = timedelta(minutes=5)) -> Query
         | Q(status=PaymentStatus.UNKNOWN)
         | Q(status=PaymentStatus.PROCESSING, created_at__lt=stale)
     ).order_by("-created_at")
+
+
+# --- monitoring (read at every scrape, so each rides an index) --------------------------
+
+
+def open_counts() -> list[tuple[str, str, int]]:
+    """(provider, status, payments) of the payments not yet final."""
+    rows = (
+        Payment.objects.filter(status__in=sorted(OPEN_STATUSES))
+        .values_list("provider", "status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return list(rows)
+
+
+def flagged_counts() -> list[tuple[str, int]]:
+    """(provider, payments) flagged for a person."""
+    rows = (
+        Payment.objects.filter(needs_attention=True)
+        .values_list("provider")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return list(rows)
+
+
+def fiscal_backlog_counts() -> list[tuple[str, str, int]]:
+    """(provider, fiscal status, payments) of paid payments the provider has no receipt for."""
+    rows = (
+        Payment.objects.filter(fiscal_status__in=FISCAL_BACKLOG_STATUSES, status=PaymentStatus.PAID)
+        .values_list("provider", "fiscal_status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return list(rows)
 
 
 # --- registers --------------------------------------------------------------------------

@@ -93,3 +93,14 @@ def gunicorn(env: dict[str, str], *options: str) -> Iterator[tuple[str, subproce
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=20)
+
+
+@contextmanager
+def migrated_gunicorn(env: dict[str, str], *options: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The service as production runs it (config/gunicorn.py) on a database migrated first."""
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    with gunicorn(env, "-c", str(ROOT / "config" / "gunicorn.py"), *options) as running:
+        yield running

@@ -6,6 +6,7 @@ from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand
 
+from payments import metrics
 from payments.services import locks
 
 
@@ -43,14 +44,20 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 class OneAtATimeCommand(BaseCommand):
     """A command that runs once at a time per database: a second run started while one
     works would ask and write the same payments twice over, so it says so and does
-    nothing. Subclasses implement `run(options)`."""
+    nothing. Subclasses implement `run(options)` and note what it changed in `self.changes`
+    ((provider, was, now) -> payments)."""
+
+    changes: dict[tuple[str, str, str], int]
 
     def handle(self, *args: Any, **options: Any) -> None:
         with locks.only_one(self.lock_name) as mine:
             if not mine:
                 self.stderr.write(f"another {self.lock_name} is running: this one did nothing")
                 return
-            self.run(options)
+            # What the run changed, filled by `run`, is left for the metrics with its
+            # time and exit code.
+            with metrics.job_run(self.lock_name) as self.changes:
+                self.run(options)
 
     @property
     def lock_name(self) -> str:

@@ -1,6 +1,7 @@
 """The payment record with its timeline and journal, and the registers it belongs to."""
 
 from payments.models.payment import (
+    FISCAL_BACKLOG_STATUSES,
     FISCAL_SENDING_ABANDONED,
     OPEN_STATUSES,
     FiscalStatus,
@@ -16,6 +17,7 @@ from payments.models.payment import (
 from payments.models.register import ProviderAccount, Register, RegisterKey, parse_networks
 
 __all__ = [
+    "FISCAL_BACKLOG_STATUSES",
     "FISCAL_SENDING_ABANDONED",
     "OPEN_STATUSES",
     "FiscalStatus",

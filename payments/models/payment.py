@@ -47,6 +47,8 @@ FISCAL_SENDING_ABANDONED = timedelta(minutes=5)
 
 # A payment in one of these may still change on its own: nobody knows its outcome yet.
 OPEN_STATUSES = frozenset({PaymentStatus.CREATED, PaymentStatus.PROCESSING, PaymentStatus.UNKNOWN})
+# The provider has no receipt for these yet: the register's is awaited, or was refused.
+FISCAL_BACKLOG_STATUSES = (FiscalStatus.FAILED, FiscalStatus.PENDING)
 
 
 class Payment(models.Model):
@@ -153,6 +155,15 @@ class Payment(models.Model):
             models.Index(fields=["payer_phone"], name="payment_payer_phone"),
             # One receipt URL belongs to one payment: checked on every confirm.
             models.Index(fields=["fiscal_receipt_url"], name="payment_fiscal_receipt"),
+            # Monitoring counts these at every scrape; they are few among a million.
+            models.Index(
+                fields=["provider", "fiscal_status"],
+                condition=Q(fiscal_status__in=FISCAL_BACKLOG_STATUSES),
+                name="payment_fiscal_backlog",
+            ),
+            models.Index(
+                fields=["provider"], condition=Q(needs_attention=True), name="payment_flagged"
+            ),
         ]
         permissions = [
             ("check_status", "Can ask the provider for a payment's status"),

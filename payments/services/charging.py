@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payments.errors import ApplicationError
+from payments import metrics
+from payments.errors import ApplicationError, ErrorCode
 from payments.models import Payment, PaymentStatus, Register
 from payments.selectors import payment_by_code
 from payments.services import accounts
@@ -78,6 +79,19 @@ def charge(
 def send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Payment:
     """Run a committed operation at its provider: prepare, the step itself (sent once), a
     lookup if its answer was lost, polling while the provider says it is not final."""
+    status = "error"
+    try:
+        payment = _send(payment, step)
+        status = payment.status
+    except ApplicationError as exc:
+        status = PaymentStatus.UNKNOWN if exc.code == ErrorCode.OUTCOME_UNKNOWN else "error"
+        raise
+    finally:
+        metrics.count_operation(payment.provider, payment.operation, status)
+    return payment
+
+
+def _send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Payment:
     gateway = registry.GATEWAYS[payment.provider]
     payment = on_live_connection(
         lambda: change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent"),

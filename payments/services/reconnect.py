@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from django.db import InterfaceError, OperationalError, connection
 
+from payments import metrics
 from payments.errors import ApplicationError
 from providers.base import Exchange
 
@@ -55,10 +56,12 @@ def record_or_unknown(
     except CONNECTION_ERRORS:
         if connection.in_atomic_block:
             raise  # inside a caller's transaction: the caller's to handle
+        exchanges = list(exchanges)
         logger.exception(
             "could not record %s for %s; exchanges: %s",
             what,
             transaction_id,
             [vars(exchange) for exchange in exchanges],
         )
+        metrics.observe_unjournaled(exchanges)
         raise ApplicationError.outcome_unknown(transaction_id) from None

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from payments import metrics
 from payments.errors import ApplicationError
 from payments.models import (
     FISCAL_SENDING_ABANDONED,
@@ -249,12 +250,14 @@ def journal(
     """Store exchanges with a provider (or the PIN pad) as journal rows: a payment's, or
     (`register`) those of a register's that belong to no payment (an end of day)."""
     register_id = payment.register_id if payment is not None else register and register.pk
+    exchanges = list(exchanges)
     rows = [
         ProviderExchange(payment=payment, register_id=register_id, **vars(exchange))
         for exchange in exchanges
     ]
     if rows:
         ProviderExchange.objects.bulk_create(rows)
+        metrics.observe_exchanges(exchanges)
 
 
 # Fields of a result copied onto the payment when the provider gave them.

@@ -4,7 +4,6 @@ connections that trickle their headers do not stop a register from being served.
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -14,7 +13,7 @@ import pytest
 import requests
 
 from tests.conftest import service_env
-from tests.helpers import ROOT, closed_port, gunicorn, listening, wait_until
+from tests.helpers import ROOT, closed_port, listening, migrated_gunicorn, wait_until
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SLOW_CLIENTS = 200
@@ -71,17 +70,13 @@ def slow_clients(port: int, count: int) -> Iterator[None]:
 
 @pytest.fixture
 def service(tmp_path, click, payme, click_server, payme_server) -> Iterator[int]:
-    database = tmp_path / "shop.sqlite3"
     env = service_env(
-        f"sqlite:///{database}", click_server, payme_server, TRUSTED_PROXIES="127.0.0.1/32"
+        f"sqlite:///{tmp_path / 'shop.sqlite3'}",
+        click_server,
+        payme_server,
+        TRUSTED_PROXIES="127.0.0.1/32",
     )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT, env=env, check=True, capture_output=True,
-    )  # fmt: skip
-    with gunicorn(
-        env, "-c", str(ROOT / "config" / "gunicorn.py"), "--workers", "2", "--threads", "8"
-    ) as (base, _):
+    with migrated_gunicorn(env, "--workers", "2", "--threads", "8") as (base, _):
         yield int(base.rsplit(":", 1)[1])
 
 

@@ -3,15 +3,13 @@ on a SQLite file, 32 registers charging different codes at the same moment. No a
 103, every payment ends settled, and every code is charged once."""
 
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import service_env
-from tests.helpers import ROOT, gunicorn
+from tests.helpers import migrated_gunicorn
 from tests.reliability.test_races import fire
 
 AT_ONCE = 32
@@ -21,17 +19,7 @@ AT_ONCE = 32
 def service(tmp_path: Path, click, payme, click_server, payme_server) -> Iterator[tuple[str, Path]]:
     database = tmp_path / "shop.sqlite3"
     env = service_env(f"sqlite:///{database}", click_server, payme_server)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    with gunicorn(env, "--worker-class", "gthread", "--workers", "2", "--threads", "8") as (
-        base,
-        _,
-    ):
+    with migrated_gunicorn(env, "--workers", "2", "--threads", "8") as (base, _):
         yield base, database
 
 

@@ -77,6 +77,7 @@ class Command(OneAtATimeCommand):
         purged = idempotency.purge_expired(dry_run=dry_run)
 
         changes = Counter((s.provider, s.before, s.after) for s in settled + reversed_)
+        self.changes.update(changes)
         rows = [(*key, count) for key, count in sorted(changes.items())]
         self.stdout.write(
             table(("provider", "was", "now", "payments"), rows or [("-", "-", "-", 0)])

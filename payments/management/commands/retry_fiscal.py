@@ -30,8 +30,11 @@ class Command(OneAtATimeCommand):
         outcomes: Counter[tuple[str, str]] = Counter()
         progress = Progress(len(due), self.stderr, "fiscal retries ")
         for payment in due:
-            after = payment.fiscal_status if dry_run else fiscal.retry(payment).fiscal_status
+            before = payment.fiscal_status
+            after = before if dry_run else fiscal.retry(payment).fiscal_status
             outcomes[(payment.provider, after)] += 1
+            change = (payment.provider, before, after)
+            self.changes[change] = self.changes.get(change, 0) + 1
             progress()
         rows = [(p, s, n) for (p, s), n in sorted(outcomes.items())]
         self.stdout.write(

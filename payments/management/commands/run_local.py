@@ -97,6 +97,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         children: list[subprocess.Popen] = []
         env = os.environ.copy()
+        # Both workers count for /metrics in files gunicorn empties at its start.
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(Path(settings.BASE_DIR) / ".run" / "metrics")
         if _listening(options["port"]):
             raise CommandError(f"port {options['port']} is taken: make run PORT=...")
         try:

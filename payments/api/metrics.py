@@ -1,0 +1,69 @@
+"""/metrics for Prometheus: not public. The scraper is let in by its network
+(METRICS_NETWORKS) or by `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets 111,
+HTTP 401, in the envelope."""
+
+import hmac
+import ipaddress
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from payments import metrics
+from payments.api.authentication import client_address
+
+logger = logging.getLogger(__name__)
+
+
+class Scraper:
+    """Who reads the metrics: no one's payments, only the service's figures."""
+
+    is_authenticated = True
+
+
+class ScraperAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[Scraper, None] | None:
+        address = client_address(request.META)
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header:
+            scheme, _, token = header.partition(" ")
+            expected = settings.METRICS_TOKEN
+            if not (
+                scheme.lower() == "bearer"
+                and expected
+                and hmac.compare_digest(token.strip().encode(), expected.encode())
+            ):
+                logger.warning("refused %s: a wrong metrics token", address)
+                raise exceptions.AuthenticationFailed("a wrong metrics token")
+            return Scraper(), None
+        networks = [ipaddress.ip_network(n, strict=False) for n in settings.METRICS_NETWORKS]
+        if address is not None and any(
+            address in network for network in networks if network.version == address.version
+        ):
+            return Scraper(), None
+        logger.warning("refused %s: metrics outside METRICS_NETWORKS and without a token", address)
+        return None
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="metrics"'
+
+
+class IsScraper(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.user, Scraper)
+
+
+class MetricsView(APIView):
+    authentication_classes = [ScraperAuthentication]
+    permission_classes = [IsScraper]
+    schema = None
+
+    def get(self, request: Request) -> HttpResponse:
+        return HttpResponse(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
