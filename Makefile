@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 # The emulators take this port and the next two (CLICK, Payme, the PIN pad's link name).
 EMULATOR_BASE_PORT ?= 8101
 
-.PHONY: run test lint install docs docs-check
+.PHONY: run test lint install docs docs-check fuzz
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ run: install
 # The whole test suite, on SQLite unless DATABASE_URL says otherwise.
 test: install
 	$(BIN)/python -m pytest
+
+# The API schema against the running service: schemathesis sends 2,000 and more generated
+# requests to `make run`'s service (a few minutes); no 5xx, nothing outside the envelope,
+# nothing the schema does not allow.
+fuzz: install
+	$(BIN)/python -m pytest -q -m fuzz tests/fuzz
 
 lint: install
 	$(BIN)/ruff check .

@@ -104,3 +104,51 @@ def migrated_gunicorn(env: dict[str, str], *options: str) -> Iterator[tuple[str,
     )  # fmt: skip
     with gunicorn(env, "-c", str(ROOT / "config" / "gunicorn.py"), *options) as running:
         yield running
+
+
+def free_ports_from(count: int) -> int:
+    """A port that is free, and the `count - 1` after it too."""
+    for _ in range(50):
+        first = closed_port()
+        if all(_bindable(first + n) for n in range(1, count)):
+            return first
+    raise RuntimeError("no run of free ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@contextmanager
+def local_run(
+    database: Path, output: Path, *, workers: int, threads: int
+) -> Iterator[tuple[str, subprocess.Popen, int]]:
+    """`make run` on its own SQLite file: the emulators, gunicorn, the demo register. Yields
+    the service's URL, the process, and the first emulator port (CLICK's; Payme's is the
+    next one, the PIN pad's the next); what it prints goes to `output`."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
+    port, emulator_port = closed_port(), free_ports_from(3)
+    command = ["run_local", "--port", str(port), "--emulator-base-port", str(emulator_port)]
+    command += ["--workers", str(workers), "--threads", str(threads)]
+    with output.open("w") as printed:
+        process = subprocess.Popen(
+            [*manage, *command], env=env, stdout=printed, stderr=subprocess.DEVNULL
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not listening(port):
+            assert process.poll() is None, "run_local exited early"
+            assert time.monotonic() < deadline, "the service did not start listening"
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}", process, emulator_port
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=20)

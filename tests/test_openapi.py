@@ -42,7 +42,13 @@ def test_answers_are_the_envelope(schema: dict) -> None:
     }
     assert data["status_code"]["type"] == "integer"
     assert set(components["PaymeConfirmOutput"]["properties"]) == {"id", "result", "error"}
-    assert set(components["PaymeConfirmInputRequest"]["required"]) == {"payme_id", "qr_code_url"}
+    # Each of its fields may come under an alias: one of the names is required.
+    payme_confirm = components["PaymeConfirmInputRequest"]
+    assert "required" not in payme_confirm
+    assert [either["anyOf"] for either in payme_confirm["allOf"]] == [
+        [{"required": ["payme_id"]}, {"required": ["payment_id"]}],
+        [{"required": ["qr_code_url"]}, {"required": ["qr_code"]}],
+    ]
     charge_input = components["QrChargeInputRequest"]["properties"]
     assert charge_input["amount"]["maximum"] == 10**12
     assert charge_input["qr_code"]["maxLength"] == 64
@@ -55,3 +61,27 @@ def test_docs_page_is_served_with_local_assets(client) -> None:
     assert b"swagger-ui" in page.content
     assert b"cdn" not in page.content.lower()
     assert client.get("/api/schema/").status_code == 200
+
+
+def test_every_answer_is_documented_with_its_codes(schema: dict) -> None:
+    components = schema["components"]["schemas"]
+    charge = schema["paths"]["/payment/click"]["post"]["responses"]
+    assert set(charge) == {"200", "401", "500"}
+    assert components["ClickChargeError"]["properties"]["code"]["enum"] == [7, 103, 104, 106, 110]
+    assert components["HumoError"]["properties"]["code"]["enum"] == [7, 103, 106, 108, 110]
+    assert components["UnauthorizedError"]["properties"]["code"]["enum"] == [111]
+    status = schema["paths"]["/payment/status/{transaction_id}"]["get"]
+    assert set(status["responses"]) == {"200", "401", "404", "500"}
+    assert status["parameters"][0]["schema"] == {"type": "string", "format": "uuid"}
+
+
+def test_field_patterns_are_those_the_checks_enforce(schema: dict) -> None:
+    components = schema["components"]["schemas"]
+    assert components["QrChargeInputRequest"]["properties"]["qr_code"]["pattern"] == "^[0-9]+$"
+    rrn = components["HumoInputRequest"]["properties"]["request_id"]["pattern"]
+    assert rrn.startswith("^([0-9]{12}|")
+    url = components["ClickConfirmInputRequest"]["properties"]["qrcode"]
+    assert (url["format"], url["pattern"]) == ("uri", r"^https://(ofd\.soliq\.uz)(:443)?(/check)\?")
+    assert (
+        components["ClickConfirmInputRequest"]["properties"]["qr_code"]["pattern"] == url["pattern"]
+    )

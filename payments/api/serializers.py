@@ -77,7 +77,14 @@ class TiyinField(serializers.IntegerField):
 _ASCII_DIGITS = re.compile(r"[0-9]{1,20}")
 
 
+# A transaction id as the schema writes it.
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
 class QrChargeInput(serializers.Serializer):
+    # What the checks below enforce, for the schema (payments.api.schema.document_inputs).
+    patterns = {"qr_code": "^[0-9]+$"}
+
     amount = TiyinField(
         min_value=1, max_value=MAX_AMOUNT_TIYIN, help_text="Amount in tiyin (1 UZS = 100 tiyin)."
     )
@@ -137,6 +144,7 @@ class ClickConfirmOutput(serializers.Serializer):
 
 class PaymeConfirmInput(AliasedInput):
     aliases = {"payment_id": "payme_id", "qr_code": "qr_code_url"}
+    patterns = {"receipt_id": "^[0-9]+$", "fiscal_sign": "^[0-9]+$"}
 
     payme_id = serializers.CharField(
         max_length=64, help_text="Payme's receipt id from the charge answer, or our transaction_id."
@@ -209,6 +217,8 @@ class PaymeConfirmOutput(serializers.Serializer):
 
 
 class HumoInput(serializers.Serializer):
+    patterns = {"request_id": f"^([0-9]{{12}}|{UUID_PATTERN})$"}
+
     # 12 digits travel on the line (CB): one tiyin less than the other endpoints allow.
     amount = TiyinField(min_value=1, max_value=MAX_AMOUNT_TIYIN - 1, help_text="Amount in tiyin.")
     is_return = serializers.BooleanField(
@@ -296,23 +306,9 @@ class PaymentStatusOutput(serializers.ModelSerializer):
 class ErrorOutput(serializers.Serializer):
     code = serializers.IntegerField(
         help_text="7 validation, 103 internal, 104 provider error, 106 conflict, 108 PIN pad, "
-        "110 outcome unknown (ask the status), 404/405 unknown path/method."
+        "110 outcome unknown (ask the status), 111 unauthorized, 404/405 unknown path/method."
     )
     message = serializers.CharField(
         help_text="For code 7 the field errors as compact JSON; else the code's name."
     )
     data = serializers.JSONField(allow_null=True, help_text="Details, e.g. the provider's code.")
-
-
-def enveloped(data_serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The envelope around one endpoint's data, for the OpenAPI schema."""
-    name = data_serializer.__name__.removesuffix("Output") + "Envelope"
-    return type(
-        name,
-        (serializers.Serializer,),
-        {
-            "data": data_serializer(allow_null=True, help_text="null when is_success is false."),
-            "error": ErrorOutput(allow_null=True, help_text="null when is_success is true."),
-            "is_success": serializers.BooleanField(),
-        },
-    )

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -12,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments.api.envelope import EnvelopeJSONRenderer, exception_handler, success
+from payments.api.schema import answers
 from payments.api.serializers import (
     ClickChargeOutput,
     ClickConfirmInput,
@@ -25,10 +27,9 @@ from payments.api.serializers import (
     PaymentStatusOutput,
     QrChargeInput,
     billing_refusal,
-    enveloped,
     pinpad_refusal,
 )
-from payments.errors import ApplicationError
+from payments.errors import ApplicationError, ErrorCode
 from payments.middleware import note_transaction
 from payments.models import IdempotencyKey, Payment, PaymentStatus
 from payments.selectors import payment_by_transaction_id
@@ -178,7 +179,7 @@ class FiscalConfirmView(IdempotentView):
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -189,14 +190,38 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-def _post_schema(operation_id: str, summary: str, request: type, output: type, doc: str) -> Any:
+# The error codes each kind of endpoint answers with (HTTP 200), beside 111 and 103.
+QR_CODES = (
+    ErrorCode.VALIDATION,
+    ErrorCode.INTERNAL,
+    ErrorCode.BILLING,
+    ErrorCode.PAYMENT,
+    ErrorCode.OUTCOME_UNKNOWN,
+)
+HUMO_CODES = (
+    ErrorCode.VALIDATION,
+    ErrorCode.INTERNAL,
+    ErrorCode.PAYMENT,
+    ErrorCode.XUMO,
+    ErrorCode.OUTCOME_UNKNOWN,
+)
+
+
+def _post_schema(
+    operation_id: str,
+    summary: str,
+    request: type,
+    output: type,
+    doc: str,
+    codes: tuple[ErrorCode, ...] = QR_CODES,
+) -> Any:
     """The OpenAPI description of a POST endpoint whose data is `output` in the envelope."""
     return extend_schema_view(
         post=extend_schema(
             operation_id=operation_id,
             summary=summary,
             request=request,
-            responses={200: enveloped(output)},
+            responses=answers(output, codes),
             description=doc,
             parameters=[IDEMPOTENCY_KEY],
         )
@@ -293,6 +318,7 @@ class PaymeConfirmView(FiscalConfirmView):
     "code and slip in error.data), is busy or unreachable; nothing was charged. Code 110: "
     "the answer was lost and the terminal could not say what happened; do not repeat, ask "
     "GET /payment/status/{transaction_id}.",
+    codes=HUMO_CODES,
 )
 class HumoView(ChargeView):
     provider = "humo"
@@ -324,8 +350,11 @@ class HumoCloseView(APIView):
     @extend_schema(
         operation_id="xumo_close",
         summary="End-of-day reconciliation on the PIN pad",
-        responses={200: enveloped(HumoReportOutput)},
-        description="`message` is the terminal's report. Code 108 when it cannot be run.",
+        responses=answers(
+            HumoReportOutput, (ErrorCode.INTERNAL, ErrorCode.PAYMENT, ErrorCode.XUMO)
+        ),
+        description="`message` is the terminal's report. Code 108 when it cannot be run; "
+        "code 106 `no_account` when the register has no PIN pad.",
     )
     def get(self, request: Request) -> Response:
         closed = end_of_day.close_day(HumoView.provider, request.user)
@@ -340,9 +369,19 @@ class PaymentStatusView(APIView):
     @extend_schema(
         operation_id="payment_status",
         summary="A payment as it stands now",
-        parameters=[OpenApiParameter("transaction_id", str, OpenApiParameter.PATH)],
-        responses={200: enveloped(PaymentStatusOutput)},
-        description="Code 106 with reason not_found when there is no such payment.",
+        parameters=[
+            OpenApiParameter(
+                "transaction_id",
+                OpenApiTypes.UUID,
+                OpenApiParameter.PATH,
+                description="Our transaction id, from the answer that made the payment.",
+            )
+        ],
+        responses=answers(
+            PaymentStatusOutput, (ErrorCode.INTERNAL, ErrorCode.PAYMENT), not_found=True
+        ),
+        description="Code 106 with reason not_found when there is no such payment (or it is "
+        "another register's). HTTP 404 (code 404) when the path holds no id at all.",
     )
     def get(self, request: Request, transaction_id: str) -> Response:
         # Another register's payment is as unknown as one that does not exist.

@@ -17,25 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import OTHER_URL, ROOT, SEED_URL, closed_port, listening
-
-
-def free_ports_from(count: int) -> int:
-    """A port that is free, and the `count - 1` after it too."""
-    for _ in range(50):
-        first = closed_port()
-        if all(_bindable(first + n) for n in range(1, count)):
-            return first
-    raise RuntimeError("no run of free ports")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+from tests.helpers import OTHER_URL, ROOT, SEED_URL, closed_port, listening, local_run
 
 
 def status_of(base: str, answer: dict) -> dict:
@@ -46,38 +28,9 @@ def status_of(base: str, answer: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, int]]:
-    database = tmp_path_factory.mktemp("run") / "db.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
-    port = closed_port()
-    emulator_port = free_ports_from(3)  # CLICK's; Payme's is the next one, the PIN pad's next
-    process = subprocess.Popen(
-        [
-            *manage,
-            "run_local",
-            "--port",
-            str(port),
-            "--emulator-base-port",
-            str(emulator_port),
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-        ],
-        env=env,
-        stdout=(tmp_path_factory.getbasetemp() / "run_local.out").open("w"),
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not listening(port):
-        assert process.poll() is None, "run_local exited early"
-        assert time.monotonic() < deadline, "the service did not start listening"
-        time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}", process, emulator_port
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+    run = tmp_path_factory.getbasetemp()
+    with local_run(run / "db.sqlite3", run / "run_local.out", workers=1, threads=4) as started:
+        yield started
 
 
 def test_the_seed_flow_over_real_http(service) -> None:
