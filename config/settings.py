@@ -10,11 +10,18 @@ import tempfile
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The environment wins over the file. ENV_FILE names the file a deployment keeps elsewhere
+# (/etc/payments/production.env, the one systemd gives the service), so that a command run
+# by hand reads the same settings: `ENV_FILE=/etc/payments/production.env manage.py ...`.
+ENV_FILE = os.environ.get("ENV_FILE", "")
+if ENV_FILE and not Path(ENV_FILE).is_file():
+    raise ImproperlyConfigured(f"ENV_FILE={ENV_FILE} is not a file")
+environ.Env.read_env(ENV_FILE or BASE_DIR / ".env", overwrite=False)
 
 # --- Django core -----------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
