@@ -42,6 +42,9 @@ timeout = 120
 # Longest request, plus a moment to write its answer.
 graceful_timeout = int(max(gateway.longest_wait() for gateway in GATEWAYS.values())) + 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# gunicorn's control socket (worker counts, shutdown) would live in the service user's home,
+# which production keeps read-only; systemd's signals are how the service is managed.
+control_socket_disable = True
 
 
 def on_starting(server: object) -> None:

@@ -93,3 +93,14 @@ def test_what_gunicorn_refuses_is_the_envelope_too(path: str, headers: dict) -> 
     body = response.json()
     assert (body["is_success"], body["error"]["code"]) == (False, 7)
     assert "Bad request" in body["error"]["message"]
+
+
+def test_it_writes_nothing_into_the_service_users_home(tmp_path) -> None:
+    """Production keeps the home read-only (systemd ProtectSystem): gunicorn's control
+    socket, which would live there, is off."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"} | {"HOME": str(home)}
+    with gunicorn(env, "--config", str(CONFIG)) as (base, _):
+        assert requests.get(base + "/health/live", timeout=10).status_code == 200
+    assert list(home.iterdir()) == []
