@@ -7,8 +7,8 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    # The workers' metric files are gunicorn's (payments/metrics.py): a command counts in
-    # its own memory, or each run of a timer would leave files there until the next start.
+    # Metric files are gunicorn's workers' (config/gunicorn.py): a command counts in its own
+    # memory, or each run of a timer would leave files there until the service restarts.
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from django.core.management import execute_from_command_line
 

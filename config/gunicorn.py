@@ -15,6 +15,12 @@ import os
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from django.conf import settings
+
+# prometheus-client picks its mode when first imported: the workers count in files, which a
+# scrape adds up (payments/metrics.py). Only this server's processes do.
+if settings.METRICS_WORKERS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = settings.METRICS_WORKERS_DIR
 django.setup()
 
 from gunicorn import util  # noqa: E402

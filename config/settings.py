@@ -222,9 +222,10 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Where reconcile and retry_fiscal leave the figures of their last run for /metrics
 # (a directory every instance can read). Empty: they leave none.
 METRICS_JOBS_DIR = env.str("METRICS_JOBS_DIR", default="")
-# gunicorn's workers count in files here (prometheus-client reads the variable itself):
-# set it for any server with more than one worker process. manage.py drops it.
-PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# gunicorn's workers count in files here (config/gunicorn.py hands it to prometheus-client
+# as PROMETHEUS_MULTIPROC_DIR): set it whenever gunicorn runs more than one worker. Other
+# processes (manage.py commands) count in their own memory.
+METRICS_WORKERS_DIR = env.str("METRICS_WORKERS_DIR", default="")
 
 # Provider secrets stay in the environment; provider accounts in the database name them.
 # A name is one of these two (the first register's, as before) or PROVIDER_SECRET_<anything>.

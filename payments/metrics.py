@@ -4,7 +4,7 @@ Three kinds of figures, each read where it is true:
 
 - Counted by the process that did the work: payments by provider and outcome, the latency
   of every exchange with a provider or a PIN pad. Under gunicorn each worker counts in its
-  own files in `PROMETHEUS_MULTIPROC_DIR` (prometheus-client's multiprocess mode) and a
+  own files in `METRICS_WORKERS_DIR` (prometheus-client's multiprocess mode) and a
   scrape adds the workers up; without it (a single process) they live in memory.
 - Read from the database at scrape time, so that every instance reports the same truth and
   nothing is lost with a restart: open and unknown payments, payments flagged for a person,
@@ -224,8 +224,8 @@ class _ThisProcess(Collector):
 def exposition() -> bytes:
     """Everything, in Prometheus' text format."""
     registry = CollectorRegistry()
-    if settings.PROMETHEUS_MULTIPROC_DIR:
-        multiprocess.MultiProcessCollector(registry)
+    if settings.METRICS_WORKERS_DIR:
+        multiprocess.MultiProcessCollector(registry, path=settings.METRICS_WORKERS_DIR)
     else:
         registry.register(_ThisProcess())
     registry.register(DatabaseCollector())
@@ -235,14 +235,14 @@ def exposition() -> bytes:
 
 def worker_exited(pid: int) -> None:
     """gunicorn's `child_exit`: the worker's live gauges go (its counters stay counted)."""
-    if settings.PROMETHEUS_MULTIPROC_DIR:
-        multiprocess.mark_process_dead(pid)
+    if settings.METRICS_WORKERS_DIR:
+        multiprocess.mark_process_dead(pid, settings.METRICS_WORKERS_DIR)
 
 
 def start_afresh() -> None:
     """gunicorn's start: the counts of a previous run of the service are not this one's
     (Prometheus reads the drop as a counter reset)."""
-    directory = settings.PROMETHEUS_MULTIPROC_DIR
+    directory = settings.METRICS_WORKERS_DIR
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
         for stale in Path(directory).glob("*.db"):

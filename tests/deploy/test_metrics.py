@@ -59,7 +59,7 @@ def service(tmp_path, click, click_server) -> Iterator[tuple[str, int]]:
     env = service_env(
         f"sqlite:///{tmp_path / 'shop.sqlite3'}",
         click_server,
-        PROMETHEUS_MULTIPROC_DIR=str(counts),
+        METRICS_WORKERS_DIR=str(counts),
     )
     with migrated_gunicorn(env, "--workers", "2", "--threads", "4") as (base, master):
         yield base, master.pid

@@ -1,6 +1,9 @@
 """What /metrics counts: operations and exchanges as they happen, the database's open
 items at scrape time, and the last run of each scheduled command."""
 
+import os
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
@@ -12,7 +15,7 @@ from payments.models import FiscalStatus, PaymentStatus
 from payments.services.transitions import change_payment
 from providers.click.gateway import GATEWAY as CLICK
 from tests.factories import data_of, make_payment
-from tests.helpers import post_json
+from tests.helpers import ROOT, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +136,27 @@ def test_without_a_jobs_directory_nothing_is_written(click, settings, tmp_path) 
     settings.METRICS_JOBS_DIR = ""
     call_command("retry_fiscal", stdout=StringIO(), stderr=StringIO())
     assert not any(name.startswith("payments_job_") for name, _ in scrape())
+
+
+def test_a_command_run_with_the_deployments_file_leaves_nothing_among_the_workers_files(
+    tmp_path,
+) -> None:
+    """reconcile and retry_fiscal run every few minutes with the service's environment
+    file: their counts stay in their own memory, and their last run goes to the jobs
+    directory only (files per run among the workers' would pile up until a restart)."""
+    workers, jobs = tmp_path / "workers", tmp_path / "jobs"
+    workers.mkdir()
+    env_file = tmp_path / "production.env"
+    env_file.write_text(
+        f"DATABASE_URL=sqlite:///{tmp_path / 'db.sqlite3'}\n"
+        f"METRICS_WORKERS_DIR={workers}\nMETRICS_JOBS_DIR={jobs}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"ENV_FILE": str(env_file)}
+    for command in (["migrate", "--noinput"], ["retry_fiscal"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT, env=env, check=True, capture_output=True,
+        )  # fmt: skip
+    assert list(workers.iterdir()) == []
+    written = (jobs / "retry_fiscal.prom").read_text()
+    assert 'payments_job_last_run_exit_code{job="retry_fiscal"} 0.0' in written

@@ -98,7 +98,7 @@ class Command(BaseCommand):
         children: list[subprocess.Popen] = []
         env = os.environ.copy()
         # Both workers count for /metrics in files gunicorn empties at its start.
-        env["PROMETHEUS_MULTIPROC_DIR"] = str(Path(settings.BASE_DIR) / ".run" / "metrics")
+        env["METRICS_WORKERS_DIR"] = str(Path(settings.BASE_DIR) / ".run" / "metrics")
         if _listening(options["port"]):
             raise CommandError(f"port {options['port']} is taken: make run PORT=...")
         try:
