@@ -273,6 +273,19 @@ PAYME_ACCOUNT = env.json(
     default={"kkm_id": "{kkm_id}", "device_id": "{device_id}", "document": "{transaction_id}"},
 )
 
+# Uzum Fast Pay: the merchant API's base, the first register's service and till user id.
+UZUM_BASE_URL = env.str("UZUM_BASE_URL", default="http://127.0.0.1:8104/api/apelsin-pay/merchant/")
+UZUM_SERVICE_ID = env.int("UZUM_SERVICE_ID", default=4012)
+UZUM_MERCHANT_SERVICE_USER_ID = env.str("UZUM_MERCHANT_SERVICE_USER_ID", default="8461")
+UZUM_SECRET_KEY = env.str("UZUM_SECRET_KEY", default="EMULATOR_UZUM_SECRET_KEY")
+# How Uzum reads the Authorization timestamp for this account: "epoch" or "tashkent".
+UZUM_TIMESTAMP_READING = env.str("UZUM_TIMESTAMP_READING", default="epoch")
+UZUM_PAYMENT_READ_TIMEOUT = env.float("UZUM_PAYMENT_READ_TIMEOUT", default=30.0)
+UZUM_READ_TIMEOUT = env.float("UZUM_READ_TIMEOUT", default=10.0)
+# While Uzum says HOLD or "in process", ask its status this often before answering 110.
+UZUM_STATUS_POLL_ATTEMPTS = env.int("UZUM_STATUS_POLL_ATTEMPTS", default=15)
+UZUM_STATUS_POLL_INTERVAL = env.float("UZUM_STATUS_POLL_INTERVAL", default=2.0)
+
 # --- Reconciliation -------------------------------------------------------------------
 # Only payments at least this old are settled by `reconcile` (younger ones may still be
 # running in a request).

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 from django.conf import settings
@@ -194,3 +195,30 @@ def send(
         duration_ms,
     )
     return HttpExchange(status_code=status_code, body=body, failure=failure, detail=detail)
+
+
+def send_json(
+    *,
+    provider: str,
+    operation: str,
+    method: str,
+    base_url: str,
+    path: str,
+    auth: dict[str, str],
+    body: dict[str, Any] | None,
+    read_timeout: float,
+    secrets: list[str],
+) -> HttpExchange:
+    """`send` for a provider's JSON API: its authentication headers (`auth`) beside the JSON
+    ones, the path joined to the account's base URL."""
+    headers = {"Accept": "application/json", "Content-Type": "application/json", **auth}
+    return send(
+        provider=provider,
+        operation=operation,
+        method=method,
+        url=urljoin(base_url, path),
+        headers=headers,
+        json_body=body,
+        read_timeout=read_timeout,
+        secrets=secrets,
+    )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote
 
 from django.conf import settings
 from django.utils import timezone
@@ -252,18 +252,14 @@ def _call(
     body: dict[str, Any] | None = None,
     read_timeout: float | None = None,
 ) -> HttpExchange:
-    headers = {
-        "Accept": "application/json",
-        "Content-Type": "application/json",
-        "Auth": auth_header(account.merchant_user_id, account.secret_key),
-    }
-    return http.send(
+    return http.send_json(
         provider=GATEWAY.name,
         operation=operation,
         method=method,
-        url=urljoin(account.base_url, path),
-        headers=headers,
-        json_body=body,
+        base_url=account.base_url,
+        path=path,
+        auth={"Auth": auth_header(account.merchant_user_id, account.secret_key)},
+        body=body,
         read_timeout=read_timeout or settings.CLICK_READ_TIMEOUT,
         secrets=[account.secret_key],
     )

@@ -1,0 +1,1 @@
+"""Uzum Bank Fast Pay through the Uzum merchant API."""
