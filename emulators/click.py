@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import json
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +33,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from emulators.counters import ChargeCounters
+from emulators.counters import ChargeCounters, MerchantServices
 from emulators.server import EmulatorServer, Reply, leading_number
 
 TASHKENT = ZoneInfo("Asia/Tashkent")
@@ -68,7 +67,7 @@ class EmulatedPayment:
     history: list[str] = field(default_factory=list)
 
 
-class ClickEmulator:
+class ClickEmulator(MerchantServices):
     """The emulator's state and rules; `EmulatorServer` puts it on HTTP."""
 
     def __init__(
@@ -81,15 +80,13 @@ class ClickEmulator:
         confirm_window: float = 30.0,
         max_clock_skew: int = 300,
     ) -> None:
+        super().__init__(service_id, merchant_user_id, secret_key)
         self.service_id = service_id
         self.merchant_user_id = merchant_user_id
         self.secret_key = secret_key
-        # service id -> (merchant user id, secret key): a merchant may have several services.
-        self.services = {service_id: (merchant_user_id, secret_key)}
         self.hang_seconds = hang_seconds
         self.confirm_window = confirm_window
         self.max_clock_skew = max_clock_skew
-        self._lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:
@@ -99,14 +96,6 @@ class ClickEmulator:
             # Ids keep growing across restarts, so a restarted emulator never hands out an
             # id the service already stored.
             self._next_id = time.time_ns() // 1000
-
-    def add_service(self, service_id: int, merchant_user_id: str, secret_key: str) -> None:
-        with self._lock:
-            self.services[service_id] = (merchant_user_id, secret_key)
-
-    def stats(self) -> dict[str, Any]:
-        with self._lock:
-            return {**self.counters.stats(), "payments": len(self.payments)}
 
     # --- dispatch ----------------------------------------------------------------------
 

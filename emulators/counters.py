@@ -4,6 +4,7 @@ each charge that moved money by the code it charged and by the merchant account 
 took it, and the operations received in order. The emulator that owns them holds its own
 lock around every call."""
 
+import threading
 from typing import Any
 
 
@@ -34,3 +35,22 @@ class ChargeCounters:
             "charges_by_account": dict(self.charges_by_account),
             "requests": list(self.operations),
         }
+
+
+class MerchantServices:
+    """What the CLICK and Uzum emulators share: several merchant services, each with the
+    user id and secret its requests are signed with, and their payments counted."""
+
+    def __init__(self, service_id: int, user_id: str, secret_key: str) -> None:
+        self.services = {service_id: (user_id, secret_key)}
+        self._lock = threading.Lock()
+        self.payments: dict[Any, Any] = {}
+        self.counters = ChargeCounters()
+
+    def add_service(self, service_id: int, user_id: str, secret_key: str) -> None:
+        with self._lock:
+            self.services[service_id] = (user_id, secret_key)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {**self.counters.stats(), "payments": len(self.payments)}

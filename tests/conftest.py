@@ -18,6 +18,8 @@ from emulators.payme import PATH as PAYME_PATH
 from emulators.payme import PaymeEmulator
 from emulators.pinpad import PinpadEmulator, PtyLine
 from emulators.server import EmulatorServer
+from emulators.uzum import PREFIX as UZUM_PREFIX
+from emulators.uzum import UzumEmulator
 from payments.models import Register
 from payments.services.registers import issue_key
 from pinpad.link import LinkTiming
@@ -55,7 +57,9 @@ def service_env(
     return env | extra
 
 
-def _serve(app: ClickEmulator | PaymeEmulator, path: str) -> Iterator[EmulatorServer]:
+def _serve(
+    app: ClickEmulator | PaymeEmulator | UzumEmulator, path: str
+) -> Iterator[EmulatorServer]:
     server = EmulatorServer(app, path=path)
     server.start_in_thread()
     yield server
@@ -86,6 +90,38 @@ def click(click_server: EmulatorServer, settings) -> ClickEmulator:
     settings.CLICK_STATUS_POLL_INTERVAL = 0
     click_server.emulator.reset()
     return click_server.emulator
+
+
+UZUM_SECRET = "TEST_UZUM_SECRET_5d2b"
+
+
+@pytest.fixture(scope="session")
+def uzum_server() -> Iterator[EmulatorServer]:
+    yield from _serve(
+        UzumEmulator(
+            service_id=4012,
+            merchant_service_user_id="8461",
+            secret_key=UZUM_SECRET,
+            hang_seconds=1.5,
+        ),
+        UZUM_PREFIX,
+    )
+
+
+@pytest.fixture
+def uzum(uzum_server: EmulatorServer, settings) -> UzumEmulator:
+    """The Uzum emulator, emptied, with the service pointed at it and short timeouts."""
+    settings.UZUM_BASE_URL = uzum_server.url
+    settings.UZUM_SERVICE_ID = 4012
+    settings.UZUM_MERCHANT_SERVICE_USER_ID = "8461"
+    settings.UZUM_SECRET_KEY = UZUM_SECRET
+    settings.UZUM_PAYMENT_READ_TIMEOUT = 0.6
+    settings.UZUM_READ_TIMEOUT = 0.6
+    settings.UZUM_STATUS_POLL_ATTEMPTS = 3
+    settings.UZUM_STATUS_POLL_INTERVAL = 0
+    uzum_server.emulator.reset()
+    uzum_server.emulator.duplicate_answer = "status"
+    return uzum_server.emulator
 
 
 @pytest.fixture(scope="session")
