@@ -43,8 +43,11 @@ def fuzz(base: str, key: str, har: Path) -> subprocess.CompletedProcess:
         str(EXAMPLES_PER_OPERATION),
         "--seed",
         "20261128",
+        # One worker: Hypothesis describes its strategies with `ast.parse`, which Python
+        # 3.11 does not make safe across threads (SystemError "AST constructor recursion
+        # depth mismatch" under several workers).
         "--workers",
-        "4",
+        "1",
         "--request-timeout",
         "60",
         "--generation-database",
