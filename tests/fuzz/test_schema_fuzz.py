@@ -43,9 +43,9 @@ def fuzz(base: str, key: str, har: Path) -> subprocess.CompletedProcess:
         str(EXAMPLES_PER_OPERATION),
         "--seed",
         "20261128",
-        # One worker: Hypothesis describes its strategies with `ast.parse`, which Python
-        # 3.11 does not make safe across threads (SystemError "AST constructor recursion
-        # depth mismatch" under several workers).
+        # One worker: Hypothesis describes its strategies with `ast.parse`, which this
+        # Python 3.11 can fail across threads (CPython gh-106905: SystemError "AST
+        # constructor recursion depth mismatch", seen here with four workers).
         "--workers",
         "1",
         "--request-timeout",
