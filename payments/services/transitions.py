@@ -178,8 +178,10 @@ def record_result(
         "provider_code": "" if result.code is None else str(result.code),
     }
     # The charge's own note is what the register shows; a later lookup replaces it only to
-    # say why the payment failed.
-    if result.message and (result.outcome is Outcome.FAILED or not payment.provider_message):
+    # say why the payment failed, or why the provider wants a person to look (the note is
+    # the reason the admin shows beside the flag).
+    replaces = result.outcome is Outcome.FAILED or result.needs_attention
+    if result.message and (replaces or not payment.provider_message):
         fields["provider_message"] = result.message
     for name in _RESULT_FIELDS:
         value = getattr(result, name)

@@ -65,6 +65,26 @@ def test_same_status_only_writes_fields_without_an_event() -> None:
     assert payment.events.count() == events
 
 
+@pytest.mark.parametrize(
+    ("result", "note"),
+    [
+        (GatewayResult(Outcome.UNKNOWN, message="still no answer"), "no answer: timeout"),
+        (GatewayResult(Outcome.FAILED, message="declined"), "declined"),
+        (
+            GatewayResult(Outcome.UNKNOWN, message="ask the cabinet", needs_attention=True),
+            "ask the cabinet",
+        ),
+    ],
+)
+def test_a_later_answer_replaces_the_note_only_to_say_why(result, note: str) -> None:
+    """The note is what the register and the admin's flag show: a lookup keeps the charge's
+    own, unless it says why the payment failed or why a person must look."""
+    payment = make_payment(status=PaymentStatus.UNKNOWN, provider_message="no answer: timeout")
+    status_by_outcome = {Outcome.FAILED: PaymentStatus.FAILED}
+    payment = transitions.record_result(payment, result, status_by_outcome, reason="reconcile")
+    assert payment.provider_message == note
+
+
 def test_identity_and_amount_cannot_be_written() -> None:
     payment = make_payment()
     with pytest.raises(TypeError):
