@@ -167,7 +167,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cash-register payment API",
     "DESCRIPTION": (
-        "CLICK PASS, PAYME GO and HUMO payments for cash registers. Every response is the "
+        "CLICK PASS, PAYME GO, Uzum Fast Pay and HUMO payments for cash registers. Every response is the "
         "envelope `{data, error, is_success}`; HTTP 200 for every outcome a register acts on."
     ),
     "VERSION": "1.0.0",
@@ -273,11 +273,15 @@ PAYME_ACCOUNT = env.json(
     default={"kkm_id": "{kkm_id}", "device_id": "{device_id}", "document": "{transaction_id}"},
 )
 
-# Uzum Fast Pay: the merchant API's base, the first register's service and till user id.
-UZUM_BASE_URL = env.str("UZUM_BASE_URL", default="http://127.0.0.1:8104/api/apelsin-pay/merchant/")
+# Uzum Fast Pay: the merchant API's base, the first register's service and till user id
+# (its key is the environment secret PROVIDER_SECRET_UZUM).
+# Uzum's production host (Fast Pay publishes no test host); `make run` points it at the
+# emulator.
+UZUM_BASE_URL = env.str(
+    "UZUM_BASE_URL", default="https://mobile.apelsin.uz/api/apelsin-pay/merchant/"
+)
 UZUM_SERVICE_ID = env.int("UZUM_SERVICE_ID", default=4012)
 UZUM_MERCHANT_SERVICE_USER_ID = env.str("UZUM_MERCHANT_SERVICE_USER_ID", default="8461")
-UZUM_SECRET_KEY = env.str("UZUM_SECRET_KEY", default="EMULATOR_UZUM_SECRET_KEY")
 # How Uzum reads the Authorization timestamp for this account: "epoch" or "tashkent".
 UZUM_TIMESTAMP_READING = env.str("UZUM_TIMESTAMP_READING", default="epoch")
 UZUM_PAYMENT_READ_TIMEOUT = env.float("UZUM_PAYMENT_READ_TIMEOUT", default=30.0)

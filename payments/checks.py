@@ -24,9 +24,9 @@ def pinpad_protocol(app_configs: Any, **kwargs: Any) -> list[Error]:
     ]
 
 
-# The emulators' own keys (emulators/, make run): a deployment that still has them is not
-# talking to a real provider, or is talking to one with a key everybody knows.
-EMULATOR_SECRETS = frozenset({"EMULATOR_SECRET_KEY", "EMULATOR_PAYME_KEY"})
+# The emulators' own keys (emulators/, make run) all begin so: a deployment that still has
+# one is not talking to a real provider, or is talking to one with a key everybody knows.
+EMULATOR_KEY_PREFIX = "EMULATOR_"
 
 
 @register(deploy=False)
@@ -44,16 +44,27 @@ def safe_to_serve(app_configs: Any, **kwargs: Any) -> list[Error]:
                 id="payments.E002",
             )
         )
-    for name in ("CLICK_SECRET_KEY", "PAYME_KEY"):
-        if getattr(settings, name) in EMULATOR_SECRETS:
+    for name, value in _provider_secrets():
+        if value.startswith(EMULATOR_KEY_PREFIX):
             errors.append(Error(f"{name} is the emulator's key", hint=hint, id="payments.E003"))
-    for name in ("CLICK_BASE_URL", "PAYME_BASE_URL"):
+    for name in _provider_urls():
         host = urlsplit(getattr(settings, name)).hostname or ""
         if host == "localhost" or _is_loopback(host):
             errors.append(
                 Error(f"{name} points at this machine ({host})", hint=hint, id="payments.E004")
             )
     return errors
+
+
+def _provider_secrets() -> list[tuple[str, str]]:
+    """The first register's two keys, as they always were, and every PROVIDER_SECRET_*."""
+    named = [(name, getattr(settings, name)) for name in ("CLICK_SECRET_KEY", "PAYME_KEY")]
+    return named + sorted(settings.PROVIDER_SECRETS.items())
+
+
+def _provider_urls() -> list[str]:
+    """Every provider's base URL setting (`<PROVIDER>_BASE_URL`)."""
+    return sorted(name for name in dir(settings) if name.endswith("_BASE_URL"))
 
 
 def _is_loopback(host: str) -> bool:

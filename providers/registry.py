@@ -5,8 +5,9 @@ from providers.base import Gateway
 from providers.click.gateway import GATEWAY as CLICK
 from providers.humo.gateway import GATEWAY as HUMO
 from providers.payme.gateway import GATEWAY as PAYME
+from providers.uzum.gateway import GATEWAY as UZUM
 
-GATEWAYS: dict[str, Gateway] = {gateway.name: gateway for gateway in (CLICK, PAYME, HUMO)}
+GATEWAYS: dict[str, Gateway] = {gateway.name: gateway for gateway in (CLICK, PAYME, UZUM, HUMO)}
 
 
 def names(**capabilities: bool) -> list[str]:

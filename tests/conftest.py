@@ -23,6 +23,7 @@ from emulators.uzum import UzumEmulator
 from payments.models import Register
 from payments.services.registers import issue_key
 from pinpad.link import LinkTiming
+from providers.uzum.gateway import FIRST_REGISTER_SECRET as UZUM_FIRST_SECRET
 from tests.factories import shop_register
 
 CLICK_SECRET = "TEST_CLICK_SECRET_7f3e"
@@ -38,7 +39,7 @@ def service_env(
 ) -> dict[str, str]:
     """The environment of a service process of its own (gunicorn, manage.py) pointed at
     these emulators, with the tests' credentials and no pause between status polls."""
-    env = {**os.environ, "DATABASE_URL": database_url}
+    env = {**os.environ, "DATABASE_URL": database_url, UZUM_FIRST_SECRET: UZUM_SECRET}
     if click_server is not None:
         env |= {
             "CLICK_BASE_URL": click_server.url,
@@ -95,6 +96,13 @@ def click(click_server: EmulatorServer, settings) -> ClickEmulator:
 UZUM_SECRET = "TEST_UZUM_SECRET_5d2b"
 
 
+@pytest.fixture(autouse=True)
+def uzum_secret(settings) -> None:
+    """The first register's Uzum key in the environment's secrets, as CLICK's and Payme's
+    are always in the settings (the shop's accounts name it)."""
+    settings.PROVIDER_SECRETS = {**settings.PROVIDER_SECRETS, UZUM_FIRST_SECRET: UZUM_SECRET}
+
+
 @pytest.fixture(scope="session")
 def uzum_server() -> Iterator[EmulatorServer]:
     yield from _serve(
@@ -114,7 +122,6 @@ def uzum(uzum_server: EmulatorServer, settings) -> UzumEmulator:
     settings.UZUM_BASE_URL = uzum_server.url
     settings.UZUM_SERVICE_ID = 4012
     settings.UZUM_MERCHANT_SERVICE_USER_ID = "8461"
-    settings.UZUM_SECRET_KEY = UZUM_SECRET
     settings.UZUM_PAYMENT_READ_TIMEOUT = 0.6
     settings.UZUM_READ_TIMEOUT = 0.6
     settings.UZUM_STATUS_POLL_ATTEMPTS = 3

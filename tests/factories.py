@@ -31,6 +31,11 @@ CLICK_SERVICE = {
     "secret_key": "CLICK_SECRET_KEY",
 }
 PAYME_CASHBOX = {"cashbox_id": "6f0c0e0a1b2c3d4e5f607182", "key": "PAYME_KEY"}
+UZUM_SERVICE = {
+    "service_id": "4012",
+    "merchant_service_user_id": "8461",
+    "secret_key": "PROVIDER_SECRET_UZUM",
+}
 
 
 def shop_register() -> Register:
@@ -45,6 +50,7 @@ def shop_register() -> Register:
         [
             put_account("click", "test CLICK service", CLICK_SERVICE),
             put_account("payme", "test Payme cashbox", PAYME_CASHBOX),
+            put_account("uzum", "test Uzum service", UZUM_SERVICE),
             put_account("humo", "test PIN pad", pinpad),
         ],
     )

@@ -19,6 +19,8 @@ def test_every_register_path_is_described(schema: dict) -> None:
         "/payment/click_confirm",
         "/payment/payme",
         "/payment/payme_confirm",
+        "/payment/uzum",
+        "/payment/uzum_confirm",
         "/payment/xumo",
         "/payment/xumo_close",
         "/payment/status/{transaction_id}",
@@ -52,6 +54,16 @@ def test_answers_are_the_envelope(schema: dict) -> None:
     charge_input = components["QrChargeInputRequest"]["properties"]
     assert charge_input["amount"]["maximum"] == 10**12
     assert charge_input["qr_code"]["maxLength"] == 64
+    assert set(components["UzumChargeOutput"]["properties"]) == {
+        "payment_id",
+        "payment_status",
+        "error_code",
+        "error_message",
+        "client_phone_number",
+        "transaction_id",
+    }
+    assert components["UzumChargeOutput"]["properties"]["error_code"]["type"] == "string"
+    assert "transaction_id" not in components["UzumConfirmOutput"]["properties"]
 
 
 @pytest.mark.django_db
@@ -78,6 +90,12 @@ def test_every_answer_is_documented_with_its_codes(schema: dict) -> None:
 def test_field_patterns_are_those_the_checks_enforce(schema: dict) -> None:
     components = schema["components"]["schemas"]
     assert components["QrChargeInputRequest"]["properties"]["qr_code"]["pattern"] == "^[0-9]+$"
+    uzum_code = components["UzumChargeInputRequest"]["properties"]["qr_code"]
+    assert (uzum_code["pattern"], uzum_code["minLength"], uzum_code["maxLength"]) == (
+        "^[ -~]+$",
+        40,
+        128,
+    )
     rrn = components["HumoInputRequest"]["properties"]["request_id"]["pattern"]
     assert rrn.startswith("^([0-9]{12}|")
     url = components["ClickConfirmInputRequest"]["properties"]["qrcode"]

@@ -100,6 +100,26 @@ class QrChargeInput(serializers.Serializer):
         return value
 
 
+class UzumChargeInput(QrChargeInput):
+    """An Uzum Fast Pay code is not digits: `7993:5061401:01KFDH...:3sySIU...k=`."""
+
+    patterns = {"qr_code": "^[ -~]+$"}
+
+    qr_code = serializers.CharField(
+        min_length=40,
+        max_length=128,
+        help_text="The code the customer's Uzum app shows, as scanned: printable ASCII.",
+    )
+
+    def validate_qr_code(self, value: str) -> str:
+        if not _PRINTABLE_ASCII.fullmatch(value):
+            raise serializers.ValidationError("Enter only printable ASCII characters.")
+        return value
+
+
+_PRINTABLE_ASCII = re.compile(r"[ -~]+")
+
+
 class ClickConfirmInput(AliasedInput):
     aliases = {"qr_code": "qrcode", "qrcodel": "qrcode"}
 
@@ -214,6 +234,53 @@ class PaymeConfirmOutput(serializers.Serializer):
         help_text='{"receipt": {"_id", "create_time", "pay_time"}} or {"success": true}.'
     )
     error = serializers.JSONField(allow_null=True, help_text="Always null here.")
+
+
+class UzumChargeOutput(serializers.Serializer):
+    payment_id = serializers.CharField(source="provider_payment_id", help_text="Uzum's id.")
+    payment_status = serializers.SerializerMethodField(help_text='Always "SUCCESS".')
+    error_code = serializers.CharField(
+        source="provider_code", help_text='Uzum\'s error_code as a string: "0".'
+    )
+    error_message = serializers.SerializerMethodField(help_text="Always null.")
+    client_phone_number = serializers.SerializerMethodField(
+        help_text="The payer's phone, 998XXXXXXXXX; null when Uzum gave none."
+    )
+    transaction_id = serializers.UUIDField(help_text="Ours, for GET /payment/status.")
+
+    def get_payment_status(self, payment: Payment) -> str:
+        return "SUCCESS"
+
+    @extend_schema_field({"type": "string", "nullable": True, "description": "Always null."})
+    def get_error_message(self, payment: Payment) -> None:
+        return None
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_client_phone_number(self, payment: Payment) -> str | None:
+        return payment.payer_phone or None
+
+
+class UzumConfirmInput(AliasedInput):
+    aliases = {"qrcode": "qr_code"}
+
+    payment_id = serializers.CharField(
+        max_length=64, help_text="Uzum's payment id from the charge answer, or our transaction_id."
+    )
+    qr_code = OfdReceiptUrlField(
+        help_text="The receipt's OFD URL, despite the name: https://ofd.soliq.uz/check?t="
+        "<terminal>&r=<receipt no>&c=<YYYYMMDDhhmmss>&s=<fiscal sign>"
+    )
+
+
+class UzumConfirmOutput(UzumChargeOutput):
+    """The charge's answer, without our id: what fbox's registers read after a confirm."""
+
+    transaction_id = None
+
+    def get_payment_status(self, payment: Payment) -> str:
+        # Uzum's word in its answer to the link, else the paid payment's.
+        answer = payment.fiscal_response if isinstance(payment.fiscal_response, dict) else {}
+        return str(answer.get("payment_status") or "SUCCESS")
 
 
 class HumoInput(serializers.Serializer):

@@ -9,6 +9,8 @@ urlpatterns = [
     re_path(r"^payment/click_confirm/?$", views.ClickConfirmView.as_view(), name="click-confirm"),
     re_path(r"^payment/payme/?$", views.PaymeChargeView.as_view(), name="payme-charge"),
     re_path(r"^payment/payme_confirm/?$", views.PaymeConfirmView.as_view(), name="payme-confirm"),
+    re_path(r"^payment/uzum/?$", views.UzumChargeView.as_view(), name="uzum-charge"),
+    re_path(r"^payment/uzum_confirm/?$", views.UzumConfirmView.as_view(), name="uzum-confirm"),
     re_path(r"^payment/xumo/?$", views.HumoView.as_view(), name="xumo"),
     re_path(r"^payment/xumo_close/?$", views.HumoCloseView.as_view(), name="xumo-close"),
     re_path(

@@ -26,6 +26,10 @@ from payments.api.serializers import (
     PaymeConfirmOutput,
     PaymentStatusOutput,
     QrChargeInput,
+    UzumChargeInput,
+    UzumChargeOutput,
+    UzumConfirmInput,
+    UzumConfirmOutput,
     billing_refusal,
     pinpad_refusal,
 )
@@ -145,9 +149,10 @@ class QrChargeView(ChargeView):
     """POST a scanned code and an amount; the provider is charged once."""
 
     provider = ""
+    input_serializer: type[serializers.Serializer] = QrChargeInput
 
     def run(self, request: Request) -> Payment:
-        given = QrChargeInput(data=request.data)
+        given = self.input_serializer(data=request.data)
         given.is_valid(raise_exception=True)
         return charge(
             register=request.user,
@@ -228,11 +233,13 @@ def _post_schema(
     )
 
 
-def _charge_schema(operation_id: str, label: str, output: type, how: str) -> Any:
+def _charge_schema(
+    operation_id: str, label: str, output: type, how: str, request: type = QrChargeInput
+) -> Any:
     return _post_schema(
         operation_id,
         f"Charge a {label} code",
-        QrChargeInput,
+        request,
         output,
         f"Creates the payment and {how}; then answers the outcome. The same code again "
         "returns the first outcome without a second charge (another amount: code 106). "
@@ -304,6 +311,35 @@ class PaymeConfirmView(FiscalConfirmView):
 
     def answer(self, payment: Payment) -> Response:
         return success(payment.fiscal_response)
+
+
+@_charge_schema(
+    "uzum_charge",
+    "Uzum Fast Pay",
+    UzumChargeOutput,
+    "charges the code once through Uzum",
+    request=UzumChargeInput,
+)
+class UzumChargeView(QrChargeView):
+    provider = "uzum"
+    input_serializer = UzumChargeInput
+    output_serializer = UzumChargeOutput
+
+
+@_confirm_schema(
+    "uzum_confirm",
+    "Uzum",
+    UzumConfirmInput,
+    UzumConfirmOutput,
+    "`qr_code` is the receipt's OFD URL; `qrcode` is accepted as its alias.",
+)
+class UzumConfirmView(FiscalConfirmView):
+    provider = "uzum"
+    input_serializer = UzumConfirmInput
+    receipt_field = "qr_code"
+
+    def answer(self, payment: Payment) -> Response:
+        return success(UzumConfirmOutput(payment).data)
 
 
 @_post_schema(

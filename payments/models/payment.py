@@ -74,9 +74,14 @@ class Payment(models.Model):
         default=0, help_text="Of a purchase: how much of it reversals gave back, in tiyin."
     )
     qr_code = models.CharField(
-        max_length=64, null=True, blank=True, help_text="The CLICK PASS / PAYME GO code scanned."
+        # Uzum Fast Pay codes run to 128 characters.
+        max_length=128,
+        null=True,
+        blank=True,
+        help_text="The code scanned (CLICK PASS, PAYME GO, Uzum Fast Pay).",
     )
-    # The provider's id: CLICK's payment id, Payme's receipt id, the RRN of a HUMO operation.
+    # The provider's id: CLICK's payment id, Payme's receipt id, Uzum's payment id, the RRN
+    # of a HUMO operation.
     provider_payment_id = models.CharField(max_length=64, blank=True, default="")
     status = models.CharField(
         max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED

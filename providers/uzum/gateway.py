@@ -12,7 +12,7 @@ be a second charge.
 import hashlib
 import time as clock
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -49,6 +49,11 @@ DUPLICATE_KEYS = frozenset({"order.id.duplicated", "transaction.duplicated", "qr
 # Keys that mean the outcome is not known yet.
 IN_PROCESS_KEYS = frozenset({"operation.is.inProcess", "external.service.unavailable"})
 NOT_FOUND_KEY = "operation.not.found"
+# error_code values of a refused Authorization header (credentials; the 50 s window).
+AUTH_CODES = frozenset({401, 403})
+
+# The environment secret that holds the first register's key (`configured_account`).
+FIRST_REGISTER_SECRET = "PROVIDER_SECRET_UZUM"
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,9 @@ class UzumGateway(BaseGateway):
         return {
             "service_id": str(settings.UZUM_SERVICE_ID),
             "merchant_service_user_id": str(settings.UZUM_MERCHANT_SERVICE_USER_ID),
-            "secret_key": "UZUM_SECRET_KEY",
+            # Kept under the names every later account uses (PROVIDER_SECRET_*), so the
+            # first register's Uzum key needs no rule of its own.
+            "secret_key": FIRST_REGISTER_SECRET,
             "timestamp_reading": settings.UZUM_TIMESTAMP_READING,
         }
 
@@ -209,7 +216,8 @@ def _charge_result(exchange: HttpExchange, *, repeat: bool) -> GatewayResult:
         return http.unanswered(exchange, LABEL, not_sent_fails=not repeat)
     refused = _refused_by_http(exchange)
     if refused is not None:
-        return refused
+        # Refused before anything was processed: of a repeat, that says nothing of the first.
+        return replace(refused, outcome=Outcome.UNKNOWN) if repeat else refused
     answer = exchange.json_object()
     common = _fields(answer)
     key = common["message"]
@@ -232,7 +240,23 @@ def _charge_result(exchange: HttpExchange, *, repeat: bool) -> GatewayResult:
     if key in IN_PROCESS_KEYS or status == "HOLD":
         outcome = Outcome.PENDING if common["provider_payment_id"] else Outcome.UNKNOWN
         return GatewayResult(outcome, **common)
-    return _by_code_and_status(common)
+    result = _by_code_and_status(common)
+    if repeat and result.outcome is Outcome.FAILED and result.code not in (0, None):
+        return _declined_repeat(result)
+    return result
+
+
+def _declined_repeat(result: GatewayResult) -> GatewayResult:
+    """Uzum declined our repeat with a key of its own (section 10b): the order id was free,
+    so the first charge most likely never ran; but Uzum does not say in which order it
+    checks, so a person confirms it. Refused credentials or clock say nothing at all."""
+    if result.code in AUTH_CODES:
+        return replace(result, outcome=Outcome.UNKNOWN)
+    reason = (
+        f"{result.message}: Uzum declined the repeat, so the first charge most likely never "
+        "ran; confirm in Uzum's merchant cabinet"
+    )
+    return replace(result, needs_attention=True, message=reason)
 
 
 def _settle_duplicate(payment: PaymentData, result: GatewayResult) -> GatewayResult:
@@ -308,7 +332,8 @@ def _by_code_and_status(common: dict[str, Any]) -> GatewayResult:
     if status == "SUCCESS" and common["provider_payment_id"]:
         return GatewayResult(Outcome.SUCCESS, **common)
     if status in ("FAILED", "REVERSED", "PARTIAL_CANCELLED"):
-        return GatewayResult(Outcome.FAILED, **common)
+        # Uzum gives no key with a failed status: the status is the reason.
+        return GatewayResult(Outcome.FAILED, **common | {"message": common["message"] or status})
     return GatewayResult(Outcome.UNKNOWN, **common)  # a status Fast Pay does not document
 
 

@@ -36,6 +36,8 @@ PRODUCTION = {
     "PAYME_KEY": "a-real-payme-key",
     "CLICK_BASE_URL": "https://api.click.uz/v2/merchant/",
     "PAYME_BASE_URL": "https://checkout.paycom.uz/api",
+    "UZUM_BASE_URL": "https://mobile.apelsin.uz/api/apelsin-pay/merchant/",
+    "PROVIDER_SECRETS": {"PROVIDER_SECRET_UZUM": "a-real-uzum-key"},
 }
 
 
@@ -57,6 +59,8 @@ def test_a_production_configuration_passes(settings) -> None:
         ("CLICK_BASE_URL", "http://127.0.0.1:8101/v2/merchant/", "payments.E004"),
         ("PAYME_BASE_URL", "http://localhost:8102/api", "payments.E004"),
         ("PAYME_BASE_URL", "http://[::1]:8102/api", "payments.E004"),
+        ("PROVIDER_SECRETS", {"PROVIDER_SECRET_UZUM": "EMULATOR_UZUM_SECRET_KEY"}, "payments.E003"),
+        ("UZUM_BASE_URL", "http://127.0.0.1:8104/api/apelsin-pay/merchant/", "payments.E004"),
     ],
 )
 def test_what_only_a_test_deployment_may_run_with_is_refused(
@@ -74,12 +78,11 @@ def test_what_only_a_test_deployment_may_run_with_is_refused(
 @pytest.mark.django_db
 def test_an_account_naming_a_secret_the_environment_lacks_is_refused(settings) -> None:
     register = shop_register()
-    settings.PROVIDER_SECRETS = {}
     call_command("check", databases=["default"], stdout=StringIO())  # all named are set
     register.accounts.filter(provider="payme").update(
         settings={"cashbox_id": "x", "key": "PROVIDER_SECRET_TILL_9"}
     )
     with pytest.raises(SystemCheckError, match="payments.E005"):
         call_command("check", databases=["default"])
-    settings.PROVIDER_SECRETS = {"PROVIDER_SECRET_TILL_9": "set now"}
+    settings.PROVIDER_SECRETS = {**settings.PROVIDER_SECRETS, "PROVIDER_SECRET_TILL_9": "set now"}
     call_command("check", databases=["default"], stdout=StringIO())

@@ -43,6 +43,11 @@ after** (it acted, then the connection was reset before its answer). A refused
 connection applies only to the first call of a flow: later calls go to a host that just
 answered. PIN-pad faults are scripted in the emulator by the amount (docs/emulators.md).
 
+Uzum Fast Pay cannot be asked about a payment by our id, only by its own: every lost
+answer to an Uzum charge is 110 at first. `reconcile` then sends the identical request
+again once Uzum's 50 s window on the first has shut; Uzum refuses a repeated order id, so
+the repeat names the first payment or, if the first never ran, is the one charge.
+
 Our own database failing around a provider call has its own table, observed on
 PostgreSQL: [reliability-database.md](reliability-database.md).
 """

@@ -28,7 +28,9 @@ from psycopg import sql
 
 from payments.models import FiscalStatus, Payment, PaymentStatus
 from providers import registry
+from providers.uzum.gateway import REPEAT_AFTER
 from tests.reliability.test_fault_matrix import (
+    PAID_CODE,
     answer_code,
     fiscal,
     observed,
@@ -77,13 +79,16 @@ def charge(provider: str, body: dict) -> Callable:
 SEND = "payments.services.charging.send"
 CLAIM = "payments.services.fiscal.claim_fiscal_sending"
 QR = {"amount": 500, "qr_code": "7700112233"}
+UZUM_QR = {"amount": 500, "qr_code": PAID_CODE["uzum"]}
 
 FLOWS = [
     Flow("CLICK charge", "click", "charge", SEND, charge("click", QR)),
     Flow("Payme charge", "payme", "charge", SEND, charge("payme", QR)),
+    Flow("Uzum charge", "uzum", "charge", SEND, charge("uzum", UZUM_QR)),
     Flow("HUMO purchase", "humo", "charge", SEND, charge("xumo", {"amount": 50000})),
     Flow("CLICK fiscal", "click", "submit_fiscal", CLAIM, fiscal("click", post_json), fiscal=True),
     Flow("Payme fiscal", "payme", "submit_fiscal", CLAIM, fiscal("payme", post_json), fiscal=True),
+    Flow("Uzum fiscal", "uzum", "submit_fiscal", CLAIM, fiscal("uzum", post_json), fiscal=True),
 ]
 
 # The one answer each cell expects, in FAULTS' order. Lost: a new connection carries the
@@ -95,7 +100,18 @@ EXPECTED_CODE = {flow.name: [0, 0, 103, 110] for flow in FLOWS}
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: "-".join(f))
 @pytest.mark.parametrize("flow", FLOWS, ids=lambda f: f.name.replace(" ", "-"))
 def test_database_fault(
-    api, click, payme, pinpad, click_server, payme_server, monkeypatch, matrix, flow, fault
+    api,
+    click,
+    payme,
+    uzum,
+    pinpad,
+    click_server,
+    payme_server,
+    uzum_server,
+    monkeypatch,
+    matrix,
+    flow,
+    fault,
 ) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("a backend to terminate is PostgreSQL's")
@@ -116,12 +132,12 @@ def test_database_fault(
     monkeypatch.setattr(click, "confirm_window", 0)
     # A submission whose answer could not be written is taken up again once abandoned.
     Payment.objects.update(fiscal_sending_since=timezone.now() - timedelta(hours=1))
-    settle()
+    settle(shut_after=REPEAT_AFTER if flow.provider == "uzum" else timedelta(0))
 
     payment = Payment.objects.get()
     if code == 110:  # the register can always ask: it has our transaction id
         assert body["error"]["data"] == {"transaction_id": str(payment.transaction_id)}
-    server = {"click": click_server, "payme": payme_server}.get(flow.provider)
+    server = {"click": click_server, "payme": payme_server, "uzum": uzum_server}.get(flow.provider)
     if flow.fiscal:
         acted = receipt_on_file(server, payment)
         charges = 1

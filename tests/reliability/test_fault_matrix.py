@@ -17,6 +17,7 @@ tests.reliability.report` turns them into docs/reliability.md.
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -24,6 +25,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from payments.models import FiscalStatus, Operation, Payment, PaymentStatus
+from providers.uzum.gateway import REPEAT_AFTER
 from tests.helpers import SEED_URL, closed_port, post_json
 
 pytestmark = pytest.mark.django_db
@@ -63,16 +65,26 @@ def charge(provider: str, code: str) -> Callable:
     return run
 
 
+# What each provider's confirm names the payment and the receipt URL, and a code it takes.
+CONFIRM_FIELDS = {
+    "click": ("payment_id", "qrcode"),
+    "payme": ("payme_id", "qr_code_url"),
+    "uzum": ("payment_id", "qr_code"),
+}
+UZUM_CODE = "7700:5061401:01KFDH7KB4KNBJD8QRVFBVQ39X:3sySIUxrog+hhtBwUXquxn97N5k="
+PAID_CODE = {"click": "7700112233", "payme": "7700112233", "uzum": UZUM_CODE}
+
+
 def fiscal(provider: str, post: Callable = post_json) -> Callable:
     """A paid charge, then the fault is armed, then the register's fiscal confirm (sent
     with `post`)."""
 
     def run(api, arm) -> dict:
-        paid = post(api, f"/payment/{provider}", {"amount": 500, "qr_code": "7700112233"})
+        code = PAID_CODE[provider]
+        paid = post(api, f"/payment/{provider}", {"amount": 500, "qr_code": code})
         assert paid["is_success"], paid
         arm()  # the charge went through; the fault meets the fiscal call
-        field = "qrcode" if provider == "click" else "qr_code_url"
-        reference = "payment_id" if provider == "click" else "payme_id"
+        reference, field = CONFIRM_FIELDS[provider]
         return post(
             api,
             f"/payment/{provider}_confirm",
@@ -94,6 +106,10 @@ CALLS = [
     Call("payme", "Payme check", "receipts.check", charge("payme", "98021000001")),
     Call("payme", "Payme cancel", "receipts.cancel", charge("payme", "9808000001")),
     Call("payme", "Payme fiscal", "receipts.set_fiscal_data", fiscal("payme"), refusable=True),
+    Call("uzum", "Uzum pay", "v2/payment", charge("uzum", UZUM_CODE), refusable=True),
+    # In process (HOLD), paid at the first status call that Uzum processes.
+    Call("uzum", "Uzum status", "payment/status", charge("uzum", "99091" + UZUM_CODE[5:])),
+    Call("uzum", "Uzum fiscal", "payment/fiscal", fiscal("uzum"), refusable=True),
 ]
 
 
@@ -112,6 +128,12 @@ EXPECTED_CODE = {
     # Payme cannot be asked whether it holds a receipt: a cut answer is a refusal until
     # retry_fiscal sends it again.
     "Payme fiscal": [104, 104, 104, 104, 104, 104, 104],
+    # Uzum has no lookup by our id, and a lost charge may be repeated only once its 50 s
+    # window has shut: every lost answer is 110 to the register, settled by reconcile.
+    "Uzum pay": [104, 110, 110, 110, 110, 110, 110],
+    "Uzum status": [None, 110, 110, 110, 110, 110, 110],
+    # Uzum cannot be asked whether it holds a receipt: as Payme.
+    "Uzum fiscal": [104, 104, 104, 104, 104, 104, 104],
 }
 
 
@@ -119,9 +141,13 @@ def expected(call: str, fault: str) -> int | None:
     return EXPECTED_CODE[call][HTTP_FAULTS.index(fault)]
 
 
-def settle() -> None:
-    """What the operators run: reconcile, then the fiscal retries (all due now)."""
+def settle(shut_after: timedelta = timedelta(0)) -> None:
+    """What the operators run: reconcile, then the fiscal retries (all due now). With
+    `shut_after`, they run that long after the payment was made (a provider's window for
+    repeating a request has shut by then)."""
     Payment.objects.update(fiscal_next_attempt_at=timezone.now())
+    if shut_after:
+        Payment.objects.update(created_at=timezone.now() - shut_after)
     for command in (("reconcile", "--min-age", "0"), ("retry_fiscal",)):
         # "needs a person" (exit 2) is judged below, by the payment's state.
         with contextlib.suppress(CommandError):
@@ -139,8 +165,10 @@ def test_provider_call_under_fault(
     api,
     click,
     payme,
+    uzum,
     click_server,
     payme_server,
+    uzum_server,
     settings,
     monkeypatch,
     matrix,
@@ -158,8 +186,8 @@ def test_provider_call_under_fault(
             "the same host answered the calls before it: a refused connection is another cell"
         )
     settings.RECONCILE_NOT_FOUND_IS_FAILED = absence_trusted
-    server = {"click": click_server, "payme": payme_server}[call.provider]
-    url_setting = {"click": "CLICK_BASE_URL", "payme": "PAYME_BASE_URL"}[call.provider]
+    server = {"click": click_server, "payme": payme_server, "uzum": uzum_server}[call.provider]
+    url_setting = f"{call.provider.upper()}_BASE_URL"
     real_url = getattr(settings, url_setting)
 
     def arm() -> None:
@@ -174,7 +202,7 @@ def test_provider_call_under_fault(
         setattr(settings, url_setting, real_url)
     code = answer_code(body)
     monkeypatch.setattr(click, "confirm_window", 0)  # CLICK cancels what was not confirmed
-    settle()
+    settle(shut_after=REPEAT_AFTER if call.provider == "uzum" else timedelta(0))
 
     payment = Payment.objects.get()
     if call.name.endswith("fiscal"):
@@ -293,4 +321,6 @@ def receipt_on_file(server, payment: Payment) -> bool:
     emulator = server.emulator
     if payment.provider == "click":
         return emulator.payments[int(payment.provider_payment_id)].ofd_qrcode == SEED_URL
+    if payment.provider == "uzum":
+        return emulator.payments[payment.provider_payment_id].fiscal_url == SEED_URL
     return emulator.receipts[payment.provider_payment_id].fiscal_data.get("qr_code_url") == SEED_URL

@@ -1,9 +1,9 @@
 """`make run`: the service under gunicorn with the emulators beside it.
 
-Starts each emulator as a child process (CLICK and Payme on loopback HTTP, the PIN pad on a
-pseudo-terminal), waits until it is ready, points the service at it through the
-environment and runs gunicorn in the foreground. Ctrl-C (or
-SIGTERM) stops all of them. Production runs gunicorn alone against the real providers.
+Starts each emulator as a child process (CLICK, Payme and Uzum on loopback HTTP, the PIN
+pad on a pseudo-terminal), waits until it is ready, points the service at it through the
+environment and runs gunicorn in the foreground. Ctrl-C (or SIGTERM) stops all of them.
+Production runs gunicorn alone against the real providers.
 """
 
 import os
@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ class HttpEmulator:
     path: str
     flags: Callable[[], list[str]]  # account ids, from our settings
     secrets: Callable[[], dict[str, str]]  # given in its environment: argv shows in `ps`
+    # Secrets the service reads from its environment (PROVIDER_SECRET_*) for the demo
+    # register's account, with the emulator's key when the environment has none.
+    service_secrets: dict[str, str] = field(default_factory=dict)
 
     def launch(self, port: int) -> tuple[list[str], str, Callable[[], bool]]:
         if _listening(port):
@@ -47,6 +50,7 @@ class PinpadEmulator:
 
     name: str = "PIN pad"
     url_variable: str = "PINPAD_URL"
+    service_secrets: dict[str, str] = field(default_factory=dict)
 
     def secrets(self) -> dict[str, str]:
         return {}
@@ -81,6 +85,23 @@ EMULATORS: list[HttpEmulator | PinpadEmulator] = [
         lambda: {"PAYME_EMULATOR_KEY": settings.PAYME_KEY},
     ),
     PinpadEmulator(),
+    # After the PIN pad: the ports of the earlier emulators stay as they were.
+    HttpEmulator(
+        "Uzum",
+        "emulators.uzum",
+        "UZUM_BASE_URL",
+        "/api/apelsin-pay/merchant/",
+        lambda: [
+            "--service-id",
+            str(settings.UZUM_SERVICE_ID),
+            "--merchant-service-user-id",
+            settings.UZUM_MERCHANT_SERVICE_USER_ID,
+            "--timestamp-reading",
+            settings.UZUM_TIMESTAMP_READING,
+        ],
+        lambda: {"UZUM_EMULATOR_SECRET_KEY": settings.PROVIDER_SECRETS["PROVIDER_SECRET_UZUM"]},
+        {"PROVIDER_SECRET_UZUM": "EMULATOR_UZUM_SECRET_KEY"},
+    ),
 ]
 
 
@@ -103,6 +124,8 @@ class Command(BaseCommand):
             raise CommandError(f"port {options['port']} is taken: make run PORT=...")
         try:
             for offset, emulator in enumerate(EMULATORS):
+                for name, default in emulator.service_secrets.items():
+                    env[name] = settings.PROVIDER_SECRETS.setdefault(name, env.get(name, default))
                 command, url, ready = emulator.launch(options["emulator_base_port"] + offset)
                 children.append(subprocess.Popen(command, env={**env, **emulator.secrets()}))
                 _wait_until(ready, emulator.name)
