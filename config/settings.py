@@ -167,8 +167,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cash-register payment API",
     "DESCRIPTION": (
-        "CLICK PASS, PAYME GO, Uzum Fast Pay and HUMO payments for cash registers. Every response is the "
-        "envelope `{data, error, is_success}`; HTTP 200 for every outcome a register acts on."
+        "CLICK PASS, PAYME GO, Uzum Fast Pay and HUMO payments for cash registers. Every "
+        "response is the envelope `{data, error, is_success}`; HTTP 200 for every outcome a "
+        "register acts on."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

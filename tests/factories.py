@@ -4,6 +4,7 @@ import itertools
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Permission, User
 
 from payments.models import Payment, PaymentStatus, Register
 from payments.services import accounts
@@ -88,6 +89,17 @@ def make_payment(
     if fields:
         payment = change_payment(payment, reason="test set-up", **fields)
     return payment
+
+
+def operator(*codenames: str) -> User:
+    """A back-office user who may view payments and do what `codenames` allow."""
+    user = User.objects.create_user("op", password="pw", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="payments", codename__in=["view_payment", *codenames]
+        )
+    )
+    return user
 
 
 def data_of(payment: Payment) -> PaymentData:

@@ -4,35 +4,18 @@ import csv
 import io
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
 from payments.models import OperatorAction, Payment, PaymentStatus
 from payments.services.transitions import change_payment
+from tests.factories import operator
 from tests.helpers import SEED_URL, post_json
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/payments/payment/"
-
-
-def operator(*codenames: str) -> User:
-    user = User.objects.create_user("op", password="pw", is_staff=True)
-    user.user_permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="payments", codename__in=["view_payment", *codenames]
-        )
-    )
-    return user
-
-
-@pytest.fixture
-def staff(client):
-    client.force_login(
-        operator("check_status", "retry_fiscal", "reverse_payment", "settle_payment")
-    )
-    return client
 
 
 @pytest.fixture

@@ -192,7 +192,8 @@ def test_no_answer_and_nothing_charged_is_110_then_settled_by_the_repeat(
     # The repeat meets the same fault (the code scripts it): still open, still uncharged.
     assert reconcile() == 2
     payment.refresh_from_db()
-    assert payment.is_open and payment.needs_attention
+    assert payment.is_open
+    assert payment.needs_attention
     assert uzum.stats()["charges"] == 0
     assert uzum.stats()["charge_requests"] == 2
 
@@ -212,7 +213,8 @@ def test_a_duplicate_refusal_on_the_repeat_goes_to_a_person_with_the_reason(api,
     assert body["error"]["code"] == 110
     assert reconcile() == 2
     payment = Payment.objects.get()
-    assert payment.is_open and payment.needs_attention
+    assert payment.is_open
+    assert payment.needs_attention
     assert "the first charge ran" in payment.provider_message
     assert uzum.stats()["charges"] == 1  # and never a second
 

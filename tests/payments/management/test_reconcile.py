@@ -1,5 +1,6 @@
 """manage.py reconcile against the emulators."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -10,6 +11,7 @@ from payments.models import Payment, PaymentStatus, ProviderExchange
 from payments.services.transitions import change_payment
 from providers.click.gateway import GATEWAY as CLICK
 from providers.payme.gateway import GATEWAY as PAYME
+from providers.uzum.gateway import GATEWAY as UZUM
 from tests.factories import data_of, make_payment
 from tests.helpers import post_json
 
@@ -161,3 +163,34 @@ def test_a_payme_receipt_whose_id_we_never_wrote_is_found_by_our_id(payme) -> No
     assert code == 0, out
     assert payment.status == PaymentStatus.PAID
     assert payment.provider_payment_id == receipt.provider_payment_id
+
+
+UZUM_CODE = "7993:5061401:01KFDH7KB4KNBJD8QRVFBVQ39X:3sySIUxrog+hhtBwUXquxn97N5k="
+
+
+def test_an_uzum_charge_whose_answer_never_arrived_is_found_by_its_repeat(uzum) -> None:
+    """Uzum took the charge; the process died before recording it. Uzum has no lookup by our
+    id: the identical request is sent again once its window has shut, and names the first."""
+    payment = processing("uzum", UZUM_CODE, amount=250000)
+    UZUM.charge(data_of(payment))
+    code, _, _ = reconcile()  # within Uzum's window: nothing may be repeated yet
+    assert code == 2
+    assert uzum.stats()["charge_requests"] == 1
+    Payment.objects.update(created_at=timezone.now() - timedelta(minutes=3))
+    code, out, _ = reconcile()
+    payment.refresh_from_db()
+    assert code == 0, out
+    assert payment.status == PaymentStatus.PAID
+    assert "uzum      processing  paid  1" in out
+    assert uzum.stats()["charges_by_code"] == {UZUM_CODE: 1}
+
+
+def test_a_paid_uzum_payment_reversed_in_its_cabinet_is_marked(api, uzum) -> None:
+    post_json(api, "/payment/uzum", {"amount": 500, "qr_code": UZUM_CODE})
+    payment = Payment.objects.get()
+    uzum.payments[payment.provider_payment_id].status = "REVERSED"
+    code, out, _ = reconcile("--since", timezone.localdate().isoformat())
+    payment.refresh_from_db()
+    assert code == 2
+    assert (payment.status, payment.needs_attention) == (PaymentStatus.REVERSED, True)
+    assert "uzum      paid  reversed  1" in out

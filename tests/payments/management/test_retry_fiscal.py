@@ -104,3 +104,22 @@ def test_paid_without_a_receipt_past_the_deadline_is_listed(api, payme) -> None:
     code, out = retry_fiscal()
     assert code == 2
     assert "no receipt from the register" in out
+
+
+def test_a_receipt_uzum_refused_is_sent_again_when_due(api, uzum) -> None:
+    code = "7993:5061401:01KFDH7KB4KNBJD8QRVFBVQ39X:3sySIUxrog+hhtBwUXquxn97N5k="
+    paid = post_json(api, "/payment/uzum", {"amount": 500, "qr_code": code})["data"]
+    uzum_payment = uzum.payments[paid["payment_id"]]
+    uzum_payment.service_id = 9  # Uzum does not find it for now
+    refused = post_json(
+        api, "/payment/uzum_confirm", {"payment_id": paid["payment_id"], "qr_code": SEED_URL}
+    )
+    assert refused["error"]["code"] == 104
+    uzum_payment.service_id = 4012
+    Payment.objects.update(fiscal_next_attempt_at=timezone.now())
+    exit_code, out = retry_fiscal()
+    payment = Payment.objects.get()
+    assert exit_code == 0
+    assert payment.fiscal_status == FiscalStatus.SUBMITTED
+    assert uzum_payment.fiscal_url == SEED_URL
+    assert "uzum      submitted" in out
