@@ -35,6 +35,7 @@ def service_env(
     database_url: str,
     click_server: EmulatorServer | None = None,
     payme_server: EmulatorServer | None = None,
+    uzum_server: EmulatorServer | None = None,
     **extra: str,
 ) -> dict[str, str]:
     """The environment of a service process of its own (gunicorn, manage.py) pointed at
@@ -55,6 +56,8 @@ def service_env(
             "PAYME_KEY": PAYME_KEY,
             "PAYME_CHECK_INTERVAL": "0",
         }
+    if uzum_server is not None:
+        env |= {"UZUM_BASE_URL": uzum_server.url, "UZUM_STATUS_POLL_INTERVAL": "0"}
     return env | extra
 
 

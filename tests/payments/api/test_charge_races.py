@@ -1,5 +1,5 @@
 """The same code from several registers at the same moment: one charge, one story, for
-CLICK PASS and PAYME GO alike.
+CLICK PASS, PAYME GO and Uzum Fast Pay alike.
 
 Runs on PostgreSQL, where concurrent writers really race. SQLite serializes every writer
 on one file lock, so the race this proves cannot happen there; the test is skipped.
@@ -25,12 +25,13 @@ PARALLEL = 8
         # Both answer after 0.3 s, so the others arrive while the first is in flight.
         ("click", "990303000777"),
         ("payme", "980303000777"),
+        ("uzum", "991403:5061401:01KFDH7KB4KNBJD8QRVFBVQ39X"),
     ],
 )
-def test_same_code_at_once_charges_once(shop, click, payme, provider, code) -> None:
+def test_same_code_at_once_charges_once(shop, click, payme, uzum, provider, code) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serializes writers; the race is proven on PostgreSQL")
-    emulator = {"click": click, "payme": payme}[provider]
+    emulator = {"click": click, "payme": payme, "uzum": uzum}[provider]
     barrier = threading.Barrier(PARALLEL)
 
     def one_register(_: int) -> dict:

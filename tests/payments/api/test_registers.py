@@ -20,8 +20,16 @@ OTHER_CLICK = {
     "secret_key": "PROVIDER_SECRET_CLICK_B",
 }
 OTHER_PAYME = {"cashbox_id": "7a1b2c3d4e5f60718293a4b5", "key": "PROVIDER_SECRET_PAYME_B"}
+OTHER_UZUM = {
+    "service_id": "4077",
+    "merchant_service_user_id": "8462",
+    "secret_key": "PROVIDER_SECRET_UZUM_B",
+    "timestamp_reading": "epoch",
+}
 CLICK_B_SECRET = "TEST_CLICK_SECRET_B_55d1"
 PAYME_B_KEY = "TEST_PAYME_KEY_B_c0de"
+UZUM_B_SECRET = "TEST_UZUM_SECRET_B_77aa"
+UZUM_CODE = "7993:5061401:01KFDH7KB4KNBJD8QRVFBVQ39X:"
 
 
 @pytest.fixture
@@ -31,15 +39,18 @@ def other_pinpad(tmp_path) -> Iterator:
 
 
 @pytest.fixture
-def other(settings, click, payme, other_pinpad, tmp_path) -> Register:
-    """The second register: its own CLICK service and Payme cashbox (known to the
-    emulators under their own credentials) and its own PIN pad."""
+def other(settings, click, payme, uzum, other_pinpad, tmp_path) -> Register:
+    """The second register: its own CLICK service, Payme cashbox and Uzum service (known to
+    the emulators under their own credentials) and its own PIN pad."""
     settings.PROVIDER_SECRETS = {
+        **settings.PROVIDER_SECRETS,
         "PROVIDER_SECRET_CLICK_B": CLICK_B_SECRET,
         "PROVIDER_SECRET_PAYME_B": PAYME_B_KEY,
+        "PROVIDER_SECRET_UZUM_B": UZUM_B_SECRET,
     }
     click.add_service(40777, "67890", CLICK_B_SECRET)
     payme.add_cashbox("7a1b2c3d4e5f60718293a4b5", PAYME_B_KEY)
+    uzum.add_service(4077, "8462", UZUM_B_SECRET)
     return add_register(
         name="Register 2",
         inn="309876543",
@@ -49,6 +60,7 @@ def other(settings, click, payme, other_pinpad, tmp_path) -> Register:
         accounts=[
             put_account("click", "CLICK service B", OTHER_CLICK),
             put_account("payme", "Payme cashbox B", OTHER_PAYME),
+            put_account("uzum", "Uzum service B", OTHER_UZUM),
             put_account("humo", "PIN pad B", {"url": str(tmp_path / "pinpad-b")}),
         ],
     )
@@ -61,7 +73,7 @@ def client_of(register: Register) -> APIClient:
 
 
 def test_each_register_charges_through_its_own_accounts(
-    api, other, click, payme, pinpad, other_pinpad
+    api, other, click, payme, uzum, pinpad, other_pinpad
 ) -> None:
     b = client_of(other)
     a_click = post_json(api, "/payment/click", {"amount": 500, "qr_code": "7700000001"})
@@ -79,6 +91,13 @@ def test_each_register_charges_through_its_own_accounts(
     }
     assert [t.amount for t in pinpad.transactions] == [50000]
     assert [t.amount for t in other_pinpad.transactions] == [70000]
+    a_uzum = post_json(api, "/payment/uzum", {"amount": 500, "qr_code": UZUM_CODE + "A"})
+    b_uzum = post_json(b, "/payment/uzum", {"amount": 700, "qr_code": UZUM_CODE + "B"})
+    assert a_uzum["is_success"]
+    assert b_uzum["is_success"]
+    assert uzum.stats()["charges_by_account"] == {"4012": 1, "4077": 1}
+    sent = Payment.objects.get(provider="uzum", amount=700).exchanges.get().request_body
+    assert (sent["service_id"], sent["cashbox_code"]) == (4077, "POS-02")
     # The register's own identity goes out with its payments.
     assert b_payme["data"]["inn"] == "309876543"
     assert b_payme["data"]["kkm_id"] == "KKM-B"
