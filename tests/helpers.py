@@ -130,11 +130,11 @@ def local_run(
 ) -> Iterator[tuple[str, subprocess.Popen, int]]:
     """`make run` on its own SQLite file: the emulators, gunicorn, the demo register. Yields
     the service's URL, the process, and the first emulator port (CLICK's; Payme's is the
-    next one, the PIN pad's the next); what it prints goes to `output`."""
+    next one, the PIN pad's the next, Uzum's the next); what it prints goes to `output`."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
-    port, emulator_port = closed_port(), free_ports_from(3)
+    port, emulator_port = closed_port(), free_ports_from(4)
     command = ["run_local", "--port", str(port), "--emulator-base-port", str(emulator_port)]
     command += ["--workers", str(workers), "--threads", str(threads)]
     with output.open("w") as printed:

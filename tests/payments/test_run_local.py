@@ -81,6 +81,34 @@ def test_the_payme_seed_flow_over_real_http(service) -> None:
     assert (status["data"]["status"], status["data"]["fiscal_status"]) == ("paid", "submitted")
 
 
+# A receipt of its own: one receipt is the receipt of one sale, and the other flows here
+# use the seed's two.
+UZUM_RECEIPT_URL = (
+    "https://ofd.soliq.uz/check?t=UZ170703100597&r=3001&c=20230301101500&s=223344556677"
+)
+
+
+def test_the_uzum_flow_over_real_http(service) -> None:
+    """The README's sale: its emulator started beside the others, the demo register's Uzum
+    account signed with the key make run gave both sides."""
+    base, _, _ = service
+    code = "7993:5061401:01KFDH7KB4KNBJD8QRVFBVQ39X:3sySIUxrog+hhtBwUXquxn97N5k="
+    charge = requests.post(
+        f"{base}/payment/uzum", json={"amount": 500, "qr_code": code}, timeout=10
+    ).json()
+    assert charge["is_success"] is True, charge
+    assert charge["data"]["payment_status"] == "SUCCESS"
+    confirm = requests.post(
+        f"{base}/payment/uzum_confirm",
+        json={"payment_id": charge["data"]["payment_id"], "qr_code": UZUM_RECEIPT_URL},
+        timeout=10,
+    ).json()
+    assert confirm["is_success"] is True, confirm
+    status = status_of(base, charge)
+    assert (status["data"]["provider"], status["data"]["status"]) == ("uzum", "paid")
+    assert status["data"]["fiscal_status"] == "submitted"
+
+
 def test_the_humo_flow_over_a_real_pty(service) -> None:
     base, _, _ = service
     purchase = requests.post(f"{base}/payment/xumo", json={"amount": 50000}, timeout=30).json()
@@ -152,13 +180,15 @@ def test_no_secret_is_on_a_command_line(service) -> None:
         ours = (
             f"emulators.click --port {emulator_port} ",
             f"emulators.payme --port {emulator_port + 1} ",
+            f"emulators.uzum --port {emulator_port + 3} ",
         )
         if text.startswith(sys.executable) and any(mark in text for mark in ours):
             lines.append(text)
-    assert len(lines) == 2, lines  # CLICK's and Payme's
+    assert len(lines) == 3, lines  # CLICK's, Payme's and Uzum's
     for text in lines:
         assert "EMULATOR_SECRET_KEY" not in text
         assert "EMULATOR_PAYME_KEY" not in text
+        assert "EMULATOR_UZUM_SECRET_KEY" not in text
         assert "--key" not in text
 
 
@@ -179,7 +209,7 @@ def test_a_taken_port_is_a_clear_error_at_start(tmp_path) -> None:
 
 def test_sigterm_stops_the_service_and_its_emulators(service) -> None:
     _, process, emulator_port = service
-    emulator_ports = [emulator_port, emulator_port + 1]
+    emulator_ports = [emulator_port, emulator_port + 1, emulator_port + 3]
     pinpad_link = ROOT / ".run" / f"pinpad-{emulator_port + 2}"
     assert all(listening(port) for port in emulator_ports)
     assert pinpad_link.exists()
