@@ -58,7 +58,9 @@ def fuzz(base: str, key: str, har: Path) -> subprocess.CompletedProcess:
         "--report-har-path",
         str(har),
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=900)
+    # In the HAR's directory: schemathesis keeps a cache of failures in its working directory,
+    # which belongs to no checkout.
+    return subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=har.parent)
 
 
 def test_generated_requests_get_answers_the_schema_allows(tmp_path) -> None:
