@@ -1,13 +1,14 @@
 """Registers in the back office: made, bound, pointed at accounts, given keys shown once,
 keys revoked; payments found by register."""
 
+import json
 import re
 
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from payments.models import Register, RegisterKey
+from payments.models import ProviderAccount, Register, RegisterKey
 from payments.services.registers import add_register
 from tests.factories import make_payment
 
@@ -117,3 +118,27 @@ def test_payments_filter_and_search_by_register_and_the_overview_splits(admin_cl
     overview = admin_client.get("/admin/payments/payment/overview/").content.decode()
     assert "Till 11" in overview
     assert shop.name in overview
+
+
+@pytest.mark.parametrize(
+    ("reading", "error"),
+    [("tashkent", None), ("utc+5", "timestamp_reading"), ("epoch", None)],
+)
+def test_an_uzum_account_is_made_with_its_timestamp_reading(
+    admin_client, reading: str, error: str | None
+) -> None:
+    settings = {
+        "service_id": "4077",
+        "merchant_service_user_id": "8462",
+        "secret_key": "PROVIDER_SECRET_UZUM_SHOP2",
+        "timestamp_reading": reading,
+    }
+    form = {"provider": "uzum", "name": "Uzum shop 2", "settings": json.dumps(settings)}
+    response = admin_client.post("/admin/payments/provideraccount/add/", form)
+    made = ProviderAccount.objects.filter(name="Uzum shop 2").first()
+    if error is None:
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert made.settings["timestamp_reading"] == reading
+    else:
+        assert made is None
+        assert error in response.content.decode()
