@@ -64,6 +64,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Provider calls must be journaled even when the request fails later, so no request-wide
 # transaction: each change to a payment takes its own short transaction.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A connection lives across requests: each gunicorn thread keeps its own, so an instance
+# holds up to workers x threads of them (PostgreSQL's max_connections must exceed that
+# over all instances, plus the commands). A new PostgreSQL backend per request was a third
+# of a charge's own time. It is checked before each request's first query, so one that
+# died while idle (a restart, a failover) is replaced instead of failing that request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
