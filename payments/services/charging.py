@@ -1,7 +1,8 @@
 """Taking money: one path for every gateway (CLICK PASS and PAYME GO codes, HUMO cards).
 
-The row is committed before the provider hears of it; the charge is sent once; a lost
-answer is settled by asking the provider, never by charging again.
+The row is committed before the provider hears of it, already `processing`; the charge is
+sent once; what its answer changes is one more transaction. A lost answer is settled by
+asking the provider, never by charging again.
 """
 
 import logging
@@ -25,6 +26,7 @@ from payments.services.transitions import (
     PREPARE_STATUS,
     change_payment,
     record_result,
+    start_payment,
 )
 from providers import registry
 from providers.base import GatewayResult, Outcome, PaymentData, RegisterInfo
@@ -52,7 +54,7 @@ def charge(
     accounts.account_of(register.pk, provider)  # no account there: refused, nothing made
     if qr_code is None:
         with transaction.atomic():
-            payment = Payment.objects.create(register=register, provider=provider, amount=amount)
+            payment = start_payment(register=register, provider=provider, amount=amount)
             on_payment(payment)
     else:
         payment, created = _create_once(
@@ -93,10 +95,13 @@ def send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Paym
 
 def _send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Payment:
     gateway = registry.GATEWAYS[payment.provider]
-    payment = on_live_connection(
-        lambda: change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent"),
-        what=f"sending {payment.transaction_id}",
-    )
+    if payment.status == PaymentStatus.CREATED:
+        # An operation made `created` (a reversal, checked before it is sent): committed
+        # as sent before the provider hears of it. A charge is born `processing`.
+        payment = on_live_connection(
+            lambda: change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent"),
+            what=f"sending {payment.transaction_id}",
+        )
     prepared = gateway.prepare(gateway_input(payment))
     if prepared is not None:
         # What the charge needs first (Payme's receipt): its id is committed before the
@@ -179,7 +184,7 @@ def _create_once(
 ) -> tuple[Payment, bool]:
     try:
         with transaction.atomic():
-            payment = Payment.objects.create(
+            payment = start_payment(
                 register=register, provider=provider, amount=amount, qr_code=qr_code
             )
             on_payment(payment)

@@ -98,6 +98,17 @@ class IllegalTransitionError(Exception):
         super().__init__(f"payment {payment.transaction_id}: {field} {current} -> {wanted}")
 
 
+def start_payment(**fields: Any) -> Payment:
+    """A new payment, born `processing` with the first step of its timeline: what a charge
+    commits before its provider hears of it. Runs in the caller's transaction, which may
+    tell others of the payment in the same commit (an Idempotency-Key)."""
+    payment = Payment.objects.create(status=S.PROCESSING, **fields)
+    PaymentEvent.objects.create(
+        payment=payment, from_status=S.CREATED, to_status=S.PROCESSING, reason="sent"
+    )
+    return payment
+
+
 def change_payment(
     payment: Payment,
     *,

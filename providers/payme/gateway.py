@@ -8,7 +8,7 @@ made. Facts behind the rules: the Payme receipts reference, sections 5-10.
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -247,6 +247,10 @@ def _settle_after_polling(payment: PaymentData, last: GatewayResult) -> GatewayR
     cannot land. Any other pending state is left as it is (the register gets 110)."""
     if last.provider_status != str(WAITING):
         return last
+    # The receipt the last answer speaks of: a lookup by our id may have just found it.
+    payment = replace(
+        payment, provider_payment_id=last.provider_payment_id or payment.provider_payment_id
+    )
     cancelled = _cancel(payment)
     if cancelled.outcome is Outcome.SUCCESS:
         return GatewayResult(

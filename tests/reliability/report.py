@@ -60,7 +60,10 @@ them on PostgreSQL. The backend serving the register's request is terminated
 provider has heard nothing) or **during** it (the provider acts while our connection dies,
 so its answer meets a dead connection). The database is then either **lost** (a new
 connection works at once, as after a restart or a failover) or **down** (it refuses
-connections until the register has been answered).
+connections until the register has been answered). A charge needs nothing of our database
+between its committed payment and the provider call, so "down before the call" still
+reaches the provider and ends like "down during" (110); a fiscal submission first claims
+the payment in the database, so down before it, nothing is sent (103).
 
 A cell holds the same three promises as the provider rows (docs/reliability.md): the
 expected answer, and a true one (never 103 once the provider may have acted: 110 with our

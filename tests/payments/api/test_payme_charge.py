@@ -283,10 +283,10 @@ def test_a_payme_charge_runs_a_bounded_number_of_queries(
     django_assert_num_queries,
 ) -> None:
     charge(api, "50501000001")  # warm, as for CLICK
-    # As for CLICK (15), plus the receipt: its journal row and the locked write of its id
+    # As for CLICK (11), plus the receipt: its journal row and the locked write of its id
     # (savepoint, lock, update, release), and the register whose INN and KKM id the answer
     # carries.
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(17):
         assert charge(api, SEED_CODE)["is_success"] is True
 
 

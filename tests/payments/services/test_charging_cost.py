@@ -1,0 +1,83 @@
+"""What a charge costs the database, counted outside any test transaction: the payment
+committed (already `processing`, with its first event) before the provider hears of it, and
+one transaction for everything the answer changes."""
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from payments.models import Payment, PaymentStatus
+from providers import registry
+from tests.helpers import post_json
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The register's key, the payment and its first event, then the answer: the row locked,
+# the journal row, the update, the event.
+STATEMENTS = 7
+# What SQLite's backend logs of its transactions (PostgreSQL's driver sends them unlogged).
+TRANSACTION_CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
+
+
+@contextmanager
+def commits_counted() -> Iterator[list[int]]:
+    """How many transactions commit meanwhile (statements in autocommit are not counted:
+    each of them is its own)."""
+    count = [0]
+    real = connection.commit
+
+    def commit() -> None:
+        count[0] += 1
+        real()
+
+    connection.commit = commit
+    try:
+        yield count
+    finally:
+        del connection.commit
+
+
+def seen_from_another_connection(transaction_id: str) -> tuple[str, int]:
+    """The payment's status and timeline length as another connection sees them now."""
+    seen: list[tuple[str, int]] = []
+
+    def look() -> None:
+        try:
+            payment = Payment.objects.get(transaction_id=transaction_id)
+            seen.append((payment.status, payment.events.count()))
+        finally:
+            connections.close_all()
+
+    reader = threading.Thread(target=look)
+    reader.start()
+    reader.join()
+    return seen[0]
+
+
+def test_a_charge_paid_at_once_is_two_transactions(api, click, monkeypatch) -> None:
+    post_json(api, "/payment/click", {"amount": 500, "qr_code": "9904000001"})  # warm
+    gateway = registry.GATEWAYS["click"]
+    real_charge = gateway.charge
+    committed_before_sending = []
+
+    def charge(payment):
+        committed_before_sending.append(seen_from_another_connection(payment.transaction_id))
+        return real_charge(payment)
+
+    monkeypatch.setattr(gateway, "charge", charge)
+    with CaptureQueriesContext(connection) as statements, commits_counted() as commits:
+        body = post_json(api, "/payment/click", {"amount": 500, "qr_code": "7700112233"})
+    assert body["is_success"] is True
+    assert committed_before_sending == [(PaymentStatus.PROCESSING, 1)]
+    assert commits[0] == 2
+    sql = [q["sql"] for q in statements if not TRANSACTION_CONTROL.match(q["sql"])]
+    assert len(sql) == STATEMENTS, [text[:60] for text in sql]
+    payment = Payment.objects.get(qr_code="7700112233")
+    steps = [(e.from_status, e.to_status) for e in payment.events.all()]
+    assert steps == [("created", "processing"), ("processing", "paid")]
+    assert payment.exchanges.count() == 1
