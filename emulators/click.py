@@ -92,6 +92,10 @@ class ClickEmulator(MerchantServices):
     def reset(self) -> None:
         with self._lock:
             self.payments: dict[int, EmulatedPayment] = {}
+            # Lookups by code and by our id, so that a long run (a benchmark's tens of
+            # thousands of payments) costs no more per request than a short one.
+            self._by_code: dict[str, EmulatedPayment] = {}
+            self._by_transaction: dict[str, list[EmulatedPayment]] = {}
             self.counters = ChargeCounters()
             # Ids keep growing across restarts, so a restarted emulator never hands out an
             # id the service already stored.
@@ -181,7 +185,7 @@ class ClickEmulator(MerchantServices):
             return Reply(body={"error_code": -code, "error_note": "Недостаточно средств"})
 
         with self._lock:
-            if any(p.otp_data == otp for p in self.payments.values()):
+            if otp in self._by_code:
                 return Reply(
                     body={"error_code": CODE_ALREADY_USED, "error_note": "QR-код уже использован"}
                 )
@@ -231,6 +235,8 @@ class ClickEmulator(MerchantServices):
             status=2,
         )
         self.payments[payment.payment_id] = payment
+        self._by_code[otp] = payment
+        self._by_transaction.setdefault(transaction_id, []).append(payment)
         return payment
 
     def _payment_answer(self, payment: EmulatedPayment, error_code: int, note: str) -> dict:
@@ -274,8 +280,8 @@ class ClickEmulator(MerchantServices):
 
     def _status_by_mti(self, merchant_trans_id: str, day: str) -> Reply:
         with self._lock:
-            for payment in self.payments.values():
-                if payment.transaction_id == merchant_trans_id and (not day or day == payment.day):
+            for payment in self._by_transaction.get(merchant_trans_id, []):
+                if not day or day == payment.day:
                     self._expire(payment)
                     answer = self._status_answer(payment)
                     answer["merchant_trans_id"] = merchant_trans_id
