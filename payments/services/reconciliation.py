@@ -19,10 +19,13 @@ from payments.selectors import has_later_operation, made_before
 from payments.services.charging import gateway_input
 from payments.services.transitions import (
     CHECK_STATUS,
+    Change,
     IllegalTransitionError,
     change_payment,
+    change_payments,
     journal,
     record_result,
+    result_change,
     settled_meanwhile,
 )
 from providers import registry
@@ -42,6 +45,15 @@ class Settled:
     after: str
     needs_attention: bool
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A change that an answer makes on its own, written with its batch's others."""
+
+    change: Change
+    note: str  # what the summary says of it
+    reports_flag: bool = True  # whether a flag left on the payment is reported
 
 
 def settle_open(
@@ -79,6 +91,25 @@ def settle_open(
             return _flag(payment, result.message or f"still {payment.status}", before, dry_run)
         return _settled(payment, before, payment.status, payment.needs_attention, result.message)
 
+    def plan(payment: Payment, result: GatewayResult | str | None) -> Planned | None:
+        """The change a final answer makes (and what to report of it), to be written with
+        the batch's others; None for what takes more than one change (`apply` does it)."""
+        if dry_run or not isinstance(result, GatewayResult) or result.late:
+            return None
+        if result.latest_reference is not None:
+            return None
+        if result.outcome is Outcome.UNKNOWN and result.not_found:
+            if not settings.RECONCILE_NOT_FOUND_IS_FAILED:
+                return None
+            note = "the provider has no such payment"
+            exchanges = tuple(result.exchanges)
+            failed = Change(payment, note, PaymentStatus.FAILED, actor=ACTOR, exchanges=exchanges)
+            return Planned(failed, note, reports_flag=False)
+        if result.outcome not in (Outcome.SUCCESS, Outcome.FAILED):
+            return None  # still open after asking: flagged on the way (apply)
+        change = result_change(payment, result, CHECK_STATUS, reason="reconcile", actor=ACTOR)
+        return Planned(change, result.message)
+
     def ask(data: PaymentData, provider: str) -> GatewayResult:
         gateway = registry.GATEWAYS[provider]
         result = gateway.check(data)
@@ -95,7 +126,14 @@ def settle_open(
         return gateway_input(payment)
 
     return _ask_all(
-        payments, to_ask, ask, apply, dry_run=dry_run, workers=workers, progress=progress
+        payments,
+        to_ask,
+        ask,
+        apply,
+        dry_run=dry_run,
+        workers=workers,
+        progress=progress,
+        plan=plan,
     )
 
 
@@ -138,6 +176,9 @@ def _ask_all(
     dry_run: bool,
     workers: int | None,
     progress: Callable[[], None],
+    plan: Callable[[Payment, GatewayResult | str | None], Planned | None] = (
+        lambda payment, result: None
+    ),
 ) -> list[Settled | None]:
     """`to_ask` says, in this thread, what to ask about a payment: its gateway input, or
     why it cannot be asked (a note), or None for nothing to ask; `apply` writes what came
@@ -147,10 +188,12 @@ def _ask_all(
 
     def write() -> None:
         # One transaction per batch: on PostgreSQL a commit waits for the disk, and one
-        # per payment would make the writing, not the asking, what takes the time. Each
-        # payment in a savepoint of its own: one that fails is flagged, the others go on.
+        # per payment would make the writing, not the asking, what takes the time. The
+        # final answers are written together, a few statements for the whole batch; the
+        # rest one payment at a time, each in a savepoint of its own: one that fails is
+        # flagged, the others go on.
         with transaction.atomic():
-            for payment, result in answered:
+            for payment, result in _write_planned(answered, plan, settled, progress):
                 try:
                     if isinstance(result, Exception):
                         raise result
@@ -187,6 +230,41 @@ def _ask_all(
                 written = time.monotonic()
         write()
     return settled
+
+
+def _write_planned(
+    answered: list[tuple[Payment, GatewayResult | str | Exception | None]],
+    plan: Callable[[Payment, GatewayResult | str | None], Planned | None],
+    settled: list[Settled | None],
+    progress: Callable[[], None],
+) -> list[tuple[Payment, GatewayResult | str | Exception | None]]:
+    """Write the planned changes of a batch in one go (`change_payments`); return the
+    answers left for the one-at-a-time path. If the batch cannot be written (a provider id
+    another payment holds), all of it takes that path, which finds the one at fault."""
+    planned, rest = [], []
+    for payment, result in answered:
+        made = None if isinstance(result, Exception) else plan(payment, result)
+        if made is None:
+            rest.append((payment, result))
+        else:
+            planned.append((payment, made))
+    if not planned:
+        return rest
+    try:
+        with transaction.atomic():
+            outcomes = change_payments([made.change for _, made in planned])
+    except Exception:
+        logger.warning("a batch of %d answers is written one at a time", len(planned))
+        return list(answered)
+    for (payment, made), outcome in zip(planned, outcomes, strict=True):
+        if isinstance(outcome, IllegalTransitionError):
+            now = outcome.payment
+            settled.append(_settled(now, payment.status, now.status, False, "settled meanwhile"))
+        else:
+            flagged = made.reports_flag and outcome.needs_attention
+            settled.append(_settled(outcome, payment.status, outcome.status, flagged, made.note))
+        progress()
+    return rest
 
 
 def _settled(

@@ -13,9 +13,11 @@ transaction, and answers to earlier operations applied to those. Its policy when
 import contextlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from payments import metrics
@@ -109,6 +111,24 @@ def start_payment(**fields: Any) -> Payment:
     return payment
 
 
+@dataclass
+class Change:
+    """One change of one payment, as `change_payment` makes it."""
+
+    payment: Payment
+    reason: str
+    status: str | None = None
+    fiscal_status: str | None = None
+    actor: str = "system"
+    exchanges: tuple[Exchange, ...] = ()
+    fields: dict[str, Any] = dataclass_field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.fields) - WRITABLE_FIELDS
+        if unknown:
+            raise TypeError(f"change_payment cannot write {sorted(unknown)}")
+
+
 def change_payment(
     payment: Payment,
     *,
@@ -124,37 +144,94 @@ def change_payment(
 
     Setting a status equal to the current one is allowed and only writes `fields`.
     """
-    unknown = set(fields) - WRITABLE_FIELDS
-    if unknown:
-        raise TypeError(f"change_payment cannot write {sorted(unknown)}")
+    change = Change(payment, reason, status, fiscal_status, actor, tuple(exchanges), fields)
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
-        journal(locked, exchanges)
-        event = PaymentEvent(payment=locked, actor=actor, reason=reason[:255])
-        if status is not None and status != locked.status:
-            if status not in ALLOWED_STATUS_CHANGES[locked.status]:
-                raise IllegalTransitionError(locked, "status", locked.status, status)
-            event.from_status, event.to_status = locked.status, status
-            locked.status = status
-            if status == S.PAID:
-                locked.paid_at = timezone.now()
-                fields.setdefault("needs_attention", False)
-                # A paid QR payment now waits for the register's fiscal receipt.
-                if locked.qr_code is not None and locked.fiscal_status == F.NOT_REQUIRED:
-                    fiscal_status = F.PENDING
-        if fiscal_status is not None and fiscal_status != locked.fiscal_status:
-            if fiscal_status not in ALLOWED_FISCAL_CHANGES[locked.fiscal_status]:
-                raise IllegalTransitionError(
-                    locked, "fiscal_status", locked.fiscal_status, fiscal_status
-                )
-            event.from_fiscal_status, event.to_fiscal_status = locked.fiscal_status, fiscal_status
-            locked.fiscal_status = fiscal_status
-        for name, value in fields.items():
-            setattr(locked, name, value)
-        locked.save(update_fields=["status", "fiscal_status", "paid_at", "updated_at", *fields])
-        if event.to_status or event.to_fiscal_status:
+        journal(locked, change.exchanges)
+        event, written = _apply(locked, change)
+        locked.save(update_fields=written)
+        if event is not None:
             event.save()
     return locked
+
+
+def change_payments(changes: list[Change]) -> list[Payment | IllegalTransitionError]:
+    """Several changes (one per payment), each as `change_payment` makes it, in one
+    transaction of a few statements whatever their number: the rows locked at once (in id
+    order, so two such batches cannot deadlock), then the journal rows, the rows and the
+    events each written in one statement. A change the state machine refuses (someone
+    settled that payment first) comes back as its error; its exchanges are journaled all
+    the same, and the others are made."""
+    outcomes: list[Payment | IllegalTransitionError] = []
+    with transaction.atomic():
+        ids = [change.payment.pk for change in changes]
+        locked = Payment.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        rows = {row.pk: row for row in locked}
+        journal_many([(rows[c.payment.pk], c.exchanges) for c in changes])
+        events, written, changed = [], {"status"}, []
+        for change in changes:
+            row = rows[change.payment.pk]
+            try:
+                event, fields = _apply(row, change)
+            except IllegalTransitionError as exc:
+                outcomes.append(exc)
+                continue
+            outcomes.append(row)
+            changed.append(row)
+            written.update(fields)
+            if event is not None:
+                events.append(event)
+        _write_rows(changed, sorted(written))
+        PaymentEvent.objects.bulk_create(events)
+    return outcomes
+
+
+def _write_rows(rows: list[Payment], names: list[str]) -> None:
+    """These fields of each row, with one prepared statement sent for all the rows at once.
+    (Django's bulk_update builds a CASE per field and row: it was most of a batch's time.)"""
+    if not rows:
+        return
+    fields = [Payment._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(Payment._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"
+    params = [
+        [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
+        + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _apply(locked: Payment, change: Change) -> tuple[PaymentEvent | None, list[str]]:
+    """The change made on the locked row in memory: the step of the timeline it makes (None
+    when neither status moves) and the fields to write."""
+    status, fiscal_status, fields = change.status, change.fiscal_status, dict(change.fields)
+    event = PaymentEvent(payment=locked, actor=change.actor, reason=change.reason[:255])
+    if status is not None and status != locked.status:
+        if status not in ALLOWED_STATUS_CHANGES[locked.status]:
+            raise IllegalTransitionError(locked, "status", locked.status, status)
+        event.from_status, event.to_status = locked.status, status
+        locked.status = status
+        if status == S.PAID:
+            locked.paid_at = timezone.now()
+            fields.setdefault("needs_attention", False)
+            # A paid QR payment now waits for the register's fiscal receipt.
+            if locked.qr_code is not None and locked.fiscal_status == F.NOT_REQUIRED:
+                fiscal_status = F.PENDING
+    if fiscal_status is not None and fiscal_status != locked.fiscal_status:
+        if fiscal_status not in ALLOWED_FISCAL_CHANGES[locked.fiscal_status]:
+            raise IllegalTransitionError(
+                locked, "fiscal_status", locked.fiscal_status, fiscal_status
+            )
+        event.from_fiscal_status, event.to_fiscal_status = locked.fiscal_status, fiscal_status
+        locked.fiscal_status = fiscal_status
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.updated_at = timezone.now()  # written by hand: a bulk update does not touch it
+    moved = event.to_status or event.to_fiscal_status
+    return (event if moved else None), ["status", "fiscal_status", "paid_at", "updated_at", *fields]
 
 
 def claim_fiscal_sending(payment: Payment, url: str) -> Payment | None:
@@ -175,15 +252,16 @@ def claim_fiscal_sending(payment: Payment, url: str) -> Payment | None:
         return locked
 
 
-def record_result(
+def result_change(
     payment: Payment,
     result: GatewayResult,
     status_by_outcome: dict[Outcome, str],
     *,
     reason: str,
     actor: str = "system",
-) -> Payment:
-    """Write what a provider said onto the payment, with the exchanges that said it."""
+) -> Change:
+    """What a provider's answer changes on the payment: its fields and the status its
+    outcome means, with the exchanges that said it."""
     fields: dict[str, Any] = {
         "provider_status": result.provider_status or payment.provider_status,
         "provider_code": "" if result.code is None else str(result.code),
@@ -206,11 +284,32 @@ def record_result(
         fields["needs_attention"] = True
         if result.outcome is Outcome.UNKNOWN:
             status = S.UNKNOWN
-    change = {"reason": f"{reason}: {result.outcome}", "actor": actor}
+    return Change(
+        payment,
+        f"{reason}: {result.outcome}",
+        status=status,
+        actor=actor,
+        exchanges=tuple(result.exchanges),
+        fields=fields,
+    )
+
+
+def record_result(
+    payment: Payment,
+    result: GatewayResult,
+    status_by_outcome: dict[Outcome, str],
+    *,
+    reason: str,
+    actor: str = "system",
+) -> Payment:
+    """Write what a provider said onto the payment, with the exchanges that said it."""
+    change = result_change(payment, result, status_by_outcome, reason=reason, actor=actor)
+    fields, status = change.fields, change.status
+    again = {"reason": change.reason, "actor": actor}
     try:
         try:
             payment = change_payment(
-                payment, status=status, exchanges=result.exchanges, **change, **fields
+                payment, status=status, exchanges=result.exchanges, **again, **fields
             )
         except IntegrityError:
             held_by = _holder_of(payment, result.provider_payment_id)
@@ -225,7 +324,7 @@ def record_result(
             )
             status = S.UNKNOWN if status == S.PAID else status
             payment = change_payment(
-                payment, status=status, exchanges=result.exchanges, **change, **fields
+                payment, status=status, exchanges=result.exchanges, **again, **fields
             )
     except IllegalTransitionError as exc:
         payment = settled_meanwhile(exc, result.exchanges)
@@ -262,12 +361,28 @@ def journal(
 ) -> None:
     """Store exchanges with a provider (or the PIN pad) as journal rows: a payment's, or
     (`register`) those of a register's that belong to no payment (an end of day)."""
-    register_id = payment.register_id if payment is not None else register and register.pk
     exchanges = list(exchanges)
-    rows = [
-        ProviderExchange(payment=payment, register_id=register_id, **vars(exchange))
-        for exchange in exchanges
-    ]
+    if payment is not None:
+        journal_many([(payment, exchanges)])
+        return
+    register_id = register.pk if register is not None else None
+    rows = [ProviderExchange(payment=None, register_id=register_id, **vars(e)) for e in exchanges]
+    _store(rows, exchanges)
+
+
+def journal_many(items: Iterable[tuple[Payment, Iterable[Exchange]]]) -> None:
+    """The exchanges of several payments, in one statement."""
+    rows, exchanges = [], []
+    for payment, theirs in items:
+        for exchange in theirs:
+            rows.append(
+                ProviderExchange(payment=payment, register_id=payment.register_id, **vars(exchange))
+            )
+            exchanges.append(exchange)
+    _store(rows, exchanges)
+
+
+def _store(rows: list[ProviderExchange], exchanges: list[Exchange]) -> None:
     if rows:
         ProviderExchange.objects.bulk_create(rows)
         metrics.observe_exchanges(exchanges)

@@ -3,7 +3,7 @@ records the exchange and writes nothing."""
 
 from providers import http
 from providers.base import GatewayResult, Outcome, journaled
-from providers.http import Failure
+from providers.http import Failure, ProviderSession
 from tests.helpers import closed_port
 
 
@@ -56,3 +56,22 @@ def test_a_4xx_without_json_is_an_answer_not_a_mystery(click_server) -> None:
     exchange, _ = _probe(click_server.url.split("/v2/")[0] + "/nowhere", {})
     assert exchange.answered
     assert exchange.status_code == 404
+
+
+def test_the_environments_proxy_settings_are_honoured_and_read_once_per_host(
+    monkeypatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.shop.lan:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    provider_session = ProviderSession()
+
+    def proxies(url: str) -> dict:
+        merged = provider_session.merge_environment_settings(url, {}, None, None, None)
+        return {k: v for k, v in merged["proxies"].items() if k == "http"}
+
+    assert proxies("http://api.click.uz/v2/merchant/") == {"http": "http://proxy.shop.lan:3128"}
+    assert "http" not in proxies("http://127.0.0.1:8101/v2/merchant/")  # NO_PROXY
+    monkeypatch.setenv("HTTP_PROXY", "http://elsewhere:1")
+    # Read once per host: the process's environment does not change under it.
+    assert proxies("http://api.click.uz/v2/merchant/") == {"http": "http://proxy.shop.lan:3128"}
+    assert proxies("http://checkout.paycom.uz/api") == {"http": "http://elsewhere:1"}

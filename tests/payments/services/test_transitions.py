@@ -155,3 +155,50 @@ def test_the_exchanges_survive_a_change_that_fails(monkeypatch) -> None:
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PROCESSING  # the change did not happen
     assert list(payment.exchanges.values_list("operation", flat=True)) == ["click_pass/payment"]
+
+
+def test_changes_in_one_batch_are_each_what_change_payment_makes() -> None:
+    open_ones = [make_payment(status=PaymentStatus.UNKNOWN) for _ in range(3)]
+    settled_first = make_payment(status=PaymentStatus.FAILED)
+    exchange = Exchange(provider="click", operation="payment/status", method="GET", url="u")
+    changes = [
+        transitions.Change(
+            open_ones[0],
+            "reconcile: success",
+            PaymentStatus.PAID,
+            exchanges=(exchange,),
+            fields={"provider_payment_id": "901", "payer_phone": "998901112233"},
+        ),
+        transitions.Change(open_ones[1], "reconcile: failed", PaymentStatus.FAILED),
+        transitions.Change(settled_first, "reconcile: success", PaymentStatus.PAID),
+        transitions.Change(
+            open_ones[2], "flag", fields={"needs_attention": True, "provider_message": "look"}
+        ),
+    ]
+    before = {p.pk: p.updated_at for p in open_ones}
+    outcomes = transitions.change_payments(changes)
+
+    paid, failed, refused, flagged = outcomes
+    assert isinstance(refused, IllegalTransitionError)
+    assert refused.payment.status == PaymentStatus.FAILED  # their word stands
+    for row in (paid, failed, flagged):
+        row.refresh_from_db()
+        assert row.updated_at > before[row.pk]
+    assert (paid.status, paid.provider_payment_id, paid.payer_phone) == (
+        "paid",
+        "901",
+        "998901112233",
+    )
+    assert paid.fiscal_status == FiscalStatus.PENDING
+    assert paid.paid_at is not None
+    assert failed.status == PaymentStatus.FAILED
+    assert (flagged.status, flagged.needs_attention, flagged.provider_message) == (
+        PaymentStatus.UNKNOWN,
+        True,
+        "look",
+    )
+    assert [e.reason for e in paid.events.all()][-1] == "reconcile: success"
+    assert flagged.events.count() == open_ones[2].events.count()  # no step: no event
+    assert paid.exchanges.get().operation == "payment/status"
+    settled_first.refresh_from_db()
+    assert settled_first.status == PaymentStatus.FAILED
