@@ -132,7 +132,8 @@ def services(database_url: str, key: str, provider_url: str) -> list[Service]:
             "the floor",
             "benchmarks.floor.wsgi:application",
             floor,
-            ["--worker-class", "gthread", "--access-logfile", "-"],
+            # What config/gunicorn.py sets for the service, on the command line.
+            ["--worker-class", "gthread", "--reuse-port", "--access-logfile", "-"],
             {},
         ),
     ]

@@ -40,8 +40,20 @@ util.write_error = _envelope_error
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
+# A charge holds its thread for the provider's whole answer (seconds), so an instance serves
+# at most workers x threads registers at once: size them so that workers x threads is at
+# least the registers in flight at the busiest moment, with room to spare, since a
+# register's kept-alive connection stays with one worker. The default, 2 x 16, holds the
+# 64 registers of the benchmark (benchmarks/charge.py) at a provider's 300 ms within 10 %
+# of what 32 threads can do; with more registers than that in flight, raise the threads
+# (the database connections grow with them: one per thread, see config/settings.py).
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+# Each worker listens on a socket of its own and the kernel spreads new connections over
+# them. On one shared socket, a worker whose threads are all busy still accepts, and one
+# worker could end up holding most registers' kept-alive connections while the other's
+# threads idle (measured: half the throughput at 64 registers).
+reuse_port = True
 # A worker that stops answering the arbiter altogether is restarted after this long; a
 # thread waiting on a provider does not stop the worker answering it.
 timeout = 120
