@@ -61,6 +61,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     options.setdefault("timeout", 20)
     options.setdefault("transaction_mode", "IMMEDIATE")
     options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The server binds the parameters, and a statement a connection has run a few times is
+    # prepared on it: PostgreSQL parses and plans each of a charge's statements once per
+    # connection instead of on every charge (a third of its CPU per charge). A pooler in
+    # transaction mode cannot keep prepared statements: DATABASE_PREPARE_THRESHOLD=0 there.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("server_side_binding", True)
+    threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+    options.setdefault("prepare_threshold", threshold if threshold > 0 else None)
 # Provider calls must be journaled even when the request fails later, so no request-wide
 # transaction: each change to a payment takes its own short transaction.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False

@@ -21,6 +21,7 @@ from payments.models import (
     ProviderExchange,
     Register,
     RegisterKey,
+    statements,
 )
 
 
@@ -338,12 +339,10 @@ def key_digest(key: str) -> str:
 
 
 def active_key(key: str) -> RegisterKey | None:
-    """The unrevoked key row (with its register) that `key` is."""
-    return (
-        RegisterKey.objects.select_related("register")
-        .filter(digest=key_digest(key), revoked_at__isnull=True)
-        .first()
-    )
+    """The unrevoked key row (with its register) that `key` is. Every register request
+    asks, so its statement is one written once (`statements.first`)."""
+    where = {"digest": key_digest(key), "revoked_at": None}
+    return statements.first(RegisterKey, where, joined="register")
 
 
 def register_by_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Register | None:

@@ -30,3 +30,6 @@ PROVIDER_URL = os.environ["FLOOR_PROVIDER_URL"]
 PROVIDER_USER = os.environ.get("FLOOR_PROVIDER_USER", "12345")
 PROVIDER_SERVICE_ID = int(os.environ.get("FLOOR_PROVIDER_SERVICE_ID", "40012"))
 PROVIDER_SECRET = os.environ.get("FLOOR_PROVIDER_SECRET", "EMULATOR_SECRET_KEY")
+# As the service binds and prepares its statements on PostgreSQL (config/settings.py).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}

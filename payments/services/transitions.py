@@ -11,13 +11,14 @@ transaction, and answers to earlier operations applied to those. Its policy when
 """
 
 import contextlib
+import copy
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from payments import metrics
@@ -30,6 +31,7 @@ from payments.models import (
     PaymentStatus,
     ProviderExchange,
     Register,
+    statements,
 )
 from payments.selectors import payment_with_provider_id, unknown_payment
 from providers.base import Exchange, GatewayResult, Outcome
@@ -104,10 +106,12 @@ def start_payment(**fields: Any) -> Payment:
     """A new payment, born `processing` with the first step of its timeline: what a charge
     commits before its provider hears of it. Runs in the caller's transaction, which may
     tell others of the payment in the same commit (an Idempotency-Key)."""
-    payment = Payment.objects.create(status=S.PROCESSING, **fields)
-    PaymentEvent.objects.create(
+    payment = Payment(status=S.PROCESSING, **fields)
+    statements.insert([payment])
+    event = PaymentEvent(
         payment=payment, from_status=S.CREATED, to_status=S.PROCESSING, reason="sent"
     )
+    statements.insert([event])
     return payment
 
 
@@ -146,13 +150,42 @@ def change_payment(
     """
     change = Change(payment, reason, status, fiscal_status, actor, tuple(exchanges), fields)
     with transaction.atomic():
-        locked = Payment.objects.select_for_update().get(pk=payment.pk)
-        journal(locked, change.exchanges)
-        event, written = _apply(locked, change)
-        locked.save(update_fields=written)
+        made = _change_as_read(change)
+        if made is None:
+            # Someone wrote the payment since it was read: the same change under its lock.
+            row = Payment.objects.select_for_update().get(pk=payment.pk)
+            event, written = _apply(row, change)
+            statements.update(row, written)
+        else:
+            row, event = made
+        journal(row, change.exchanges)
         if event is not None:
-            event.save()
-    return locked
+            statements.insert([event])
+    return row
+
+
+def _change_as_read(change: Change) -> tuple[Payment, PaymentEvent | None] | None:
+    """The change made on the payment as its caller read it, written only if nobody wrote
+    the row since (its `updated_at`, which every write sets, and its statuses are still
+    those read): one guarded UPDATE instead of a lock, a read and a write, in the common
+    case. None when the row was written meanwhile, or when the change does not follow from
+    what was read: the caller then makes it under the row's lock."""
+    read = change.payment
+    if read.pk is None or read.updated_at is None:
+        return None
+    row = copy.copy(read)
+    try:
+        event, written = _apply(row, change)
+    except IllegalTransitionError:
+        return None
+    as_read = {
+        "updated_at": read.updated_at,
+        "status": read.status,
+        "fiscal_status": read.fiscal_status,
+    }
+    if not statements.update(row, written, where=as_read):
+        return None
+    return row, event
 
 
 def change_payments(changes: list[Change]) -> list[Payment | IllegalTransitionError]:
@@ -168,7 +201,7 @@ def change_payments(changes: list[Change]) -> list[Payment | IllegalTransitionEr
         locked = Payment.objects.select_for_update().filter(pk__in=ids).order_by("pk")
         rows = {row.pk: row for row in locked}
         journal_many([(rows[c.payment.pk], c.exchanges) for c in changes])
-        events, written, changed = [], {"status"}, []
+        events, written, changed = [], set(), []
         for change in changes:
             row = rows[change.payment.pk]
             try:
@@ -181,27 +214,9 @@ def change_payments(changes: list[Change]) -> list[Payment | IllegalTransitionEr
             written.update(fields)
             if event is not None:
                 events.append(event)
-        _write_rows(changed, sorted(written))
-        PaymentEvent.objects.bulk_create(events)
+        statements.update_many(changed, sorted(written))
+        statements.insert(events)
     return outcomes
-
-
-def _write_rows(rows: list[Payment], names: list[str]) -> None:
-    """These fields of each row, with one prepared statement sent for all the rows at once.
-    (Django's bulk_update builds a CASE per field and row: it was most of a batch's time.)"""
-    if not rows:
-        return
-    fields = [Payment._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {quote(Payment._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"
-    params = [
-        [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
-        + [row.pk]
-        for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
 def _apply(locked: Payment, change: Change) -> tuple[PaymentEvent | None, list[str]]:
@@ -229,9 +244,13 @@ def _apply(locked: Payment, change: Change) -> tuple[PaymentEvent | None, list[s
         locked.fiscal_status = fiscal_status
     for name, value in fields.items():
         setattr(locked, name, value)
-    locked.updated_at = timezone.now()  # written by hand: a bulk update does not touch it
+    written = [*fields]
+    if event.to_status:
+        written += ["status", "paid_at"] if event.to_status == S.PAID else ["status"]
+    if event.to_fiscal_status:
+        written.append("fiscal_status")
     moved = event.to_status or event.to_fiscal_status
-    return (event if moved else None), ["status", "fiscal_status", "paid_at", "updated_at", *fields]
+    return (event if moved else None), written
 
 
 def claim_fiscal_sending(payment: Payment, url: str) -> Payment | None:
@@ -384,7 +403,7 @@ def journal_many(items: Iterable[tuple[Payment, Iterable[Exchange]]]) -> None:
 
 def _store(rows: list[ProviderExchange], exchanges: list[Exchange]) -> None:
     if rows:
-        ProviderExchange.objects.bulk_create(rows)
+        statements.insert(rows)
         metrics.observe_exchanges(exchanges)
 
 

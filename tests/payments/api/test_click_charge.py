@@ -219,9 +219,9 @@ def test_a_charge_runs_a_bounded_number_of_queries(
     charge(api, "9904000001")
     # Inside a test every atomic block is a savepoint pair. The register's key (1), the
     # payment born processing with its first event (savepoint, insert, insert, release: 4),
-    # the answer (savepoint, lock, journal row, update, event, release: 6). Eleven, whatever
-    # the number of rows in the tables (tests/payments/services/test_charging_cost.py
-    # counts the real transactions).
-    with django_assert_num_queries(11):
+    # the answer (savepoint, the update guarded by what was read, journal row, event,
+    # release: 5). Ten, whatever the number of rows in the tables
+    # (tests/payments/services/test_charging_cost.py counts the real transactions).
+    with django_assert_num_queries(10):
         body = charge(api, SEED_CODE)
     assert body["is_success"] is True

@@ -283,10 +283,10 @@ def test_a_payme_charge_runs_a_bounded_number_of_queries(
     django_assert_num_queries,
 ) -> None:
     charge(api, "50501000001")  # warm, as for CLICK
-    # As for CLICK (11), plus the receipt: its journal row and the locked write of its id
-    # (savepoint, lock, update, release), and the register whose INN and KKM id the answer
-    # carries.
-    with django_assert_num_queries(17):
+    # As for CLICK (10), plus the receipt: the guarded write of its id with its journal row
+    # (savepoint, update, journal row, release). The register whose INN and KKM id the
+    # answer carries is the one the key's lookup read.
+    with django_assert_num_queries(14):
         assert charge(api, SEED_CODE)["is_success"] is True
 
 

@@ -280,6 +280,6 @@ def test_an_uzum_charge_runs_as_many_queries_as_the_others(
     api, uzum, django_assert_num_queries
 ) -> None:
     charge(api, code("9904"))  # warm: the key's last use, the register and its accounts
-    with django_assert_num_queries(11):  # the same path as CLICK's (test_click_charge)
+    with django_assert_num_queries(10):  # the same path as CLICK's (test_click_charge)
         body = charge(api, code())
     assert body["is_success"] is True

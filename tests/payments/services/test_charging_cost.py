@@ -17,9 +17,9 @@ from tests.helpers import post_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The register's key, the payment and its first event, then the answer: the row locked,
-# the journal row, the update, the event.
-STATEMENTS = 7
+# The register's key, the payment and its first event, then the answer: the update guarded
+# by the row as it was read (no lock, no read), the journal row, the event.
+STATEMENTS = 6
 # What SQLite's backend logs of its transactions (PostgreSQL's driver sends them unlogged).
 TRANSACTION_CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
 
@@ -81,3 +81,19 @@ def test_a_charge_paid_at_once_is_two_transactions(api, click, monkeypatch) -> N
     steps = [(e.from_status, e.to_status) for e in payment.events.all()]
     assert steps == [("created", "processing"), ("processing", "paid")]
     assert payment.exchanges.count() == 1
+
+
+def test_on_postgresql_a_connection_prepares_the_charge_statements_once(api, click) -> None:
+    """After a few charges on one connection, PostgreSQL holds each of the charge's
+    statements prepared (parsed and planned once) instead of parsing every one anew."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no server to prepare statements on")
+    for number in range(6):
+        post_json(api, "/payment/click", {"amount": 500, "qr_code": f"77001122{number:02d}"})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    for table in ("payments_payment", "payments_paymentevent", "payments_providerexchange"):
+        assert any(s.startswith(f'INSERT INTO "{table}"') for s in prepared), (table, prepared)
+    assert any(s.startswith('UPDATE "payments_payment"') for s in prepared), prepared
+    assert any(s.startswith('SELECT "payments_registerkey"') for s in prepared), prepared

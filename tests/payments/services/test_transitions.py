@@ -3,8 +3,9 @@ import threading
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
-from payments.models import FiscalStatus, Payment, PaymentStatus
+from payments.models import FiscalStatus, Payment, PaymentStatus, statements
 from payments.services import transitions
 from payments.services.transitions import IllegalTransitionError, change_payment
 from providers.base import Exchange, GatewayResult, Outcome
@@ -101,23 +102,63 @@ def test_change_works_on_the_locked_row_not_a_stale_copy() -> None:
     assert updated.status == PaymentStatus.PAID
 
 
+def test_a_change_of_the_row_as_read_is_one_guarded_update_without_a_lock() -> None:
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    with CaptureQueriesContext(connection) as queries:
+        updated = change_payment(payment, status=PaymentStatus.PAID, reason="answered")
+    sql = [q["sql"] for q in queries if q["sql"].startswith(("SELECT", "UPDATE"))]
+    assert len(sql) == 1, sql
+    assert sql[0].startswith("UPDATE")
+    assert updated.status == PaymentStatus.PAID
+    assert updated.paid_at is not None
+    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.PAID
+
+
+def test_a_row_written_since_it_was_read_is_changed_under_its_lock_as_it_is_now() -> None:
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    stale = Payment.objects.get(pk=payment.pk)
+    # Someone flags it meanwhile; its status stays what the stale copy says.
+    change_payment(payment, reason="flagged", needs_attention=True, provider_message="look")
+    with CaptureQueriesContext(connection) as queries:
+        updated = change_payment(stale, status=PaymentStatus.PAID, reason="answered")
+    reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT "payments_payment"')]
+    assert len(reads) == 1, reads  # the row read again, under its lock
+    assert updated.status == PaymentStatus.PAID
+    assert updated.provider_message == "look"  # the row as it is, not the stale copy
+    row = Payment.objects.get(pk=payment.pk)
+    assert (row.status, row.provider_message) == (PaymentStatus.PAID, "look")
+    assert row.events.filter(to_status=PaymentStatus.PAID).count() == 1
+
+
+def test_a_status_moved_since_it_was_read_is_judged_as_it_is_now() -> None:
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    stale = Payment.objects.get(pk=payment.pk)
+    change_payment(payment, status=PaymentStatus.PAID, reason="reconciled")
+    with pytest.raises(IllegalTransitionError):
+        change_payment(stale, status=PaymentStatus.FAILED, reason="late answer")
+    row = Payment.objects.get(pk=payment.pk)
+    assert row.status == PaymentStatus.PAID
+    assert not row.events.filter(to_status=PaymentStatus.FAILED).exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_changes_at_once_take_turns_on_the_row_lock(monkeypatch) -> None:
     """Reconcile says paid while an operator says failed, at the same moment: exactly one
-    wins, the other is refused. Without the row lock both would read `processing` and both
-    would write."""
+    wins, the other is refused. Both read `processing`; the first guarded write holds the
+    row, the second finds it written meanwhile and takes the lock, which judges the row as
+    it is now. Unguarded, both would write."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite takes one writer at a time anyway; the lock is proven on PostgreSQL")
     payment = make_payment(status=PaymentStatus.PROCESSING)
     both_read = threading.Barrier(2)
-    real_save = Payment.save
+    real_update = statements.update
 
-    def save_when_both_have_read(self, *args, **kwargs) -> None:
+    def update_when_both_have_read(row, names, **guards) -> bool:
         with contextlib.suppress(threading.BrokenBarrierError):
             both_read.wait(timeout=1.0)  # with the lock, the other is still waiting for it
-        real_save(self, *args, **kwargs)
+        return real_update(row, names, **guards)
 
-    monkeypatch.setattr(Payment, "save", save_when_both_have_read)
+    monkeypatch.setattr(statements, "update", update_when_both_have_read)
     outcomes: list[str] = []
 
     def change(status: str) -> None:
@@ -141,17 +182,19 @@ def test_two_changes_at_once_take_turns_on_the_row_lock(monkeypatch) -> None:
 
 def test_the_exchanges_survive_a_change_that_fails(monkeypatch) -> None:
     payment = make_payment(status=PaymentStatus.PROCESSING)
-    real_event_save = transitions.PaymentEvent.save
+    real_insert = statements.insert
 
-    def breaks(self, *args, **kwargs) -> None:
-        raise RuntimeError("the change broke after the journal rows were written")
+    def breaks_at_the_event(rows) -> None:
+        if isinstance(rows[0], transitions.PaymentEvent):
+            raise RuntimeError("the change broke after the journal rows were written")
+        real_insert(rows)
 
-    monkeypatch.setattr(transitions.PaymentEvent, "save", breaks)
+    monkeypatch.setattr(statements, "insert", breaks_at_the_event)
     exchange = Exchange(provider="click", operation="click_pass/payment", method="POST", url="u")
     result = GatewayResult(Outcome.SUCCESS, exchanges=(exchange,))
     with pytest.raises(RuntimeError):
         transitions.record_result(payment, result, transitions.CHARGE_STATUS, reason="answered")
-    monkeypatch.setattr(transitions.PaymentEvent, "save", real_event_save)
+    monkeypatch.setattr(statements, "insert", real_insert)
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PROCESSING  # the change did not happen
     assert list(payment.exchanges.values_list("operation", flat=True)) == ["click_pass/payment"]

@@ -1,0 +1,177 @@
+"""The charge's own statements, written once from the models' metadata.
+
+Django compiles every query anew from its query tree. On the charge's path that compiling
+cost more than running the statements: each insert, update or lookup spent about a
+millisecond of CPU in the ORM and a few tenths in the database driver
+(benchmarks/charge.py measures the whole). The statements here are built once per model
+from the same metadata the ORM reads (tables, columns, each field's conversion of its
+value) and sent on the ORM's own connection, inside the caller's transaction, on
+PostgreSQL and SQLite alike. Only what each charge runs lives here (the register's key
+found by its digest, inserts, updates by primary key); every other query stays with the
+ORM.
+"""
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model
+
+M = TypeVar("M", bound=Model)
+
+
+def insert(rows: Sequence[Model]) -> None:
+    """Insert new rows of one model in one statement and give them their primary keys,
+    as `bulk_create` does (field defaults, `auto_now_add`; no signals are sent)."""
+    if not rows:
+        return
+    db = _database()
+    if not db.features.can_return_rows_from_bulk_insert:
+        for row in rows:  # a SQLite older than 3.35 has no RETURNING
+            row.save(force_insert=True)
+        return
+    model = type(rows[0])
+    fields, head, tail = _insert_sql(model, db.vendor)
+    values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * len(rows))
+    params = [
+        field.get_db_prep_save(field.pre_save(row, True), db) for row in rows for field in fields
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(f"{head} VALUES {values} {tail}", params)
+        keys = cursor.fetchall()
+    for row, (key,) in zip(rows, keys, strict=True):
+        row.pk = key
+        row._state.adding, row._state.db = False, db.alias
+
+
+def first(model: type[M], where: Mapping[str, Any], *, joined: str) -> M | None:
+    """The row of `model` whose fields hold these values (None: the field is empty), with
+    the row its foreign key `joined` points to, read in the same statement; None if there
+    is no such row. Meant for a unique lookup: of several, any one comes back."""
+    db = _database()
+    names = tuple((name, value is None) for name, value in where.items())
+    sql, own, parents = _select_sql(model, names, joined, db.vendor)
+    params = [
+        _prepared(db, model, name, value) for name, value in where.items() if value is not None
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    values = _from_database(db, [*own, *parents], found)
+    parent_model = model._meta.get_field(joined).related_model
+    row = model.from_db(db.alias, [f.attname for f in own], values[: len(own)])
+    parent = parent_model.from_db(db.alias, [f.attname for f in parents], values[len(own) :])
+    setattr(row, joined, parent)
+    return row
+
+
+def _from_database(db: BaseDatabaseWrapper, fields: list[Field], found: Sequence[Any]) -> list:
+    """The values as the ORM would give them: through the backend's and the fields' own
+    converters (SQLite hands back text for times, for one)."""
+    values = []
+    for field, value in zip(fields, found, strict=True):
+        column = field.get_col(field.model._meta.db_table)
+        for convert in db.ops.get_db_converters(column) + column.get_db_converters(db):
+            value = convert(value, column, db)
+        values.append(value)
+    return values
+
+
+def update(row: Model, names: Iterable[str], *, where: Mapping[str, Any] | None = None) -> bool:
+    """Write these fields of the row (and its `auto_now` ones); with `where`, only if the
+    row still holds those values then. True when the row was written."""
+    db, model = _database(), type(row)
+    guards = tuple(where or ())
+    fields, sql = _update_sql(model, tuple(names), guards, db.vendor)
+    params = [field.get_db_prep_save(field.pre_save(row, False), db) for field in fields]
+    params += [_prepared(db, model, name, value) for name, value in (where or {}).items()]
+    params.append(row.pk)
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+def update_many(rows: Sequence[Model], names: Iterable[str]) -> None:
+    """Write these fields of several rows of one model: one prepared statement sent for all
+    of them at once. (Django's `bulk_update` builds a CASE per field and row: it was most
+    of reconcile's time on a batch.)"""
+    if not rows:
+        return
+    db = _database()
+    fields, sql = _update_sql(type(rows[0]), tuple(names), (), db.vendor)
+    params = [
+        [field.get_db_prep_save(field.pre_save(row, False), db) for field in fields] + [row.pk]
+        for row in rows
+    ]
+    with db.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _database() -> BaseDatabaseWrapper:
+    """This thread's connection itself: `django.db.connection` is a proxy that looks it up
+    again on every attribute, thousands of times in a statement's values."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _prepared(db: BaseDatabaseWrapper, model: type[Model], name: str, value: Any) -> Any:
+    return model._meta.get_field(name).get_db_prep_value(value, db)
+
+
+@functools.cache
+def _insert_sql(model: type[Model], vendor: str) -> tuple[list[Field], str, str]:
+    """The fields an insert writes, and its statement before and after the VALUES rows."""
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = _database().ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    returning, _ = _database().ops.return_insert_columns([meta.pk])
+    return fields, f"INSERT INTO {quote(meta.db_table)} ({columns})", returning
+
+
+@functools.cache
+def _select_sql(
+    model: type[Model], names: tuple[tuple[str, bool], ...], joined: str, vendor: str
+) -> tuple[str, list[Field], list[Field]]:
+    """The statement of `first`, and the fields of the row and of its parent, in order."""
+    meta = model._meta
+    relation = meta.get_field(joined)
+    parent_meta = relation.related_model._meta
+    quote = _database().ops.quote_name
+    table, parent_table = quote(meta.db_table), quote(parent_meta.db_table)
+    own, parents = list(meta.concrete_fields), list(parent_meta.concrete_fields)
+    columns = [f"{table}.{quote(f.column)}" for f in own]
+    columns += [f"{parent_table}.{quote(f.column)}" for f in parents]
+    conditions = [
+        f"{table}.{quote(meta.get_field(name).column)} {'IS NULL' if empty else '= %s'}"
+        for name, empty in names
+    ]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {table} INNER JOIN {parent_table}"
+        f" ON {table}.{quote(relation.column)} = {parent_table}.{quote(parent_meta.pk.column)}"
+        f" WHERE {' AND '.join(conditions)} LIMIT 1"
+    )
+    return sql, own, parents
+
+
+@functools.cache
+def _update_sql(
+    model: type[Model], names: tuple[str, ...], guards: tuple[str, ...], vendor: str
+) -> tuple[list[Field], str]:
+    meta = model._meta
+    written = dict.fromkeys(names)
+    written.update(dict.fromkeys(f.name for f in meta.concrete_fields if _auto_now(f)))
+    fields = [meta.get_field(name) for name in written]
+    quote = _database().ops.quote_name
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    conditions = [f"{quote(meta.get_field(name).column)} = %s" for name in guards]
+    conditions.append(f"{quote(meta.pk.column)} = %s")
+    table = quote(meta.db_table)
+    return fields, f"UPDATE {table} SET {assignments} WHERE {' AND '.join(conditions)}"
+
+
+def _auto_now(field: Field) -> bool:
+    return bool(getattr(field, "auto_now", False))

@@ -1,0 +1,80 @@
+"""The charge's statements give what the ORM would: keys, defaults, converted values."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from payments.models import Payment, PaymentEvent, PaymentStatus, RegisterKey, statements
+from payments.selectors import key_digest
+from tests.factories import make_payment, shop_register
+
+pytestmark = pytest.mark.django_db
+
+
+def test_insert_gives_rows_their_keys_and_defaults_in_order() -> None:
+    register = shop_register()
+    rows = [Payment(register=register, provider="click", amount=a) for a in (100, 200, 300)]
+    statements.insert(rows)
+    for row in rows:
+        stored = Payment.objects.get(pk=row.pk)
+        assert stored.amount == row.amount
+        assert stored.transaction_id == row.transaction_id
+        assert stored.status == PaymentStatus.CREATED
+        assert stored.created_at == row.created_at
+    assert not rows[0]._state.adding
+
+
+def test_update_writes_the_named_fields_and_the_time_of_the_write() -> None:
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    before = payment.updated_at
+    payment.provider_message = "written"
+    payment.slip_text = "not named, not written"
+    assert statements.update(payment, ["provider_message"]) is True
+    stored = Payment.objects.get(pk=payment.pk)
+    assert stored.provider_message == "written"
+    assert stored.slip_text == ""
+    assert stored.updated_at > before
+
+
+def test_a_guarded_update_writes_only_a_row_that_still_holds_the_values() -> None:
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    payment.provider_message = "first"
+    assert statements.update(payment, ["provider_message"], where={"status": "created"}) is False
+    assert Payment.objects.get(pk=payment.pk).provider_message == ""
+    assert statements.update(payment, ["provider_message"], where={"status": "processing"})
+    assert Payment.objects.get(pk=payment.pk).provider_message == "first"
+
+
+def test_first_reads_the_row_with_its_parent_as_the_orm_would() -> None:
+    register = shop_register()
+    used = timezone.now() - timedelta(minutes=5)
+    key = RegisterKey.objects.create(
+        register=register, prefix="rk_abc", digest=key_digest("rk_abc"), last_used_at=used
+    )
+    found = statements.first(
+        RegisterKey, {"digest": key_digest("rk_abc"), "revoked_at": None}, joined="register"
+    )
+    assert found.pk == key.pk
+    assert found.last_used_at == used  # a time with its zone, on SQLite too
+    assert found.created_at == RegisterKey.objects.get(pk=key.pk).created_at
+    assert found.revoked_at is None
+    assert found.register == register
+    assert found.register.name == register.name  # read with it: no second query
+    assert found.register.active is True
+
+
+def test_first_with_an_empty_field_asked_finds_only_such_a_row() -> None:
+    register = shop_register()
+    RegisterKey.objects.create(
+        register=register, prefix="rk_old", digest=key_digest("rk_old"), revoked_at=timezone.now()
+    )
+    where = {"digest": key_digest("rk_old"), "revoked_at": None}
+    assert statements.first(RegisterKey, where, joined="register") is None
+
+
+def test_an_event_inserted_belongs_to_its_payment() -> None:
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    event = PaymentEvent(payment=payment, from_status="created", to_status="processing", reason="r")
+    statements.insert([event])
+    assert list(payment.events.filter(reason="r").values_list("pk", flat=True)) == [event.pk]
