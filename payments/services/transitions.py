@@ -1,8 +1,11 @@
-"""The one locked path through which every change to a payment goes.
+"""The one path through which every change to a payment goes.
 
-`change_payment` takes the row lock (`select_for_update` inside `transaction.atomic`),
-refuses transitions the state machine does not allow, writes the fields and records the
-change in the payment's timeline. Callers always continue with the row it returns.
+`change_payment` judges the change against the row as it is, refuses transitions the state
+machine does not allow, writes the fields and records the change in the payment's
+timeline. It first tries the row as its caller read it, in one UPDATE that holds only if
+nobody wrote the row since; otherwise it takes the row lock (`select_for_update` inside
+`transaction.atomic`) and judges the row as it is now. Callers always continue with the
+row it returns.
 
 `record_result` is the one way a provider's answer reaches a payment: its fields and the
 status its outcome means, the exchanges that produced it journaled in the same
