@@ -21,6 +21,9 @@ from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
 
+# Values one statement may carry: SQLite takes at most 32,766, PostgreSQL 65,535.
+MAX_PARAMETERS = 30_000
+
 
 def insert(rows: Sequence[Model]) -> None:
     """Insert new rows of one model in one statement and give them their primary keys,
@@ -34,6 +37,14 @@ def insert(rows: Sequence[Model]) -> None:
         return
     model = type(rows[0])
     fields, head, tail = _insert_sql(model, db.vendor)
+    per_statement = max(1, MAX_PARAMETERS // len(fields))
+    for start in range(0, len(rows), per_statement):
+        _insert_some(db, rows[start : start + per_statement], fields, head, tail)
+
+
+def _insert_some(
+    db: BaseDatabaseWrapper, rows: Sequence[Model], fields: list[Field], head: str, tail: str
+) -> None:
     values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * len(rows))
     params = [
         field.get_db_prep_save(field.pre_save(row, True), db) for row in rows for field in fields

@@ -1,8 +1,11 @@
 """The charge's statements give what the ORM would: keys, defaults, converted values."""
 
+import math
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from payments.models import Payment, PaymentEvent, PaymentStatus, RegisterKey, statements
@@ -23,6 +26,20 @@ def test_insert_gives_rows_their_keys_and_defaults_in_order() -> None:
         assert stored.status == PaymentStatus.CREATED
         assert stored.created_at == row.created_at
     assert not rows[0]._state.adding
+
+
+def test_insert_of_more_values_than_a_statement_takes_goes_in_several(monkeypatch) -> None:
+    register = shop_register()
+    monkeypatch.setattr(statements, "MAX_PARAMETERS", 100)  # a few payments per statement
+    rows = [Payment(register=register, provider="click", amount=a) for a in range(1, 12)]
+    with CaptureQueriesContext(connection) as queries:
+        statements.insert(rows)
+    inserts = [q for q in queries if q["sql"].startswith("INSERT")]
+    fields = len([f for f in Payment._meta.concrete_fields if not f.primary_key])
+    assert len(inserts) == math.ceil(len(rows) / (100 // fields))  # 3 payments a statement
+    stored = dict(Payment.objects.filter(register=register).values_list("pk", "amount"))
+    assert stored == {row.pk: row.amount for row in rows}
+    assert len(stored) == 11
 
 
 def test_update_writes_the_named_fields_and_the_time_of_the_write() -> None:
