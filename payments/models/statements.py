@@ -26,8 +26,9 @@ MAX_PARAMETERS = 30_000
 
 
 def insert(rows: Sequence[Model]) -> None:
-    """Insert new rows of one model in one statement and give them their primary keys,
-    as `bulk_create` does (field defaults, `auto_now_add`; no signals are sent)."""
+    """Insert new rows of one model in one statement (a few, for a batch of more values
+    than one takes) and give them their primary keys, as `bulk_create` does (field
+    defaults, `auto_now_add`; no signals are sent)."""
     if not rows:
         return
     db = _database()
