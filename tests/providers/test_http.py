@@ -1,6 +1,12 @@
 """The HTTP layer: redaction, how transport trouble is classified; it
 records the exchange and writes nothing."""
 
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
 from providers import http
 from providers.base import GatewayResult, Outcome, journaled
 from providers.http import Failure, ProviderSession
@@ -75,3 +81,64 @@ def test_the_environments_proxy_settings_are_honoured_and_read_once_per_host(
     # Read once per host: the process's environment does not change under it.
     assert proxies("http://api.click.uz/v2/merchant/") == {"http": "http://proxy.shop.lan:3128"}
     assert proxies("http://checkout.paycom.uz/api") == {"http": "http://elsewhere:1"}
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Answers every request with a JSON body and a cookie, and notes what it was sent."""
+
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append((self.path, dict(self.headers)))
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Set-Cookie", "session=from-the-provider; Path=/")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[str, list[tuple[str, dict[str, str]]]]]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    _Recorder.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_request_goes_through_the_environments_proxy(recorder, monkeypatch) -> None:
+    proxy, seen = recorder
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.setattr(http, "_session", None)  # a new process's session
+
+    exchange, _ = _probe("http://api.click.uz/v2/merchant/payment/status/1/2", {})
+
+    assert exchange.body == {"ok": True}
+    # A proxy is asked for the whole address; a server, for its path only.
+    assert [path for path, _ in seen] == ["http://api.click.uz/v2/merchant/payment/status/1/2"]
+
+
+def test_nothing_of_one_request_is_carried_into_the_next(recorder, monkeypatch) -> None:
+    url, seen = recorder
+    monkeypatch.setattr(http, "_session", None)
+
+    _probe(f"{url}/v2/merchant/payment/status/1/2", {"Auth": "account-1"})
+    _probe(f"{url}/v2/merchant/payment/status/1/3", {"Auth": "account-2"})
+
+    (_, first), (_, second) = seen
+    # One session serves every register's account: a provider's cookie set for one
+    # account's request must never ride along with another's.
+    assert "Cookie" not in second
+    assert second["Auth"] == "account-2"
+    assert first["User-Agent"] == second["User-Agent"] == http.BASE_HEADERS["User-Agent"]
