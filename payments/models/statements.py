@@ -38,24 +38,43 @@ def insert(rows: Sequence[Model]) -> None:
         return
     model = type(rows[0])
     fields, head, tail = _insert_sql(model, db.vendor)
+    if len(rows) > 1 and db.vendor == "postgresql":
+        # One array per column: the statement's text is the same for every batch, so the
+        # driver converts it and the server plans it once, whatever the batch's size.
+        _insert_some(db, rows, fields, _insert_from_arrays_sql(model), True)
+        return
+    row_values = f"({', '.join(['%s'] * len(fields))})"
     per_statement = max(1, MAX_PARAMETERS // len(fields))
     for start in range(0, len(rows), per_statement):
-        _insert_some(db, rows[start : start + per_statement], fields, head, tail)
+        some = rows[start : start + per_statement]
+        sql = f"{head} VALUES {', '.join([row_values] * len(some))} {tail}"
+        _insert_some(db, some, fields, sql, False)
 
 
 def _insert_some(
-    db: BaseDatabaseWrapper, rows: Sequence[Model], fields: list[Field], head: str, tail: str
+    db: BaseDatabaseWrapper, rows: Sequence[Model], fields: list[Field], sql: str, by_column: bool
 ) -> None:
-    values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * len(rows))
-    params = [
-        field.get_db_prep_save(field.pre_save(row, True), db) for row in rows for field in fields
+    values = [
+        [field.get_db_prep_save(field.pre_save(row, True), db) for field in fields] for row in rows
     ]
+    params = (
+        [list(column) for column in zip(*values, strict=True)]
+        if by_column
+        else [v for row in values for v in row]
+    )
     with db.cursor() as cursor:
-        cursor.execute(f"{head} VALUES {values} {tail}", params)
+        cursor.execute(sql, params)
         keys = cursor.fetchall()
     for row, (key,) in zip(rows, keys, strict=True):
         row.pk = key
         row._state.adding, row._state.db = False, db.alias
+
+
+def _arrays(db: BaseDatabaseWrapper, fields: Sequence[Field]) -> list[str]:
+    """A PostgreSQL array parameter for each field's values, of the column's own type
+    without its length (varchar[], not varchar(32)[], which would cut what is too long
+    instead of refusing it)."""
+    return [f"(%s)::{field.db_type(db).split('(')[0]}[]" for field in fields]
 
 
 def first(model: type[M], where: Mapping[str, Any], *, joined: str) -> M | None:
@@ -114,13 +133,19 @@ def update_many(rows: Sequence[Model], names: Iterable[str]) -> None:
     if not rows:
         return
     db = _database()
-    fields, sql = _update_sql(type(rows[0]), tuple(names), (), db.vendor)
+    model = type(rows[0])
+    fields, sql = _update_sql(model, tuple(names), (), db.vendor)
     params = [
         [field.get_db_prep_save(field.pre_save(row, False), db) for field in fields] + [row.pk]
         for row in rows
     ]
     with db.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if db.vendor == "postgresql":
+            # One statement for all of them, its text the same whatever their number.
+            sql = _update_from_arrays_sql(model, tuple(f.name for f in fields))
+            cursor.execute(sql, [list(column) for column in zip(*params, strict=True)])
+        else:
+            cursor.executemany(sql, params)
 
 
 def _database() -> BaseDatabaseWrapper:
@@ -142,6 +167,13 @@ def _insert_sql(model: type[Model], vendor: str) -> tuple[list[Field], str, str]
     columns = ", ".join(quote(f.column) for f in fields)
     returning, _ = _database().ops.return_insert_columns([meta.pk])
     return fields, f"INSERT INTO {quote(meta.db_table)} ({columns})", returning
+
+
+@functools.cache
+def _insert_from_arrays_sql(model: type[Model]) -> str:
+    """PostgreSQL's insert of many rows from one array per column."""
+    fields, head, tail = _insert_sql(model, "postgresql")
+    return f"{head} SELECT * FROM UNNEST({', '.join(_arrays(_database(), fields))}) {tail}"
 
 
 @functools.cache
@@ -183,6 +215,25 @@ def _update_sql(
     conditions.append(f"{quote(meta.pk.column)} = %s")
     table = quote(meta.db_table)
     return fields, f"UPDATE {table} SET {assignments} WHERE {' AND '.join(conditions)}"
+
+
+@functools.cache
+def _update_from_arrays_sql(model: type[Model], names: tuple[str, ...]) -> str:
+    """PostgreSQL's update of many rows from one array per column (the primary keys last)."""
+    meta = model._meta
+    db = _database()
+    quote = db.ops.quote_name
+    fields = [meta.get_field(name) for name in names] + [meta.pk]
+    aliases = [f"v{i}" for i in range(len(fields))]
+    assignments = ", ".join(
+        f"{quote(f.column)} = given.{alias}" for f, alias in zip(fields[:-1], aliases, strict=False)
+    )
+    table = quote(meta.db_table)
+    return (
+        f"UPDATE {table} SET {assignments}"
+        f" FROM UNNEST({', '.join(_arrays(db, fields))}) AS given({', '.join(aliases)})"
+        f" WHERE {table}.{quote(meta.pk.column)} = given.{aliases[-1]}"
+    )
 
 
 def _auto_now(field: Field) -> bool:

@@ -4,7 +4,7 @@ import math
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -28,6 +28,15 @@ def test_insert_gives_rows_their_keys_and_defaults_in_order() -> None:
     assert not rows[0]._state.adding
 
 
+on_sqlite = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="PostgreSQL takes a batch as one array per column"
+)
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite takes a batch as rows of values"
+)
+
+
+@on_sqlite
 def test_insert_of_more_values_than_a_statement_takes_goes_in_several(monkeypatch) -> None:
     register = shop_register()
     monkeypatch.setattr(statements, "MAX_PARAMETERS", 100)  # a few payments per statement
@@ -40,6 +49,49 @@ def test_insert_of_more_values_than_a_statement_takes_goes_in_several(monkeypatc
     stored = dict(Payment.objects.filter(register=register).values_list("pk", "amount"))
     assert stored == {row.pk: row.amount for row in rows}
     assert len(stored) == 11
+
+
+@on_postgresql
+def test_a_batch_is_one_statement_of_the_same_text_whatever_its_size() -> None:
+    register = shop_register()
+    sent: list[str] = []
+
+    def note(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        for size in (2, 300):
+            statements.insert(
+                [Payment(register=register, provider="click", amount=a + 1) for a in range(size)]
+            )
+    # The same text: the driver converts it, and the server plans it, once.
+    first, second = sent
+    assert first == second
+    assert Payment.objects.filter(register=register).count() == 302
+
+
+@on_postgresql
+def test_a_value_too_long_for_its_column_is_refused_not_cut() -> None:
+    register = shop_register()
+    rows = [Payment(register=register, provider="click", amount=a) for a in (1, 2)]
+    rows[1].provider_code = "x" * 33  # the column takes 32
+    with pytest.raises(DataError), transaction.atomic():
+        statements.insert(rows)
+    assert not Payment.objects.filter(register=register).exists()
+
+
+def test_update_many_writes_each_rows_own_values() -> None:
+    payments = [make_payment(status=PaymentStatus.PROCESSING) for _ in range(3)]
+    before = max(p.updated_at for p in payments)
+    for number, payment in enumerate(payments):
+        payment.provider_message = f"answer {number}"
+        payment.slip_text = "not named, not written"
+    statements.update_many(payments, ["provider_message"])
+    stored = Payment.objects.in_bulk([p.pk for p in payments])
+    assert [stored[p.pk].provider_message for p in payments] == ["answer 0", "answer 1", "answer 2"]
+    assert {stored[p.pk].slip_text for p in payments} == {""}
+    assert min(stored[p.pk].updated_at for p in payments) > before
 
 
 def test_update_writes_the_named_fields_and_the_time_of_the_write() -> None:
