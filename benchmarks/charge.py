@@ -300,7 +300,8 @@ def counted_by_the_server(service: Service, database_url: str) -> tuple[float, f
 
 
 _LINE = re.compile(r"\[(\d+)\] \S*@(\S+) LOG:  (?:statement|execute [^:]*): (.*)")
-_WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+# A write, or a WITH whose parts write (one statement, so one commit in autocommit).
+_WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|WITH\b.*\b(INSERT|UPDATE|DELETE))\b", re.I | re.S)
 
 
 def count_statements(text: str, database: str) -> tuple[int, int]:

@@ -20,6 +20,10 @@ SEED_URL = "https://ofd.soliq.uz/check?t=UZ170703100597&r=2421&c=20230104121801&
 OTHER_URL = "https://ofd.soliq.uz/check?t=UZ170703100597&r=2904&c=20230222120100&s=113075569254"
 
 
+# The queries of a charge paid at once, inside a test (tests/payments/api/test_click_charge.py).
+CHARGE_QUERIES = {"postgresql": 7, "sqlite": 10}
+
+
 def post_json(api: APIClient, path: str, body: dict) -> dict:
     """POST a JSON body; the answer must be HTTP 200 (every outcome a register acts on)."""
     response = api.post(path, body, format="json")

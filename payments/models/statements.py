@@ -9,13 +9,21 @@ value) and sent on the ORM's own connection, inside the caller's transaction, on
 PostgreSQL and SQLite alike. Only what each charge runs lives here (the register's key
 found by its digest, inserts, updates by primary key); every other query stays with the
 ORM.
+
+Every statement is a round trip, and on PostgreSQL each costs the server a parse, a plan
+and an execution besides. So PostgreSQL gets rows that belong together in one statement (a
+data-modifying WITH: a payment with its first event, an answer's update with its journal
+rows and event), atomic on its own without BEGIN and COMMIT, and a batch of any size as one
+array per column, a statement whose text never changes.
 """
 
+import contextlib
 import functools
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
@@ -54,9 +62,7 @@ def insert(rows: Sequence[Model]) -> None:
 def _insert_some(
     db: BaseDatabaseWrapper, rows: Sequence[Model], fields: list[Field], sql: str, by_column: bool
 ) -> None:
-    values = [
-        [field.get_db_prep_save(field.pre_save(row, True), db) for field in fields] for row in rows
-    ]
+    values = [_values(db, row, fields, adding=True) for row in rows]
     params = (
         [list(column) for column in zip(*values, strict=True)]
         if by_column
@@ -66,15 +72,19 @@ def _insert_some(
         cursor.execute(sql, params)
         keys = cursor.fetchall()
     for row, (key,) in zip(rows, keys, strict=True):
-        row.pk = key
-        row._state.adding, row._state.db = False, db.alias
+        _keyed(db, row, key)
 
 
 def _arrays(db: BaseDatabaseWrapper, fields: Sequence[Field]) -> list[str]:
-    """A PostgreSQL array parameter for each field's values, of the column's own type
-    without its length (varchar[], not varchar(32)[], which would cut what is too long
-    instead of refusing it)."""
-    return [f"(%s)::{field.db_type(db).split('(')[0]}[]" for field in fields]
+    """A PostgreSQL array parameter for each field's values (sent in binary: no quoting of
+    every element)."""
+    return [f"(%b)::{_type(db, field)}[]" for field in fields]
+
+
+def _type(db: BaseDatabaseWrapper, field: Field) -> str:
+    """The column's type without its length: varchar, not varchar(32), whose cast would cut
+    what is too long instead of refusing it."""
+    return field.db_type(db).split("(")[0]
 
 
 def first(model: type[M], where: Mapping[str, Any], *, joined: str) -> M | None:
@@ -118,12 +128,129 @@ def update(row: Model, names: Iterable[str], *, where: Mapping[str, Any] | None 
     db, model = _database(), type(row)
     guards = tuple(where or ())
     fields, sql = _update_sql(model, tuple(names), guards, db.vendor)
-    params = [field.get_db_prep_save(field.pre_save(row, False), db) for field in fields]
+    params = _values(db, row, fields, adding=False)
     params += [_prepared(db, model, name, value) for name, value in (where or {}).items()]
     params.append(row.pk)
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
+
+
+def together() -> bool:
+    """Whether `insert_with` and `update_with` write in one statement (PostgreSQL's
+    data-modifying WITH), atomic on its own. Elsewhere they write one statement after the
+    other, and the caller holds a transaction around them."""
+    return _database().vendor == "postgresql"
+
+
+def atomic_together() -> AbstractContextManager:
+    """What to hold around `insert_with` or `update_with` so that a failure undoes all of
+    it and leaves the caller's transaction usable: nothing on PostgreSQL outside a
+    transaction (one statement is atomic on its own), else a transaction or savepoint."""
+    if together() and not _database().in_atomic_block:
+        return contextlib.nullcontext()
+    return transaction.atomic()
+
+
+def insert_with(parent: Model, children: Sequence[Model], *, link: str) -> None:
+    """Insert a new row and new rows that point to it through their foreign key `link`,
+    giving each its primary key."""
+    db = _database()
+    if not together():
+        insert([parent])
+        for child in children:
+            setattr(child, link, parent)
+            insert([child])
+        return
+    fields, head, tail = _insert_sql(type(parent), db.vendor)
+    values = ", ".join(["%s"] * len(fields))
+    parts = [("parent", f"{head} VALUES ({values}) {tail}", parent._meta.pk)]
+    params = _values(db, parent, fields, adding=True)
+    for number, child in enumerate(children):
+        child_fields = _insert_sql(type(child), db.vendor)[0]
+        linked = child._meta.get_field(link)
+        sql = _insert_from(db, type(child), "parent", linked)
+        parts.append((f"c{number}", sql, child._meta.pk))
+        params += _values(db, child, [f for f in child_fields if f != linked], adding=True)
+    keys = _run_together(db, parts, params)
+    assert keys is not None  # an insert of one row returns it
+    _keyed(db, parent, keys[0])
+    for child, key in zip(children, keys[1:], strict=True):
+        setattr(child, link, parent)
+        _keyed(db, child, key)
+
+
+def update_with(
+    row: Model, names: Iterable[str], *, where: Mapping[str, Any], children: Sequence[Model]
+) -> bool:
+    """The guarded `update`, and new rows (already pointing to the row) inserted only if it
+    wrote it. True when it did."""
+    db = _database()
+    if not together():
+        if not update(row, names, where=where):
+            return False
+        for child in children:
+            insert([child])
+        return True
+    model = type(row)
+    fields, sql = _update_sql(model, tuple(names), tuple(where), db.vendor)
+    params = _values(db, row, fields, adding=False)
+    params += [_prepared(db, model, name, value) for name, value in where.items()]
+    params.append(row.pk)
+    pk = model._meta.pk
+    parts = [("written", f"{sql} RETURNING {db.ops.quote_name(pk.column)}", pk)]
+    for number, child in enumerate(children):
+        child_fields = _insert_sql(type(child), db.vendor)[0]
+        sql = _insert_from(db, type(child), "written", None)
+        parts.append((f"c{number}", sql, child._meta.pk))
+        params += _values(db, child, child_fields, adding=True)
+    keys = _run_together(db, parts, params)
+    if keys is None:
+        return False
+    for child, key in zip(children, keys[1:], strict=True):
+        _keyed(db, child, key)
+    return True
+
+
+def _insert_from(
+    db: BaseDatabaseWrapper, model: type[Model], source: str, linked: Field | None
+) -> str:
+    """An insert of one row of `model` that happens once per row of `source` (a part of the
+    same WITH): its values are parameters, cast to their columns' types (a SELECT list
+    does not take them from the columns), except `linked`, the source's primary key."""
+    fields, head, tail = _insert_sql(model, db.vendor)
+    values = [
+        f"{source}.{db.ops.quote_name(f.target_field.column)}"
+        if f == linked
+        else f"%s::{_type(db, f)}"
+        for f in fields
+    ]
+    return f"{head} SELECT {', '.join(values)} FROM {source} {tail}"
+
+
+def _run_together(
+    db: BaseDatabaseWrapper, parts: list[tuple[str, str, Field]], params: list[Any]
+) -> list[Any] | None:
+    """Run the WITH of these parts (name, statement, the primary key it returns); the key
+    each returned, or None if they returned none (each part returns one row, or none when
+    what it depends on wrote none)."""
+    named = ", ".join(f"{name} AS ({sql})" for name, sql, _ in parts)
+    keys = ", ".join(f"{name}.{db.ops.quote_name(pk.column)}" for name, _, pk in parts)
+    froms = ", ".join(name for name, _, _ in parts)
+    sql = f"WITH {named} SELECT {keys} FROM {froms}"
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+    return list(found) if found is not None else None
+
+
+def _values(db: BaseDatabaseWrapper, row: Model, fields: Sequence[Field], *, adding: bool) -> list:
+    return [field.get_db_prep_save(field.pre_save(row, adding), db) for field in fields]
+
+
+def _keyed(db: BaseDatabaseWrapper, row: Model, key: Any) -> None:
+    row.pk = key
+    row._state.adding, row._state.db = False, db.alias
 
 
 def update_many(rows: Sequence[Model], names: Iterable[str]) -> None:
@@ -135,10 +262,7 @@ def update_many(rows: Sequence[Model], names: Iterable[str]) -> None:
     db = _database()
     model = type(rows[0])
     fields, sql = _update_sql(model, tuple(names), (), db.vendor)
-    params = [
-        [field.get_db_prep_save(field.pre_save(row, False), db) for field in fields] + [row.pk]
-        for row in rows
-    ]
+    params = [[*_values(db, row, fields, adding=False), row.pk] for row in rows]
     with db.cursor() as cursor:
         if db.vendor == "postgresql":
             # One statement for all of them, its text the same whatever their number.

@@ -110,11 +110,10 @@ def start_payment(**fields: Any) -> Payment:
     commits before its provider hears of it. Runs in the caller's transaction, which may
     tell others of the payment in the same commit (an Idempotency-Key)."""
     payment = Payment(status=S.PROCESSING, **fields)
-    statements.insert([payment])
     event = PaymentEvent(
         payment=payment, from_status=S.CREATED, to_status=S.PROCESSING, reason="sent"
     )
-    statements.insert([event])
+    statements.insert_with(payment, [event], link="payment")
     return payment
 
 
@@ -152,27 +151,28 @@ def change_payment(
     Setting a status equal to the current one is allowed and only writes `fields`.
     """
     change = Change(payment, reason, status, fiscal_status, actor, tuple(exchanges), fields)
+    with statements.atomic_together():
+        row = _change_as_read(change)
+    if row is not None:
+        return row
     with transaction.atomic():
-        made = _change_as_read(change)
-        if made is None:
-            # Someone wrote the payment since it was read: the same change under its lock.
-            row = Payment.objects.select_for_update().get(pk=payment.pk)
-            event, written = _apply(row, change)
-            statements.update(row, written)
-        else:
-            row, event = made
+        # Someone wrote the payment since it was read: the same change under its lock.
+        row = Payment.objects.select_for_update().get(pk=payment.pk)
+        event, written = _apply(row, change)
+        statements.update(row, written)
         journal(row, change.exchanges)
         if event is not None:
             statements.insert([event])
     return row
 
 
-def _change_as_read(change: Change) -> tuple[Payment, PaymentEvent | None] | None:
+def _change_as_read(change: Change) -> Payment | None:
     """The change made on the payment as its caller read it, written only if nobody wrote
     the row since (its `updated_at`, which every write sets, and its statuses are still
-    those read): one guarded UPDATE instead of a lock, a read and a write, in the common
-    case. None when the row was written meanwhile, or when the change does not follow from
-    what was read: the caller then makes it under the row's lock."""
+    those read), with its journal rows and its event: one guarded UPDATE instead of a lock,
+    a read and a write, in the common case. None, having written nothing, when the row was
+    written meanwhile or the change does not follow from what was read: the caller then
+    makes it under the row's lock."""
     read = change.payment
     if read.pk is None or read.updated_at is None:
         return None
@@ -186,9 +186,12 @@ def _change_as_read(change: Change) -> tuple[Payment, PaymentEvent | None] | Non
         "status": read.status,
         "fiscal_status": read.fiscal_status,
     }
-    if not statements.update(row, written, where=as_read):
+    journaled = _journal_rows([(row, change.exchanges)])
+    new_rows = [*journaled, event] if event is not None else journaled
+    if not statements.update_with(row, written, where=as_read, children=new_rows):
         return None
-    return row, event
+    metrics.observe_exchanges(change.exchanges)
+    return row
 
 
 def change_payments(changes: list[Change]) -> list[Payment | IllegalTransitionError]:
@@ -394,14 +397,16 @@ def journal(
 
 def journal_many(items: Iterable[tuple[Payment, Iterable[Exchange]]]) -> None:
     """The exchanges of several payments, in one statement."""
-    rows, exchanges = [], []
-    for payment, theirs in items:
-        for exchange in theirs:
-            rows.append(
-                ProviderExchange(payment=payment, register_id=payment.register_id, **vars(exchange))
-            )
-            exchanges.append(exchange)
-    _store(rows, exchanges)
+    items = [(payment, list(theirs)) for payment, theirs in items]
+    _store(_journal_rows(items), [exchange for _, theirs in items for exchange in theirs])
+
+
+def _journal_rows(items: Iterable[tuple[Payment, Iterable[Exchange]]]) -> list[ProviderExchange]:
+    return [
+        ProviderExchange(payment=payment, register_id=payment.register_id, **vars(exchange))
+        for payment, theirs in items
+        for exchange in theirs
+    ]
 
 
 def _store(rows: list[ProviderExchange], exchanges: list[Exchange]) -> None:

@@ -147,3 +147,41 @@ def test_an_event_inserted_belongs_to_its_payment() -> None:
     event = PaymentEvent(payment=payment, from_status="created", to_status="processing", reason="r")
     statements.insert([event])
     assert list(payment.events.filter(reason="r").values_list("pk", flat=True)) == [event.pk]
+
+
+def test_insert_with_gives_the_row_and_its_children_their_keys() -> None:
+    payment = Payment(register=shop_register(), provider="click", amount=500)
+    events = [PaymentEvent(payment=payment, reason=f"step {n}") for n in range(2)]
+    with statements.atomic_together():
+        statements.insert_with(payment, events, link="payment")
+    stored = Payment.objects.get(pk=payment.pk)
+    assert stored.transaction_id == payment.transaction_id
+    assert sorted(stored.events.values_list("pk", "reason")) == [
+        (events[0].pk, "step 0"),
+        (events[1].pk, "step 1"),
+    ]
+    assert events[0].payment_id == payment.pk
+
+
+def test_update_with_writes_its_children_only_with_the_row() -> None:
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    earlier = list(payment.events.values_list("pk", flat=True))
+    payment.provider_message = "answered"
+    missed = PaymentEvent(payment=payment, reason="not while the guard fails")
+    with statements.atomic_together():
+        written = statements.update_with(
+            payment, ["provider_message"], where={"status": "paid"}, children=[missed]
+        )
+    assert written is False
+    assert missed.pk is None
+    assert list(payment.events.values_list("pk", flat=True)) == earlier
+    made = PaymentEvent(payment=payment, reason="with the row")
+    with statements.atomic_together():
+        written = statements.update_with(
+            payment, ["provider_message"], where={"status": "processing"}, children=[made]
+        )
+    assert written is True
+    assert list(payment.events.exclude(pk__in=earlier).values_list("pk", "reason")) == [
+        (made.pk, "with the row")
+    ]
+    assert Payment.objects.get(pk=payment.pk).provider_message == "answered"

@@ -18,16 +18,18 @@ from tests.helpers import post_json
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The register's key, the payment and its first event, then the answer: the update guarded
-# by the row as it was read (no lock, no read), the journal row, the event.
-STATEMENTS = 6
+# by the row as it was read (no lock, no read), the journal row, the event. PostgreSQL
+# writes the payment with its event in one statement, and the answer in another.
+STATEMENTS = {"postgresql": 3, "sqlite": 6}
 # What SQLite's backend logs of its transactions (PostgreSQL's driver sends them unlogged).
 TRANSACTION_CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
+WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE)\b")
 
 
 @contextmanager
 def commits_counted() -> Iterator[list[int]]:
-    """How many transactions commit meanwhile (statements in autocommit are not counted:
-    each of them is its own)."""
+    """How many transactions that write commit meanwhile: those committed by name, and each
+    writing statement run in autocommit (a transaction of its own)."""
     count = [0]
     real = connection.commit
 
@@ -35,9 +37,15 @@ def commits_counted() -> Iterator[list[int]]:
         count[0] += 1
         real()
 
+    def on_its_own(execute, sql, params, many, context):
+        if not connection.in_atomic_block and WRITES.search(sql):
+            count[0] += 1
+        return execute(sql, params, many, context)
+
     connection.commit = commit
     try:
-        yield count
+        with connection.execute_wrapper(on_its_own):
+            yield count
     finally:
         del connection.commit
 
@@ -76,7 +84,7 @@ def test_a_charge_paid_at_once_is_two_transactions(api, click, monkeypatch) -> N
     assert committed_before_sending == [(PaymentStatus.PROCESSING, 1)]
     assert commits[0] == 2
     sql = [q["sql"] for q in statements if not TRANSACTION_CONTROL.match(q["sql"])]
-    assert len(sql) == STATEMENTS, [text[:60] for text in sql]
+    assert len(sql) == STATEMENTS[connection.vendor], [text[:60] for text in sql]
     payment = Payment.objects.get(qr_code="7700112233")
     steps = [(e.from_status, e.to_status) for e in payment.events.all()]
     assert steps == [("created", "processing"), ("processing", "paid")]
@@ -94,6 +102,6 @@ def test_on_postgresql_a_connection_prepares_the_charge_statements_once(api, cli
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     for table in ("payments_payment", "payments_paymentevent", "payments_providerexchange"):
-        assert any(s.startswith(f'INSERT INTO "{table}"') for s in prepared), (table, prepared)
-    assert any(s.startswith('UPDATE "payments_payment"') for s in prepared), prepared
+        assert any(f'INSERT INTO "{table}"' in s for s in prepared), (table, prepared)
+    assert any('UPDATE "payments_payment"' in s for s in prepared), prepared
     assert any(s.startswith('SELECT "payments_registerkey"') for s in prepared), prepared
