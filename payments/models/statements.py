@@ -125,12 +125,8 @@ def _from_database(db: BaseDatabaseWrapper, fields: list[Field], found: Sequence
 def update(row: Model, names: Iterable[str], *, where: Mapping[str, Any] | None = None) -> bool:
     """Write these fields of the row (and its `auto_now` ones); with `where`, only if the
     row still holds those values then. True when the row was written."""
-    db, model = _database(), type(row)
-    guards = tuple(where or ())
-    fields, sql = _update_sql(model, tuple(names), guards, db.vendor)
-    params = _values(db, row, fields, adding=False)
-    params += [_prepared(db, model, name, value) for name, value in (where or {}).items()]
-    params.append(row.pk)
+    db = _database()
+    sql, params = _guarded_update(db, row, names, where or {})
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
@@ -166,13 +162,7 @@ def insert_with(parent: Model, children: Sequence[Model], *, link: str) -> None:
     values = ", ".join(["%s"] * len(fields))
     parts = [("parent", f"{head} VALUES ({values}) {tail}", parent._meta.pk)]
     params = _values(db, parent, fields, adding=True)
-    for number, child in enumerate(children):
-        child_fields = _insert_sql(type(child), db.vendor)[0]
-        linked = child._meta.get_field(link)
-        sql = _insert_from(db, type(child), "parent", linked)
-        parts.append((f"c{number}", sql, child._meta.pk))
-        params += _values(db, child, [f for f in child_fields if f != linked], adding=True)
-    keys = _run_together(db, parts, params)
+    keys = _run_together(db, parts, params, children, link=link)
     assert keys is not None  # an insert of one row returns it
     _keyed(db, parent, keys[0])
     for child, key in zip(children, keys[1:], strict=True):
@@ -192,19 +182,10 @@ def update_with(
         for child in children:
             insert([child])
         return True
-    model = type(row)
-    fields, sql = _update_sql(model, tuple(names), tuple(where), db.vendor)
-    params = _values(db, row, fields, adding=False)
-    params += [_prepared(db, model, name, value) for name, value in where.items()]
-    params.append(row.pk)
-    pk = model._meta.pk
+    sql, params = _guarded_update(db, row, names, where)
+    pk = row._meta.pk
     parts = [("written", f"{sql} RETURNING {db.ops.quote_name(pk.column)}", pk)]
-    for number, child in enumerate(children):
-        child_fields = _insert_sql(type(child), db.vendor)[0]
-        sql = _insert_from(db, type(child), "written", None)
-        parts.append((f"c{number}", sql, child._meta.pk))
-        params += _values(db, child, child_fields, adding=True)
-    keys = _run_together(db, parts, params)
+    keys = _run_together(db, parts, params, children, link=None)
     if keys is None:
         return False
     for child, key in zip(children, keys[1:], strict=True):
@@ -229,11 +210,24 @@ def _insert_from(
 
 
 def _run_together(
-    db: BaseDatabaseWrapper, parts: list[tuple[str, str, Field]], params: list[Any]
+    db: BaseDatabaseWrapper,
+    first: list[tuple[str, str, Field]],
+    params: list[Any],
+    children: Sequence[Model],
+    *,
+    link: str | None,
 ) -> list[Any] | None:
-    """Run the WITH of these parts (name, statement, the primary key it returns); the key
-    each returned, or None if they returned none (each part returns one row, or none when
-    what it depends on wrote none)."""
+    """Run one WITH: the `first` part (its name, statement and the primary key it returns;
+    `params` are its parameters), then an insert of each child once per row that part
+    returned (its foreign key `link`, if given, taken from that row). The key each part
+    returned, or None when the first returned none (and so no child was inserted)."""
+    source = first[0][0]
+    parts, params = list(first), list(params)
+    for number, child in enumerate(children):
+        linked = child._meta.get_field(link) if link is not None else None
+        given = [f for f in _insert_sql(type(child), db.vendor)[0] if f != linked]
+        parts.append((f"c{number}", _insert_from(db, type(child), source, linked), child._meta.pk))
+        params += _values(db, child, given, adding=True)
     named = ", ".join(f"{name} AS ({sql})" for name, sql, _ in parts)
     keys = ", ".join(f"{name}.{db.ops.quote_name(pk.column)}" for name, _, pk in parts)
     froms = ", ".join(name for name, _, _ in parts)
@@ -242,6 +236,19 @@ def _run_together(
         cursor.execute(sql, params)
         found = cursor.fetchone()
     return list(found) if found is not None else None
+
+
+def _guarded_update(
+    db: BaseDatabaseWrapper, row: Model, names: Iterable[str], where: Mapping[str, Any]
+) -> tuple[str, list[Any]]:
+    """The UPDATE of these fields of the row (and its `auto_now` ones) that holds only
+    while the row has the values of `where`, and its parameters."""
+    model = type(row)
+    fields, sql = _update_sql(model, tuple(names), tuple(where), db.vendor)
+    params = _values(db, row, fields, adding=False)
+    params += [_prepared(db, model, name, value) for name, value in where.items()]
+    params.append(row.pk)
+    return sql, params
 
 
 def _values(db: BaseDatabaseWrapper, row: Model, fields: Sequence[Field], *, adding: bool) -> list:
