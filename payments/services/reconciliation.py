@@ -8,7 +8,6 @@ calling thread, a batch of answers per transaction.
 import logging
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.db import transaction
 
 from payments.models import OPEN_STATUSES, Payment, PaymentStatus
 from payments.selectors import has_later_operation, made_before
+from payments.services.asking import Askers
 from payments.services.charging import gateway_input
 from payments.services.transitions import (
     CHECK_STATUS,
@@ -61,9 +61,11 @@ def settle_open(
     *,
     dry_run: bool = False,
     workers: int | None = None,
+    processes: int | None = None,
     progress: Callable[[], None] = lambda: None,
 ) -> list[Settled]:
-    """Ask the provider about each open payment and record what it says."""
+    """Ask the provider about each open payment and record what it says (`workers`
+    lookups at once, spread over `processes`: see `payments.services.asking`)."""
 
     def apply(payment: Payment, result: GatewayResult | str | None) -> Settled:
         before = payment.status
@@ -132,6 +134,7 @@ def settle_open(
         apply,
         dry_run=dry_run,
         workers=workers,
+        processes=processes,
         progress=progress,
         plan=plan,
     )
@@ -142,6 +145,7 @@ def check_paid(
     *,
     dry_run: bool = False,
     workers: int | None = None,
+    processes: int | None = None,
     progress: Callable[[], None] = lambda: None,
 ) -> list[Settled]:
     """Ask the provider about each paid payment; one it reversed is marked reversed."""
@@ -159,7 +163,14 @@ def check_paid(
         return registry.GATEWAYS[provider].check(data)
 
     settled = _ask_all(
-        payments, gateway_input, ask, apply, dry_run=dry_run, workers=workers, progress=progress
+        payments,
+        gateway_input,
+        ask,
+        apply,
+        dry_run=dry_run,
+        workers=workers,
+        processes=processes,
+        progress=progress,
     )
     return [s for s in settled if s is not None]
 
@@ -175,6 +186,7 @@ def _ask_all(
     *,
     dry_run: bool,
     workers: int | None,
+    processes: int | None = None,
     progress: Callable[[], None],
     plan: Callable[[Payment, GatewayResult | str | None], Planned | None] = (
         lambda payment, result: None
@@ -207,24 +219,22 @@ def _ask_all(
                 progress()
         answered.clear()
 
-    def asked(data: PaymentData, provider: str) -> GatewayResult | Exception:
-        try:
-            return ask(data, provider)
-        except Exception as exc:  # a lookup that raises: that payment's, recorded on it
-            return exc
-
-    with ThreadPoolExecutor(max_workers=workers or settings.RECONCILE_WORKERS) as pool:
-        futures = {}
+    askers: Askers[Payment] = Askers(
+        ask,
+        workers=workers or settings.RECONCILE_WORKERS,
+        processes=processes or settings.RECONCILE_PROCESSES,
+    )
+    with askers:
         for payment in payments:
             # Decided here, in the thread that reads the database; workers only ask.
             data = to_ask(payment)
             if not isinstance(data, PaymentData):
                 answered.append((payment, data))
                 continue
-            futures[pool.submit(asked, data, payment.provider)] = payment
+            askers.submit(payment, data, payment.provider)
         written = time.monotonic()
-        for future in as_completed(futures):
-            answered.append((futures[future], future.result()))
+        for payment, result in askers.answers():
+            answered.append((payment, result))
             if len(answered) >= WRITE_BATCH or time.monotonic() - written > 0.5:
                 write()
                 written = time.monotonic()
