@@ -39,6 +39,7 @@ class Askers(Generic[K]):
         self._pool: ThreadPoolExecutor | None = None
         self._futures: dict[Future, K] = {}
         self._children: list[multiprocessing.process.BaseProcess] = []
+        self._told_the_end = False
 
     def __enter__(self) -> "Askers[K]":
         if self._processes == 1:
@@ -71,27 +72,35 @@ class Askers(Generic[K]):
             for future in as_completed(self._futures):
                 yield self._futures[future], future.result()
             return
-        for _ in range(self._threads_in_all):
-            self._tasks.put(None)  # no more: each thread ends when it takes one
+        self._no_more_tasks()
         waiting = set(range(len(self._keys)))
+        ended = False  # every asking process has ended: only what they sent is left to read
         while waiting:
             try:
-                number, answer = self._answers.get(timeout=_PATIENCE_SECONDS)
+                number, answer = self._answers.get(timeout=0.1 if ended else _PATIENCE_SECONDS)
             except queue.Empty:
-                if any(child.is_alive() for child in self._children):
-                    continue
-                # Every asking process ended and these were never answered: each one's
-                # outcome is unknown, said as an error on it, never guessed.
-                for number in sorted(waiting):
-                    yield self._keys[number], RuntimeError("the lookup's process ended")
-                return
+                if ended:
+                    # Never answered: each one's outcome is unknown, said as an error on
+                    # it, never guessed.
+                    for number in sorted(waiting):
+                        yield self._keys[number], RuntimeError("the lookup's process ended")
+                    return
+                ended = not any(child.is_alive() for child in self._children)
+                continue
             waiting.discard(number)
             yield self._keys[number], answer
+
+    def _no_more_tasks(self) -> None:
+        if not self._told_the_end:
+            self._told_the_end = True
+            for _ in range(self._threads_in_all):
+                self._tasks.put(None)  # each asking thread ends when it takes one
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             return
+        self._no_more_tasks()  # also when the writing side stopped early
         for child in self._children:
             child.join(timeout=5)
             if child.is_alive():
