@@ -34,7 +34,7 @@ INSERT INTO payments_payment (
     register_id, transaction_id, provider, operation, amount, qr_code, provider_payment_id, status,
     provider_status, provider_code, provider_message, fiscal_status, fiscal_receipt_url,
     fiscal_error, fiscal_attempts, payer_phone, masked_card, auth_code, terminal_id,
-    slip_text, needs_attention, created_at, updated_at
+    slip_text, needs_attention, created_at, updated_at, reversed_amount, fiscal_sending_url
 )
 SELECT
     (SELECT min(id) FROM payments_register),
@@ -52,7 +52,8 @@ SELECT
     '986009******' || lpad((i %% 10000)::text, 4, '0'),
     '', '', '', i %% 97 = 0,
     now() - make_interval(secs => i * 2),
-    now() - make_interval(secs => i * 2)
+    now() - make_interval(secs => i * 2),
+    0, ''
 FROM generate_series(1, %s) AS i
 """
 
@@ -79,9 +80,9 @@ def main() -> None:
             cursor.execute(FILL, [ROWS])
             cursor.execute("ANALYZE payments_payment")
         print(f"filled {ROWS:,} payments in {time.monotonic() - started:.0f} s\n")
-        User.objects.create_superuser("bench", password="bench-password-1")
+        operator = User.objects.create_superuser("bench", password="bench-password-1")
         client = Client()
-        client.login(username="bench", password="bench-password-1")
+        client.force_login(operator)
         base = "/admin/payments/payment/"
         measure(client, "list, first page", base)
         measure(client, "list, page 500", base + "?p=500")
@@ -93,6 +94,7 @@ def main() -> None:
         )
         measure(client, "search: provider id", base + "?q=500000123456")
         measure(client, "search: payer phone", base + "?q=998900123456")
+        measure(client, "search: scanned code", base + "?q=700000000000123456")
         pk = connection.cursor()
         pk.execute("SELECT id FROM payments_payment ORDER BY created_at DESC LIMIT 1")
         measure(client, "one payment's page", f"{base}{pk.fetchone()[0]}/change/")

@@ -360,6 +360,10 @@ def register_by_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) 
     return narrowest[0] if len({r.pk for r in narrowest}) == 1 else None
 
 
+def register_by_name(name: str) -> Register | None:
+    return Register.objects.filter(name=name).first()
+
+
 def registers_at(provider: str) -> list[Register]:
     """The active registers with an account at `provider`."""
     return list(Register.objects.filter(active=True, accounts__provider=provider).distinct())

@@ -14,7 +14,7 @@ from payments.admin.base import ViewOnlyAdmin, badge, preformatted
 from payments.admin.inlines import AuditInline, JournalInline, TimelineInline
 from payments.admin.listing import CreatedBetweenFilter, EstimatedCountPaginator
 from payments.models import Payment
-from payments.selectors import payment_by_transaction_id
+from payments.selectors import payment_by_transaction_id, register_by_name
 from providers.money import format_uzs
 
 
@@ -174,9 +174,13 @@ class PaymentAdmin(ViewOnlyAdmin):
         if not term:
             return queryset, False
         match = Q(provider_payment_id=term) | Q(qr_code=term) | Q(payer_phone=term)
-        match |= Q(register__name=term)  # a register's payments, by its exact name
         if term.isdigit() and len(term) == 9:
             match |= Q(payer_phone="998" + term)  # a phone typed without the country code
+        # The register and the payment by our id are found first, so that every part of the
+        # match is an index of the payments table: an OR across a join would scan them all.
+        register = register_by_name(term)  # a register's payments, by its exact name
+        if register is not None:
+            match |= Q(register=register.pk)
         found = payment_by_transaction_id(term)
         if found is not None:
             match |= Q(pk=found.pk)

@@ -67,7 +67,12 @@ class Payment(models.Model):
     )
     # A reversal that is an operation of its own points at the purchase it reverses.
     reverses = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversals",
+        db_index=False,  # indexed below, for the reversals only
     )
     amount = models.BigIntegerField(help_text="Amount in tiyin (1 UZS = 100 tiyin).")
     reversed_amount = models.BigIntegerField(
@@ -122,13 +127,15 @@ class Payment(models.Model):
         constraints = [
             # A scanned code is charged at most once per provider, whatever the races: the
             # second insert fails and the request answers with the first one's outcome.
+            # The code leads, so the operators' search by code alone uses it too.
             models.UniqueConstraint(
-                fields=["provider", "qr_code"],
+                fields=["qr_code", "provider"],
                 condition=Q(qr_code__isnull=False),
                 name="payment_qr_code_once_per_provider",
             ),
+            # The provider's id leads, so the search by that id alone uses it too.
             models.UniqueConstraint(
-                fields=["provider", "provider_payment_id"],
+                fields=["provider_payment_id", "provider"],
                 condition=~Q(provider_payment_id=""),
                 name="payment_provider_id_unique",
             ),
@@ -152,14 +159,27 @@ class Payment(models.Model):
                 name="payment_fiscal_status_known",
             ),
         ]
+        # Each index costs every charge an entry on insert and another on each change of
+        # status (such an update is never HOT), so a column that is empty on most rows is
+        # indexed only where it is not, and the unique constraints above serve the search
+        # by code and by the provider's id. An equality with a non-empty term implies the
+        # partial indexes' conditions, so the planner still uses them.
         indexes = [
             models.Index(fields=["status", "created_at"], name="payment_status_created"),
-            # The operators' search box looks a payment up by any of these, exactly.
-            models.Index(fields=["provider_payment_id"], name="payment_provider_id"),
-            models.Index(fields=["qr_code"], name="payment_qr_code"),
-            models.Index(fields=["payer_phone"], name="payment_payer_phone"),
+            # The operators' search box looks a payment up by its payer's phone, exactly.
+            models.Index(
+                fields=["payer_phone"], condition=~Q(payer_phone=""), name="payment_payer_phone"
+            ),
             # One receipt URL belongs to one payment: checked on every confirm.
-            models.Index(fields=["fiscal_receipt_url"], name="payment_fiscal_receipt"),
+            models.Index(
+                fields=["fiscal_receipt_url"],
+                condition=~Q(fiscal_receipt_url=""),
+                name="payment_fiscal_receipt",
+            ),
+            # A purchase's reversals (the admin's links, what is left to give back).
+            models.Index(
+                fields=["reverses"], condition=Q(reverses__isnull=False), name="payment_reversals"
+            ),
             # Monitoring counts these at every scrape; they are few among a million.
             models.Index(
                 fields=["provider", "fiscal_status"],
