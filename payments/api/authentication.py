@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from payments.middleware import note_register
 from payments.models import Register, RegisterKey
 from payments.selectors import active_key, register_by_address
+from payments.services.reconnect import read_checking_connection
 from payments.services.registers import key_used
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ class RegisterAuthentication(BaseAuthentication):
             scheme, _, key = header.partition(" ")
             if scheme.lower() != "bearer" or not key.strip():
                 self._refuse("an Authorization header that is not a Bearer key", address)
-            row = active_key(key.strip())
+            # The first statement of a register's request: it checks the connection too.
+            row = read_checking_connection(lambda: active_key(key.strip()))
             if row is None:
                 self._refuse("an unknown or revoked key", address)
             if not row.register.active:

@@ -158,6 +158,7 @@ class QrChargeView(ChargeView):
             register=request.user,
             provider=self.provider,
             on_payment=self.payment_made,
+            on_payment_writes=self.key_row is not None,
             **given.validated_data,
         )
 

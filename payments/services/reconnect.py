@@ -44,6 +44,25 @@ def on_live_connection(write: Callable[[], T], *, what: str) -> T:
     raise AssertionError("unreachable")
 
 
+def read_checking_connection(read: Callable[[], T]) -> T:
+    """`read()` as a request's first statement, standing in for the connection's health
+    check (CONN_HEALTH_CHECKS), which would cost a round trip of its own: on a connection
+    that died while idle (a restart, a failover), the connection is replaced and `read()`
+    asked once more, as the check would have replaced it. Only for a read: a write may
+    have been done before its connection died. Once the check is done, or on a new
+    connection, `read()` just runs."""
+    kept = connection.connection is not None and connection.health_check_enabled
+    if not kept or connection.health_check_done or connection.in_atomic_block:
+        return read()
+    connection.health_check_done = True  # this read is the check
+    try:
+        return read()
+    except CONNECTION_ERRORS as exc:
+        logger.info("the kept database connection failed (%s); reading on a new one", exc)
+        connection.close()
+        return read()
+
+
 def record_or_unknown(
     write: Callable[[], T], *, transaction_id: Any, exchanges: Iterable[Exchange], what: str
 ) -> T:

@@ -1,12 +1,14 @@
 """Who may call: a register by its key, or by the network it is bound to. Anyone else is
 111 / HTTP 401 in the envelope on every register endpoint, and nothing is charged or read."""
 
+import psycopg
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from payments.models import Payment
 from payments.services.registers import add_register, issue_key, revoke_key
-from tests.helpers import SEED_URL
+from tests.helpers import SEED_URL, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +168,50 @@ class TestBehindAProxy:
 def test_the_api_schema_and_unknown_paths_need_no_key(client) -> None:
     assert APIClient(REMOTE_ADDR="203.0.113.9").get("/api/schema/").status_code == 200
     assert APIClient(REMOTE_ADDR="203.0.113.9").get("/nowhere").status_code == 404
+
+
+# --- the key's lookup checks the kept connection -------------------------------------------
+
+
+def _next_request_on_the_kept_connection() -> None:
+    """What the start of a request does to a connection it keeps (Django's request_started,
+    which the test client leaves out): its health is to be checked again."""
+    connection.close_if_unusable_or_obsolete()
+    assert connection.connection is not None
+    assert not connection.health_check_done
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_keyed_request_needs_no_separate_health_check(api, click, monkeypatch) -> None:
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"]
+    assert post_json(api, "/payment/click", {"amount": 500, "qr_code": "7701000001"})["is_success"]
+    checks = []
+    real = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or real())
+    _next_request_on_the_kept_connection()
+
+    body = post_json(api, "/payment/click", {"amount": 500, "qr_code": "7701000002"})
+
+    assert body["is_success"] is True
+    assert checks == []  # the key's lookup was the check
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_connection_that_died_is_replaced_under_the_keys_lookup(api, click) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("an SQLite connection is a file: it does not die while idle")
+    assert post_json(api, "/payment/click", {"amount": 500, "qr_code": "7701000003"})["is_success"]
+    _next_request_on_the_kept_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    connection.health_check_done = False  # that SELECT was not the request's
+    db = connection.settings_dict
+    dsn = f"host={db['HOST']} port={db['PORT']} user={db['USER']} dbname=postgres"
+    with psycopg.connect(dsn, autocommit=True) as admin:  # a restart, as this connection sees it
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    body = post_json(api, "/payment/click", {"amount": 500, "qr_code": "7701000004"})
+
+    assert body["is_success"] is True
+    assert Payment.objects.get(qr_code="7701000004").status == "paid"

@@ -11,7 +11,8 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from payments.models import Payment, PaymentStatus
+from payments.models import IdempotencyKey, Payment, PaymentStatus
+from payments.services import idempotency
 from providers import registry
 from tests.helpers import post_json
 
@@ -28,13 +29,15 @@ WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE)\b")
 
 @contextmanager
 def commits_counted() -> Iterator[list[int]]:
-    """How many transactions that write commit meanwhile: those committed by name, and each
-    writing statement run in autocommit (a transaction of its own)."""
-    count = [0]
+    """How many transactions that write commit meanwhile: those committed by name (a
+    BEGIN ... COMMIT, counted also in [1]), and each writing statement run in autocommit
+    (a transaction of its own)."""
+    count = [0, 0]
     real = connection.commit
 
     def commit() -> None:
         count[0] += 1
+        count[1] += 1
         real()
 
     def on_its_own(execute, sql, params, many, context):
@@ -83,6 +86,8 @@ def test_a_charge_paid_at_once_is_two_transactions(api, click, monkeypatch) -> N
     assert body["is_success"] is True
     assert committed_before_sending == [(PaymentStatus.PROCESSING, 1)]
     assert commits[0] == 2
+    if connection.vendor == "postgresql":  # no key to bind: each write is one statement
+        assert commits[1] == 0
     sql = [q["sql"] for q in statements if not TRANSACTION_CONTROL.match(q["sql"])]
     assert len(sql) == STATEMENTS[connection.vendor], [text[:60] for text in sql]
     payment = Payment.objects.get(qr_code="7700112233")
@@ -105,3 +110,40 @@ def test_on_postgresql_a_connection_prepares_the_charge_statements_once(api, cli
         assert any(f'INSERT INTO "{table}"' in s for s in prepared), (table, prepared)
     assert any('UPDATE "payments_payment"' in s for s in prepared), prepared
     assert any(s.startswith('SELECT "payments_registerkey"') for s in prepared), prepared
+
+
+def test_a_charge_with_a_key_binds_the_key_in_the_payments_commit(api, click, monkeypatch):
+    """With an Idempotency-Key, the payment and the key's link to it commit together: a
+    replay can always name the payment once it exists."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's other connections are locked out of a write in progress")
+    api.credentials(HTTP_IDEMPOTENCY_KEY="cost-1", **api._credentials)
+    visible_elsewhere_when_bound = []
+    real_bind = idempotency.bind
+
+    def bind(row, payment):
+        visible_elsewhere_when_bound.append(_seen_elsewhere(payment))
+        real_bind(row, payment)
+
+    monkeypatch.setattr(idempotency, "bind", bind)
+    body = post_json(api, "/payment/click", {"amount": 500, "qr_code": "7700112299"})
+
+    assert body["is_success"] is True
+    assert visible_elsewhere_when_bound == [False]
+    key = IdempotencyKey.objects.get(key="cost-1")
+    assert str(key.transaction_id) == body["data"]["transaction_id"]
+
+
+def _seen_elsewhere(payment: Payment) -> bool:
+    seen: list[bool] = []
+
+    def look() -> None:
+        try:
+            seen.append(Payment.objects.filter(pk=payment.pk).exists())
+        finally:
+            connections.close_all()
+
+    reader = threading.Thread(target=look)
+    reader.start()
+    reader.join()
+    return seen[0]
