@@ -4,8 +4,9 @@ one transaction for everything the answer changes."""
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import pytest
 from django.db import connection, connections
@@ -17,6 +18,8 @@ from providers import registry
 from tests.helpers import post_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+T = TypeVar("T")
 
 # The register's key, the payment and its first event, then the answer: the update guarded
 # by the row as it was read (no lock, no read), the journal row, the event. PostgreSQL
@@ -53,14 +56,13 @@ def commits_counted() -> Iterator[list[int]]:
         del connection.commit
 
 
-def seen_from_another_connection(transaction_id: str) -> tuple[str, int]:
-    """The payment's status and timeline length as another connection sees them now."""
-    seen: list[tuple[str, int]] = []
+def from_another_connection(read: Callable[[], T]) -> T:
+    """What `read()` gives on another connection (another thread's), now."""
+    seen: list[T] = []
 
     def look() -> None:
         try:
-            payment = Payment.objects.get(transaction_id=transaction_id)
-            seen.append((payment.status, payment.events.count()))
+            seen.append(read())
         finally:
             connections.close_all()
 
@@ -68,6 +70,16 @@ def seen_from_another_connection(transaction_id: str) -> tuple[str, int]:
     reader.start()
     reader.join()
     return seen[0]
+
+
+def seen_from_another_connection(transaction_id: str) -> tuple[str, int]:
+    """The payment's status and timeline length as another connection sees them now."""
+
+    def status_and_steps() -> tuple[str, int]:
+        payment = Payment.objects.get(transaction_id=transaction_id)
+        return payment.status, payment.events.count()
+
+    return from_another_connection(status_and_steps)
 
 
 def test_a_charge_paid_at_once_is_two_transactions(api, click, monkeypatch) -> None:
@@ -122,7 +134,8 @@ def test_a_charge_with_a_key_binds_the_key_in_the_payments_commit(api, click, mo
     real_bind = idempotency.bind
 
     def bind(row, payment):
-        visible_elsewhere_when_bound.append(_seen_elsewhere(payment))
+        made = Payment.objects.filter(pk=payment.pk)
+        visible_elsewhere_when_bound.append(from_another_connection(made.exists))
         real_bind(row, payment)
 
     monkeypatch.setattr(idempotency, "bind", bind)
@@ -132,18 +145,3 @@ def test_a_charge_with_a_key_binds_the_key_in_the_payments_commit(api, click, mo
     assert visible_elsewhere_when_bound == [False]
     key = IdempotencyKey.objects.get(key="cost-1")
     assert str(key.transaction_id) == body["data"]["transaction_id"]
-
-
-def _seen_elsewhere(payment: Payment) -> bool:
-    seen: list[bool] = []
-
-    def look() -> None:
-        try:
-            seen.append(Payment.objects.filter(pk=payment.pk).exists())
-        finally:
-            connections.close_all()
-
-    reader = threading.Thread(target=look)
-    reader.start()
-    reader.join()
-    return seen[0]
