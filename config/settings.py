@@ -77,7 +77,8 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # holds up to workers x threads of them (PostgreSQL's max_connections must exceed that
 # over all instances, plus the commands). A new PostgreSQL backend per request was a third
 # of a charge's own time. It is checked before each request's first query, so one that
-# died while idle (a restart, a failover) is replaced instead of failing that request.
+# died while idle (a restart, a failover) is replaced instead of failing that request; a
+# register's key lookup is that check itself (payments/services/reconnect.py).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -160,9 +160,9 @@ def insert_with(parent: Model, children: Sequence[Model], *, link: str) -> None:
         return
     fields, head, tail = _insert_sql(type(parent), db.vendor)
     values = ", ".join(["%s"] * len(fields))
-    parts = [("parent", f"{head} VALUES ({values}) {tail}", parent._meta.pk)]
+    first = ("parent", f"{head} VALUES ({values}) {tail}", parent._meta.pk.column)
     params = _values(db, parent, fields, adding=True)
-    keys = _run_together(db, parts, params, children, link=link)
+    keys = _run_together(db, first, params, children, link=link)
     assert keys is not None  # an insert of one row returns it
     _keyed(db, parent, keys[0])
     for child, key in zip(children, keys[1:], strict=True):
@@ -183,9 +183,9 @@ def update_with(
             insert([child])
         return True
     sql, params = _guarded_update(db, row, names, where)
-    pk = row._meta.pk
-    parts = [("written", f"{sql} RETURNING {db.ops.quote_name(pk.column)}", pk)]
-    keys = _run_together(db, parts, params, children, link=None)
+    pk = row._meta.pk.column
+    first = ("written", f"{sql} RETURNING {db.ops.quote_name(pk)}", pk)
+    keys = _run_together(db, first, params, children, link=None)
     if keys is None:
         return False
     for child, key in zip(children, keys[1:], strict=True):
@@ -193,12 +193,52 @@ def update_with(
     return True
 
 
-def _insert_from(
-    db: BaseDatabaseWrapper, model: type[Model], source: str, linked: Field | None
-) -> str:
+def _run_together(
+    db: BaseDatabaseWrapper,
+    first: tuple[str, str, str],
+    params: list[Any],
+    children: Sequence[Model],
+    *,
+    link: str | None,
+) -> list[Any] | None:
+    """Run one WITH: the `first` part (its name, statement and the primary key column it
+    returns; `params` are its parameters), then an insert of each child once per row that
+    part returned (its foreign key `link`, if given, taken from that row). The key each
+    part returned, or None when the first returned none (and so no child was inserted)."""
+    sql, given = _together_sql(*first, tuple(type(child) for child in children), link)
+    params = list(params)
+    for child, fields in zip(children, given, strict=True):
+        params += _values(db, child, fields, adding=True)
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+    return list(found) if found is not None else None
+
+
+@functools.cache
+def _together_sql(
+    source: str, statement: str, key: str, children: tuple[type[Model], ...], link: str | None
+) -> tuple[str, list[list[Field]]]:
+    """The WITH's text (the same for every charge, so it is written once), and the fields
+    whose values each child gives as parameters."""
+    quote = _database().ops.quote_name
+    parts, given = [(source, statement, key)], []
+    for number, model in enumerate(children):
+        linked = model._meta.get_field(link) if link is not None else None
+        fields = _insert_sql(model, "postgresql")[0]
+        given.append([f for f in fields if f != linked])
+        parts.append((f"c{number}", _insert_from(model, source, linked), model._meta.pk.column))
+    named = ", ".join(f"{name} AS ({sql})" for name, sql, _ in parts)
+    keys = ", ".join(f"{name}.{quote(column)}" for name, _, column in parts)
+    froms = ", ".join(name for name, _, _ in parts)
+    return f"WITH {named} SELECT {keys} FROM {froms}", given
+
+
+def _insert_from(model: type[Model], source: str, linked: Field | None) -> str:
     """An insert of one row of `model` that happens once per row of `source` (a part of the
     same WITH): its values are parameters, cast to their columns' types (a SELECT list
     does not take them from the columns), except `linked`, the source's primary key."""
+    db = _database()
     fields, head, tail = _insert_sql(model, db.vendor)
     values = [
         f"{source}.{db.ops.quote_name(f.target_field.column)}"
@@ -207,35 +247,6 @@ def _insert_from(
         for f in fields
     ]
     return f"{head} SELECT {', '.join(values)} FROM {source} {tail}"
-
-
-def _run_together(
-    db: BaseDatabaseWrapper,
-    first: list[tuple[str, str, Field]],
-    params: list[Any],
-    children: Sequence[Model],
-    *,
-    link: str | None,
-) -> list[Any] | None:
-    """Run one WITH: the `first` part (its name, statement and the primary key it returns;
-    `params` are its parameters), then an insert of each child once per row that part
-    returned (its foreign key `link`, if given, taken from that row). The key each part
-    returned, or None when the first returned none (and so no child was inserted)."""
-    source = first[0][0]
-    parts, params = list(first), list(params)
-    for number, child in enumerate(children):
-        linked = child._meta.get_field(link) if link is not None else None
-        given = [f for f in _insert_sql(type(child), db.vendor)[0] if f != linked]
-        parts.append((f"c{number}", _insert_from(db, type(child), source, linked), child._meta.pk))
-        params += _values(db, child, given, adding=True)
-    named = ", ".join(f"{name} AS ({sql})" for name, sql, _ in parts)
-    keys = ", ".join(f"{name}.{db.ops.quote_name(pk.column)}" for name, _, pk in parts)
-    froms = ", ".join(name for name, _, _ in parts)
-    sql = f"WITH {named} SELECT {keys} FROM {froms}"
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchone()
-    return list(found) if found is not None else None
 
 
 def _guarded_update(

@@ -1,6 +1,6 @@
-"""The payments table keeps few indexes, because every charge writes an entry into each of
-them twice. What the operators and the service look payments up by must still find its
-index: on a table of many rows each of these lookups is planned on one, never a scan."""
+"""The payments table and the journal keep few indexes, because every charge writes an
+entry into each of them. What the operators and the service look rows up by must still find
+its index: on a table of many rows each of these lookups is planned on one, never a scan."""
 
 import re
 
@@ -10,7 +10,12 @@ from django.db import connection
 from django.test import RequestFactory
 
 from payments.models import Payment
-from payments.selectors import other_payment_with_receipt, paid_reversals_sum
+from payments.selectors import (
+    last_day_closed,
+    other_payment_with_receipt,
+    paid_reversals_sum,
+    shift_operations,
+)
 from tests.factories import make_payment, shop_register
 
 pytestmark = [
@@ -108,3 +113,30 @@ def test_a_purchases_reversals_are_looked_up_by_their_index(many_payments):
 
     assert "payment_reversals" in plan or "payment_one_open_reversal" in plan, plan
     assert paid_reversals_sum(purchase) == reversal.amount
+
+
+# A journal of many exchanges: most are QR charges of the register, some its terminal's.
+JOURNAL = """
+INSERT INTO payments_providerexchange (
+    payment_id, register_id, provider, operation, method, url, request_headers,
+    response_body, error, duration_ms, started_at, created_at
+)
+SELECT
+    NULL, %s, CASE WHEN i %% 10 = 0 THEN 'humo' ELSE 'click' END,
+    CASE WHEN i %% 10 = 0 THEN 'purchase' ELSE 'click_pass/payment' END,
+    'POST', '', '{}', '', '', 1, now() - make_interval(secs => i), now()
+FROM generate_series(1, %s) AS i
+"""
+
+
+def test_a_registers_shift_is_found_by_the_lines_index(many_payments):
+    with connection.cursor() as cursor:
+        cursor.execute(JOURNAL, [many_payments.pk, ROWS])
+        cursor.execute("ANALYZE payments_providerexchange")
+    purchases, reversals = shift_operations("humo", many_payments, since=None, until=None)
+    plans = [plan_of(purchases), plan_of(reversals)]
+
+    for plan in plans:
+        assert "exchange_line_order" in plan, plan
+        assert "Seq Scan on payments_providerexchange" not in plan, plan
+    assert last_day_closed("humo", many_payments) is None
