@@ -14,7 +14,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# The back office's translations (locale/*/LC_MESSAGES/django.po), compiled for Django;
+# msgfmt comes with GNU gettext (Debian: gettext).
 install: $(VENV)/.installed
+	$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0
 
 # The service on $(HOST):$(PORT) with SQLite and the provider emulators.
 run: export ALLOW_TEST_DEPLOYMENT = true

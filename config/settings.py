@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known: an operator's own language; English off the back office.
+    "payments.admin.language.LanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
@@ -147,7 +149,15 @@ TEMPLATES = [
     },
 ]
 
-LANGUAGE_CODE = "en-us"
+# The back office speaks the operators' languages; each operator picks one on its pages
+# (kept with the operator), and this is the language of whoever has not picked. The
+# register API speaks English whatever the request asks: its messages are the contract.
+LANGUAGES = [("en", "English"), ("ru", "Русский"), ("uz", "Oʻzbekcha")]
+LANGUAGE_CODE = env.str("BACK_OFFICE_LANGUAGE", default="en")
+# Ours first; then what Django's own Uzbek admin catalog lacks (locale/django_admin).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale" / "django_admin"]
+# An operator's choice outlives the session: a year in the browser, and with the operator.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = "Asia/Tashkent"
 USE_I18N = True
 USE_TZ = True

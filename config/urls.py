@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from payments.admin import language
 from payments.api.health import LiveView, ReadyView
 from payments.api.metrics import MetricsView
 from payments.api.views import UnknownPathView
@@ -18,6 +19,7 @@ urlpatterns = [
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin", RedirectView.as_view(url="/admin/")),
+    path("admin/language/", language.choose, name="choose-language"),
     path("admin/", admin.site.urls),
     # Last: whatever nobody routes answers 404 in the envelope, whatever DEBUG says.
     re_path(r"^", UnknownPathView.as_view()),

@@ -24,6 +24,20 @@ def pinpad_protocol(app_configs: Any, **kwargs: Any) -> list[Error]:
     ]
 
 
+@register()
+def back_office_language(app_configs: Any, **kwargs: Any) -> list[Error]:
+    known = [code for code, _ in settings.LANGUAGES]
+    if settings.LANGUAGE_CODE in known:
+        return []
+    return [
+        Error(
+            f"BACK_OFFICE_LANGUAGE is {settings.LANGUAGE_CODE!r}",
+            hint=f"Set it to one of: {', '.join(known)}.",
+            id="payments.E006",
+        )
+    ]
+
+
 # The emulators' own keys (emulators/, make run) all begin so: a deployment that still has
 # one is not talking to a real provider, or is talking to one with a key everybody knows.
 EMULATOR_KEY_PREFIX = "EMULATOR_"

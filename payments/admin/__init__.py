@@ -13,9 +13,16 @@ permission, confirmed with a reason and written to the audit trail.
 - `registers`: registers, their keys (issued and shown once, revoked) and provider accounts
 """
 
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
 from payments.admin.audit import OperatorActionAdmin
 from payments.admin.payment import PaymentAdmin
 from payments.admin.registers import ProviderAccountAdmin, RegisterAdmin, RegisterKeyAdmin
+
+admin.site.site_header = _("Payments back office")
+admin.site.site_title = _("Payments")
+admin.site.index_title = _("Payments, registers and their keys")
 
 __all__ = [
     "OperatorActionAdmin",

@@ -11,17 +11,20 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from payments.models import Payment
 from payments.services import operations
+from providers.money import format_uzs
 
 
 @dataclass(frozen=True)
 class OperatorAction:
     name: str  # also the operations service's name for it
     permission: str  # codename in payments.Payment's Meta.permissions
-    description: str  # the button
-    explains: str  # what the confirmation page says will happen
+    description: str | Promise  # the button
+    explains: str | Promise  # what the confirmation page says will happen
     choose_status: bool = False  # the operator says how it ended
     # The payment's own answer to "can this be done to it?", for its page's buttons.
     applies: Callable[[Payment], bool] = lambda payment: True
@@ -31,34 +34,42 @@ ACTIONS = [
     OperatorAction(
         "check_status",
         "check_status",
-        "Ask the provider for the status",
-        "The provider (or, for HUMO, the PIN pad's last transaction) is asked what became of "
-        "each payment, and its answer is recorded on the payment. Nothing is charged.",
+        _("Ask the provider for the status"),
+        _(
+            "The provider (or, for HUMO, the PIN pad's last transaction) is asked what became "
+            "of each payment, and its answer is recorded on the payment. Nothing is charged."
+        ),
     ),
     OperatorAction(
         "retry_fiscal",
         "retry_fiscal",
-        "Retry the fiscal submission",
-        "The register's receipt URL on each payment is sent to the provider again (for "
-        "CLICK, only if CLICK does not have it already). Payments without a refused receipt "
-        "are left as they are.",
+        _("Retry the fiscal submission"),
+        _(
+            "The register's receipt URL on each payment is sent to the provider again (for "
+            "CLICK, only if CLICK does not have it already). Payments without a refused "
+            "receipt are left as they are."
+        ),
         applies=lambda payment: payment.can_retry_fiscal,
     ),
     OperatorAction(
         "reverse_payments",
         "reverse_payment",
-        "Reverse (give the money back)",
-        "Each paid payment is undone at its provider: a CLICK reversal, a Payme "
-        "receipts.cancel, or a cancel on the HUMO PIN pad. The customer gets the money back; "
-        "the register must issue its own refund receipt.",
+        _("Reverse (give the money back)"),
+        _(
+            "Each paid payment is undone at its provider: a CLICK reversal, a Payme "
+            "receipts.cancel, or a cancel on the HUMO PIN pad. The customer gets the money "
+            "back; the register must issue its own refund receipt."
+        ),
         applies=lambda payment: payment.can_reverse,
     ),
     OperatorAction(
         "settle_by_hand",
         "settle_payment",
-        "Settle an unknown payment by hand",
-        "Each open (unknown or processing) payment is set to what you found in the "
-        "provider's cabinet or the terminal's journal. No provider is called.",
+        _("Settle an unknown payment by hand"),
+        _(
+            "Each open (unknown or processing) payment is set to what you found in the "
+            "provider's cabinet or the terminal's journal. No provider is called."
+        ),
         choose_status=True,
         applies=lambda payment: payment.can_settle_by_hand,
     ),
@@ -85,13 +96,13 @@ class ConfirmForm(forms.Form):
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()
         if not reason:
-            raise forms.ValidationError("Say why: the reason goes to the audit trail.")
+            raise forms.ValidationError(_("Say why: the reason goes to the audit trail."))
         return reason
 
     def clean_status(self) -> str:
         status = self.cleaned_data["status"]
         if self.choose_status and not status:
-            raise forms.ValidationError("Choose paid or failed.")
+            raise forms.ValidationError(_("Choose paid or failed."))
         return status
 
 
@@ -120,6 +131,8 @@ def admin_action(action: OperatorAction) -> Callable:
             "title": action.description,
             "explains": action.explains,
             "payments": queryset,
+            "listed": [(payment, format_uzs(payment.amount)) for payment in queryset],
+            "settled_by_hand": [(s.value, s.label) for s in operations.SETTLED_BY_HAND],
             "action": action.name,
             "choose_status": action.choose_status,
             "opts": modeladmin.model._meta,

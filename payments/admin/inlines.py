@@ -4,6 +4,7 @@ import json
 from decimal import Decimal
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from payments.admin.base import ReadOnlyInline, preformatted
 from payments.models import OperatorAction, PaymentEvent, ProviderExchange
@@ -12,22 +13,25 @@ from providers.money import json_text
 
 class TimelineInline(ReadOnlyInline):
     model = PaymentEvent
-    verbose_name_plural = "Timeline"
+    verbose_name_plural = _("Timeline")
     fields = readonly_fields = ["created_at", "change", "actor", "reason"]
 
-    @admin.display(description="change")
+    @admin.display(description=_("change"))
     def change(self, event: PaymentEvent) -> str:
         parts = []
         if event.to_status:
             parts.append(f"{event.from_status} → {event.to_status}")
         if event.to_fiscal_status:
-            parts.append(f"fiscal {event.from_fiscal_status} → {event.to_fiscal_status}")
+            parts.append(
+                _("fiscal %(was)s → %(now)s")
+                % {"was": event.from_fiscal_status, "now": event.to_fiscal_status}
+            )
         return "; ".join(parts)
 
 
 class JournalInline(ReadOnlyInline):
     model = ProviderExchange
-    verbose_name_plural = "Journal (every exchange with the provider or the PIN pad)"
+    verbose_name_plural = _("Journal (every exchange with the provider or the PIN pad)")
     fields = readonly_fields = [
         "created_at",
         "operation",
@@ -38,12 +42,12 @@ class JournalInline(ReadOnlyInline):
         "response",
     ]
 
-    @admin.display(description="request")
+    @admin.display(description=_("request"))
     def request(self, row: ProviderExchange) -> str:
         shown = {"url": row.url, "headers": row.request_headers, "body": row.request_body}
         return preformatted(json_text(shown, indent=2))
 
-    @admin.display(description="response")
+    @admin.display(description=_("response"))
     def response(self, row: ProviderExchange) -> str:
         try:
             # Numbers with a fraction stay exactly as the provider wrote them.
@@ -55,5 +59,5 @@ class JournalInline(ReadOnlyInline):
 
 class AuditInline(ReadOnlyInline):
     model = OperatorAction
-    verbose_name_plural = "Operator actions"
+    verbose_name_plural = _("Operator actions")
     fields = readonly_fields = ["created_at", "user", "action", "reason", "outcome"]

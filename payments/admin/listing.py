@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
 
 class CreatedBetweenFilter(admin.FieldListFilter):
@@ -31,7 +32,7 @@ class CreatedBetweenFilter(admin.FieldListFilter):
     ) -> None:
         self.since_key, self.until_key = f"{field_path}_from", f"{field_path}_to"
         super().__init__(field, request, params, model, model_admin, field_path)
-        self.title = "created between"
+        self.title = _("created between")
 
     def expected_parameters(self) -> list[str]:
         return [self.since_key, self.until_key]

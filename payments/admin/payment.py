@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from payments.admin import views
 from payments.admin.actions import ADMIN_ACTIONS, BY_NAME
@@ -42,7 +43,7 @@ class PaymentAdmin(ViewOnlyAdmin):
         ("created_at", CreatedBetweenFilter),
     ]
     search_fields = ["transaction_id"]  # the box; get_search_results does the real lookup
-    search_help_text = (
+    search_help_text = _(
         "Transaction id, the provider's id or RRN, the scanned code, the payer's phone, or a "
         "register's name"
     )
@@ -73,7 +74,7 @@ class PaymentAdmin(ViewOnlyAdmin):
             },
         ),
         (
-            "Provider",
+            _("Provider"),
             {
                 "fields": [
                     "provider_payment_id",
@@ -89,7 +90,7 @@ class PaymentAdmin(ViewOnlyAdmin):
             },
         ),
         (
-            "Fiscal receipt",
+            _("Fiscal receipt"),
             {
                 "fields": [
                     "fiscal_badge",
@@ -100,8 +101,8 @@ class PaymentAdmin(ViewOnlyAdmin):
                 ]
             },
         ),
-        ("Slip", {"fields": ["slip"]}),
-        ("Time", {"fields": ["created_at", "updated_at", "paid_at"]}),
+        (_("Slip"), {"fields": ["slip"]}),
+        (_("Time"), {"fields": ["created_at", "updated_at", "paid_at"]}),
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -128,32 +129,32 @@ class PaymentAdmin(ViewOnlyAdmin):
 
     # --- columns -------------------------------------------------------------------------
 
-    @admin.display(description="amount, UZS", ordering="amount")
+    @admin.display(description=_("amount, UZS"), ordering="amount")
     def amount_uzs(self, payment: Payment) -> str:
         return format_uzs(payment.amount)
 
-    @admin.display(description="given back, UZS")
+    @admin.display(description=_("given back, UZS"))
     def reversed_uzs(self, payment: Payment) -> str:
         return format_uzs(payment.reversed_amount) if payment.reversed_amount else "—"
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=_("status"), ordering="status")
     def status_badge(self, payment: Payment) -> str:
         return badge(payment.status, payment.get_status_display())
 
-    @admin.display(description="fiscal", ordering="fiscal_status")
+    @admin.display(description=_("fiscal"), ordering="fiscal_status")
     def fiscal_badge(self, payment: Payment) -> str:
         return badge(payment.fiscal_status, payment.get_fiscal_status_display())
 
-    @admin.display(description="slip")
+    @admin.display(description=_("slip"))
     def slip(self, payment: Payment) -> str:
         return preformatted(payment.slip_text) if payment.slip_text else "—"
 
-    @admin.display(description="purchase / reversals")
+    @admin.display(description=_("purchase / reversals"))
     def related(self, payment: Payment) -> str:
         links = []
         if payment.reverses_id:
-            links.append(("reverses purchase", payment.reverses))
-        links += [("reversed by", reversal) for reversal in payment.reversals.all()]
+            links.append((_("reverses purchase"), payment.reverses))
+        links += [(_("reversed by"), reversal) for reversal in payment.reversals.all()]
         if not links:
             return "—"
         return format_html_join(

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from payments.admin.base import ReadOnlyInline
 from payments.models import ProviderAccount, Register, RegisterKey, parse_networks
@@ -46,7 +47,9 @@ class RegisterForm(forms.ModelForm):
         providers = [account.provider for account in chosen]
         twice = sorted({p for p in providers if providers.count(p) > 1})
         if twice:
-            raise ValidationError(f"One account per provider: {', '.join(twice)} chosen twice.")
+            raise ValidationError(
+                _("One account per provider: %(twice)s chosen twice.") % {"twice": ", ".join(twice)}
+            )
         return chosen
 
 
@@ -54,7 +57,7 @@ class KeyInline(ReadOnlyInline):
     model = RegisterKey
     fields = ["prefix", "label", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = fields
-    verbose_name_plural = "API keys (issue one with the button above; revoke from the key list)"
+    verbose_name_plural = _("API keys (issue one with the button above; revoke from the key list)")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -80,24 +83,26 @@ class RegisterAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a register with payments is deactivated, never deleted
 
-    @admin.display(description="networks without a key")
+    @admin.display(description=_("networks without a key"))
     def bound_to(self, register: Register) -> str:
         return ", ".join(register.networks.split()) or "-"
 
-    @admin.display(description="accounts")
+    @admin.display(description=_("accounts"))
     def charges_through(self, register: Register) -> str:
         return ", ".join(account.name for account in register.accounts.all()) or "-"
 
-    @admin.display(description="active keys")
+    @admin.display(description=_("active keys"))
     def keys(self, register: Register) -> int:
         return sum(1 for key in register.keys.all() if key.is_active)
 
-    @admin.action(description="Deactivate the selected registers", permissions=["change"])
+    @admin.action(description=_("Deactivate the selected registers"), permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: Any) -> None:
         for register in queryset:
             register.active = False
             register.save(update_fields=["active", "updated_at"])
-        self.message_user(request, f"{queryset.count()} register(s) deactivated.")
+        self.message_user(
+            request, _("%(count)d register(s) deactivated.") % {"count": queryset.count()}
+        )
 
     def get_urls(self) -> list:
         issue = self.admin_site.admin_view(self.issue_key_view)
@@ -114,7 +119,7 @@ class RegisterAdmin(admin.ModelAdmin):
         row, key = registers.issue_key(register, label=request.POST.get("label", "")[:100])
         context = {
             **self.admin_site.each_context(request),
-            "title": f"A new key for {register}",
+            "title": _("A new key for %(register)s") % {"register": register},
             "opts": self.model._meta,
             "register": register,
             "row": row,
@@ -142,15 +147,17 @@ class RegisterKeyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="state")
+    @admin.display(description=_("state"))
     def state(self, key: RegisterKey) -> str:
         return "active" if key.is_active else "revoked"
 
-    @admin.action(description="Revoke the selected keys", permissions=["change"])
+    @admin.action(description=_("Revoke the selected keys"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
         for key in queryset:
             registers.revoke_key(key)
-        self.message_user(request, f"{queryset.count()} key(s) revoked.", messages.SUCCESS)
+        self.message_user(
+            request, _("%(count)d key(s) revoked.") % {"count": queryset.count()}, messages.SUCCESS
+        )
 
 
 class ProviderAccountForm(forms.ModelForm):
@@ -187,7 +194,7 @@ class ProviderAccountAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="settings")
+    @admin.display(description=_("settings"))
     def account_settings(self, account: ProviderAccount) -> str:
         gateway = registry.GATEWAYS[account.provider]
         shown = [
@@ -196,7 +203,7 @@ class ProviderAccountAdmin(admin.ModelAdmin):
         ]
         return ", ".join(shown)
 
-    @admin.display(description="secrets in the environment")
+    @admin.display(description=_("secrets in the environment"))
     def secrets(self, account: ProviderAccount) -> str:
         gateway = registry.GATEWAYS[account.provider]
         names = [account.settings.get(f.name, "") for f in gateway.account_fields if f.secret]
@@ -210,6 +217,6 @@ class ProviderAccountAdmin(admin.ModelAdmin):
             )
         return "set"
 
-    @admin.display(description="registers")
+    @admin.display(description=_("registers"))
     def used_by(self, account: ProviderAccount) -> str:
         return ", ".join(str(register) for register in account.registers.all()) or "-"

@@ -7,9 +7,11 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from payments import selectors
 from payments.admin.listing import start_of
+from payments.models import PaymentStatus, provider_choices
 from providers.money import format_uzs, to_uzs
 
 CSV_COLUMNS = [
@@ -30,11 +32,20 @@ def overview(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRespons
     if not model_admin.has_view_permission(request):
         return HttpResponse(status=403)
     totals = selectors.totals_since(start_of(timezone.localdate()))
+    titles = dict(provider_choices())
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": "Overview",
+        "title": _("Overview"),
         "opts": model_admin.model._meta,
-        "totals": [{**row, "amount": format_uzs(row["amount"] or 0)} for row in totals],
+        "totals": [
+            {
+                **row,
+                "amount": format_uzs(row["amount"] or 0),
+                "provider_title": titles.get(row["provider"], row["provider"]),
+                "status_label": PaymentStatus(row["status"]).label,
+            }
+            for row in totals
+        ],
         "attention": selectors.needing_attention().select_related("register")[:100],
         "overdue": selectors.overdue_receipts()
         .select_related("register")

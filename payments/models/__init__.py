@@ -1,5 +1,6 @@
 """The payment record with its timeline and journal, and the registers it belongs to."""
 
+from payments.models.operator import OperatorLanguage
 from payments.models.payment import (
     FISCAL_BACKLOG_STATUSES,
     FISCAL_SENDING_ABANDONED,
@@ -24,6 +25,7 @@ __all__ = [
     "IdempotencyKey",
     "Operation",
     "OperatorAction",
+    "OperatorLanguage",
     "Payment",
     "PaymentEvent",
     "PaymentStatus",

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from providers import base
 from providers.money import ExactJSONDecoder, ExactJSONEncoder
@@ -21,24 +22,24 @@ def provider_choices() -> list[tuple[str, str]]:
 
 
 class PaymentStatus(models.TextChoices):
-    CREATED = "created", "Created"
-    PROCESSING = "processing", "Processing"
-    PAID = "paid", "Paid"
-    FAILED = "failed", "Failed"
-    UNKNOWN = "unknown", "Outcome unknown"
-    REVERSED = "reversed", "Reversed"
+    CREATED = "created", _("Created")
+    PROCESSING = "processing", _("Processing")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Outcome unknown")
+    REVERSED = "reversed", _("Reversed")
 
 
 class FiscalStatus(models.TextChoices):
-    NOT_REQUIRED = "not_required", "Not required"
-    PENDING = "pending", "Waiting for the receipt"
-    SUBMITTED = "submitted", "Submitted"
-    FAILED = "failed", "Submission failed"
+    NOT_REQUIRED = "not_required", _("Not required")
+    PENDING = "pending", _("Waiting for the receipt")
+    SUBMITTED = "submitted", _("Submitted")
+    FAILED = "failed", _("Submission failed")
 
 
 class Operation(models.TextChoices):
-    PURCHASE = base.Operation.PURCHASE, "Purchase"
-    REVERSAL = base.Operation.REVERSAL, "Reversal of a purchase"
+    PURCHASE = base.Operation.PURCHASE, _("Purchase")
+    REVERSAL = base.Operation.REVERSAL, _("Reversal of a purchase")
 
 
 # A fiscal submission this old is taken to have died with its process (or its answer
@@ -53,76 +54,108 @@ FISCAL_BACKLOG_STATUSES = (FiscalStatus.FAILED, FiscalStatus.PENDING)
 
 class Payment(models.Model):
     transaction_id = models.UUIDField(
-        unique=True, default=uuid.uuid4, editable=False, help_text="Our id, made before any call."
+        _("transaction id"),
+        unique=True,
+        default=uuid.uuid4,
+        editable=False,
+        help_text=_("Our id, made before any call."),
     )
-    provider = models.CharField(max_length=16, choices=provider_choices)
+    provider = models.CharField(_("provider"), max_length=16, choices=provider_choices)
     register = models.ForeignKey(
         "payments.Register",
         on_delete=models.PROTECT,
         related_name="payments",
-        help_text="The register that asked for it: only it sees the payment.",
+        verbose_name=_("register"),
+        help_text=_("The register that asked for it: only it sees the payment."),
     )
     operation = models.CharField(
-        max_length=16, choices=Operation.choices, default=Operation.PURCHASE
+        _("operation"), max_length=16, choices=Operation.choices, default=Operation.PURCHASE
     )
     # A reversal that is an operation of its own points at the purchase it reverses.
     reverses = models.ForeignKey(
         "self",
+        verbose_name=_("reverses"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="reversals",
         db_index=False,  # indexed below, for the reversals only
     )
-    amount = models.BigIntegerField(help_text="Amount in tiyin (1 UZS = 100 tiyin).")
+    amount = models.BigIntegerField(
+        _("amount"), help_text=_("Amount in tiyin (1 UZS = 100 tiyin).")
+    )
     reversed_amount = models.BigIntegerField(
-        default=0, help_text="Of a purchase: how much of it reversals gave back, in tiyin."
+        _("reversed amount"),
+        default=0,
+        help_text=_("Of a purchase: how much of it reversals gave back, in tiyin."),
     )
     qr_code = models.CharField(
+        _("qr code"),
         # Uzum Fast Pay codes run to 128 characters.
         max_length=128,
         null=True,
         blank=True,
-        help_text="The code scanned (CLICK PASS, PAYME GO, Uzum Fast Pay).",
+        help_text=_("The code scanned (CLICK PASS, PAYME GO, Uzum Fast Pay)."),
     )
     # The provider's id: CLICK's payment id, Payme's receipt id, Uzum's payment id, the RRN
     # of a HUMO operation.
-    provider_payment_id = models.CharField(max_length=64, blank=True, default="")
+    provider_payment_id = models.CharField(
+        _("provider payment id"), max_length=64, blank=True, default=""
+    )
     status = models.CharField(
-        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED
+        _("status"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED
     )
     # The provider's own words, kept verbatim: its status value, its error code and text.
-    provider_status = models.CharField(max_length=32, blank=True, default="")
-    provider_code = models.CharField(max_length=32, blank=True, default="")
-    provider_message = models.TextField(blank=True, default="")
+    provider_status = models.CharField(_("provider status"), max_length=32, blank=True, default="")
+    provider_code = models.CharField(_("provider code"), max_length=32, blank=True, default="")
+    provider_message = models.TextField(_("provider message"), blank=True, default="")
     fiscal_status = models.CharField(
-        max_length=16, choices=FiscalStatus.choices, default=FiscalStatus.NOT_REQUIRED
+        _("fiscal status"),
+        max_length=16,
+        choices=FiscalStatus.choices,
+        default=FiscalStatus.NOT_REQUIRED,
     )
-    fiscal_receipt_url = models.CharField(max_length=500, blank=True, default="")
-    fiscal_error = models.TextField(blank=True, default="")
+    fiscal_receipt_url = models.CharField(
+        _("fiscal receipt url"), max_length=500, blank=True, default=""
+    )
+    fiscal_error = models.TextField(_("fiscal error"), blank=True, default="")
     fiscal_response = models.JSONField(
-        null=True, blank=True, help_text="The provider's answer that accepted the receipt."
+        _("fiscal response"),
+        null=True,
+        blank=True,
+        help_text=_("The provider's answer that accepted the receipt."),
     )
-    fiscal_attempts = models.PositiveIntegerField(default=0)
+    fiscal_attempts = models.PositiveIntegerField(_("fiscal attempts"), default=0)
     fiscal_next_attempt_at = models.DateTimeField(
-        null=True, blank=True, help_text="When retry_fiscal sends a failed receipt again."
+        _("fiscal next attempt at"),
+        null=True,
+        blank=True,
+        help_text=_("When retry_fiscal sends a failed receipt again."),
     )
     # One submission of a receipt at a time: the one being sent, and since when.
-    fiscal_sending_url = models.CharField(max_length=500, blank=True, default="")
-    fiscal_sending_since = models.DateTimeField(null=True, blank=True)
-    payer_phone = models.CharField(max_length=32, blank=True, default="")
-    masked_card = models.CharField(max_length=32, blank=True, default="")
-    auth_code = models.CharField(max_length=16, blank=True, default="")
-    terminal_id = models.CharField(max_length=16, blank=True, default="")
-    slip_text = models.TextField(blank=True, default="", help_text="The bank slip, as printed.")
-    needs_attention = models.BooleanField(
-        default=False, help_text="Set when the service could not settle the payment by itself."
+    fiscal_sending_url = models.CharField(
+        _("fiscal sending url"), max_length=500, blank=True, default=""
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
+    fiscal_sending_since = models.DateTimeField(_("fiscal sending since"), null=True, blank=True)
+    payer_phone = models.CharField(_("payer phone"), max_length=32, blank=True, default="")
+    masked_card = models.CharField(_("masked card"), max_length=32, blank=True, default="")
+    auth_code = models.CharField(_("auth code"), max_length=16, blank=True, default="")
+    terminal_id = models.CharField(_("terminal id"), max_length=16, blank=True, default="")
+    slip_text = models.TextField(
+        _("slip text"), blank=True, default="", help_text=_("The bank slip, as printed.")
+    )
+    needs_attention = models.BooleanField(
+        _("needs attention"),
+        default=False,
+        help_text=_("Set when the service could not settle the payment by itself."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         ordering = ["-created_at"]
         constraints = [
             # A scanned code is charged at most once per provider, whatever the races: the
@@ -237,16 +270,26 @@ class Payment(models.Model):
 class PaymentEvent(models.Model):
     """One change of a payment's status or fiscal status: the payment's timeline."""
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events")
-    from_status = models.CharField(max_length=16, blank=True, default="")
-    to_status = models.CharField(max_length=16, blank=True, default="")
-    from_fiscal_status = models.CharField(max_length=16, blank=True, default="")
-    to_fiscal_status = models.CharField(max_length=16, blank=True, default="")
-    actor = models.CharField(max_length=150, default="system", help_text="Who or what changed it.")
-    reason = models.CharField(max_length=255)
-    created_at = models.DateTimeField(auto_now_add=True)
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="events", verbose_name=_("payment")
+    )
+    from_status = models.CharField(_("from status"), max_length=16, blank=True, default="")
+    to_status = models.CharField(_("to status"), max_length=16, blank=True, default="")
+    from_fiscal_status = models.CharField(
+        _("from fiscal status"), max_length=16, blank=True, default=""
+    )
+    to_fiscal_status = models.CharField(
+        _("to fiscal status"), max_length=16, blank=True, default=""
+    )
+    actor = models.CharField(
+        _("actor"), max_length=150, default="system", help_text=_("Who or what changed it.")
+    )
+    reason = models.CharField(_("reason"), max_length=255)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("timeline step")
+        verbose_name_plural = _("timeline")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -268,28 +311,37 @@ class ProviderExchange(models.Model):
         blank=True,
         db_index=False,  # it leads the line's index below
     )
-    provider = models.CharField(max_length=16, choices=provider_choices)
-    operation = models.CharField(max_length=64)
-    method = models.CharField(max_length=8)
-    url = models.CharField(max_length=500)
-    request_headers = models.JSONField(default=dict)
+    provider = models.CharField(_("provider"), max_length=16, choices=provider_choices)
+    operation = models.CharField(_("operation"), max_length=64)
+    method = models.CharField(_("method"), max_length=8)
+    url = models.CharField(_("url"), max_length=500)
+    request_headers = models.JSONField(_("request headers"), default=dict)
     # An amount sent as a Decimal number is kept, and read back, exactly as it was sent.
     request_body = models.JSONField(
-        null=True, blank=True, encoder=ExactJSONEncoder, decoder=ExactJSONDecoder
+        _("request body"), null=True, blank=True, encoder=ExactJSONEncoder, decoder=ExactJSONDecoder
     )
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.TextField(blank=True, default="")
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    response_body = models.TextField(_("response body"), blank=True, default="")
     error = models.CharField(
-        max_length=255, blank=True, default="", help_text="Transport failure, if any."
+        _("error"),
+        max_length=255,
+        blank=True,
+        default="",
+        help_text=_("Transport failure, if any."),
     )
-    duration_ms = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(_("duration ms"), default=0)
     started_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the request went out (the PIN pad: the line taken)."
+        _("started at"),
+        null=True,
+        blank=True,
+        help_text=_("When the request went out (the PIN pad: the line taken)."),
     )
     # Not indexed: every exchange would pay for it, and the journal is read by payment.
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("exchange")
+        verbose_name_plural = _("journal")
         ordering = ["created_at", "id"]
         indexes = [
             # A register's shift at a terminal: its operations between two ends of day, in
@@ -311,17 +363,23 @@ class IdempotencyKey(models.Model):
     and a replay hears code 110 (with the payment's transaction id once it is known).
     """
 
-    register = models.ForeignKey("payments.Register", on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64, help_text="SHA-256 of method, path, body.")
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    register = models.ForeignKey(
+        "payments.Register", on_delete=models.CASCADE, related_name="+", verbose_name=_("register")
+    )
+    key = models.CharField(_("key"), max_length=255)
+    request_hash = models.CharField(
+        _("request hash"), max_length=64, help_text=_("SHA-256 of method, path, body.")
+    )
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
     # The answer exactly as it was sent (text, not JSON: a replay must be the same bytes).
-    response_body = models.TextField(null=True, blank=True)
-    transaction_id = models.UUIDField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(db_index=True)
+    response_body = models.TextField(_("response body"), null=True, blank=True)
+    transaction_id = models.UUIDField(_("transaction id"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
 
     class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
         constraints = [
             # Keys are the register's own: two registers may well pick the same one.
             models.UniqueConstraint(fields=["register", "key"], name="idempotency_key_per_register")
@@ -334,14 +392,23 @@ class IdempotencyKey(models.Model):
 class OperatorAction(models.Model):
     """The audit trail: who ran which admin action on which payment, why, and what came of it."""
 
-    user = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
-    action = models.CharField(max_length=32)
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="operator_actions")
-    reason = models.TextField()
-    outcome = models.CharField(max_length=255, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        "auth.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("operator")
+    )
+    action = models.CharField(_("action"), max_length=32)
+    payment = models.ForeignKey(
+        Payment,
+        on_delete=models.PROTECT,
+        related_name="operator_actions",
+        verbose_name=_("payment"),
+    )
+    reason = models.TextField(_("reason"))
+    outcome = models.CharField(_("outcome"), max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("operator action")
+        verbose_name_plural = _("operator actions")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ import ipaddress
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from payments.models.payment import provider_choices
 
@@ -14,13 +15,15 @@ class ProviderAccount(models.Model):
     are the gateway's `account_fields`; a secret field holds the name of a secret kept in
     the deployment's environment (docs/configuration.md), never the secret."""
 
-    provider = models.CharField(max_length=16, choices=provider_choices)
-    name = models.CharField(max_length=100, unique=True)
-    settings = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    provider = models.CharField(_("provider"), max_length=16, choices=provider_choices)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    settings = models.JSONField(_("settings"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("provider account")
+        verbose_name_plural = _("provider accounts")
         ordering = ["provider", "name"]
 
     def __str__(self) -> str:
@@ -43,27 +46,34 @@ class Register(models.Model):
     providers, how it proves it (keys, or the networks it calls from), and the accounts it
     charges through (one per provider)."""
 
-    name = models.CharField(max_length=100, unique=True)
-    inn = models.CharField("INN", max_length=14)
-    kkm_id = models.CharField("KKM id", max_length=64)
-    device_id = models.CharField(max_length=64)
-    cashbox_code = models.CharField(max_length=64)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    inn = models.CharField(_("INN"), max_length=14)
+    kkm_id = models.CharField(_("KKM id"), max_length=64)
+    device_id = models.CharField(_("device id"), max_length=64)
+    cashbox_code = models.CharField(_("cashbox code"), max_length=64)
     active = models.BooleanField(
-        default=True, help_text="An inactive register is refused, whatever it calls with."
+        _("active"),
+        default=True,
+        help_text=_("An inactive register is refused, whatever it calls with."),
     )
     networks = models.TextField(
+        _("networks"),
         blank=True,
         default="",
-        help_text=(
+        help_text=_(
             "Source networks (CIDR, one per line) from which a request without a key is this "
             "register's: for register software that cannot send a header. Keep them narrow."
         ),
     )
-    accounts = models.ManyToManyField(ProviderAccount, blank=True, related_name="registers")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    accounts = models.ManyToManyField(
+        ProviderAccount, blank=True, related_name="registers", verbose_name=_("accounts")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("register")
+        verbose_name_plural = _("registers")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -84,15 +94,21 @@ class RegisterKey(models.Model):
     """An API key of a register. Only its SHA-256 is kept: the key is shown once, when it
     is issued. Several may be active at once (rotation); a revoked key is refused at once."""
 
-    register = models.ForeignKey(Register, on_delete=models.CASCADE, related_name="keys")
-    prefix = models.CharField(max_length=16, help_text="The key's first characters.")
-    digest = models.CharField(max_length=64, unique=True)
-    label = models.CharField(max_length=100, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    register = models.ForeignKey(
+        Register, on_delete=models.CASCADE, related_name="keys", verbose_name=_("register")
+    )
+    prefix = models.CharField(
+        _("prefix"), max_length=16, help_text=_("The key's first characters.")
+    )
+    digest = models.CharField(_("digest"), max_length=64, unique=True)
+    label = models.CharField(_("label"), max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("register key")
+        verbose_name_plural = _("register keys")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

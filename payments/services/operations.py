@@ -8,9 +8,10 @@ request's late answer) settled a moment earlier refuses the action with a clear 
 from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext
 
 from payments.errors import ApplicationError
-from payments.models import OperatorAction, Payment, PaymentStatus
+from payments.models import FiscalStatus, OperatorAction, Payment, PaymentStatus
 from payments.services import fiscal, reversals
 from payments.services.charging import check_status
 from payments.services.transitions import IllegalTransitionError, change_payment
@@ -34,9 +35,14 @@ def run(
     try:
         outcome, done = do(payment, actor, status=status, reason=reason), True
     except ApplicationError as exc:
-        outcome, done = f"refused: {exc.message} {exc.data or ''}".strip(), False
+        why = f"{exc.message} {exc.data or ''}".strip()
+        outcome, done = gettext("refused: %(why)s") % {"why": why}, False
     except IllegalTransitionError as exc:
-        outcome, done = f"refused: settled meanwhile, it is {exc.payment.status} now", False
+        now = _status(exc.payment.status)
+        outcome, done = (
+            gettext("refused: settled meanwhile, it is %(status)s now") % {"status": now},
+            False,
+        )
     OperatorAction.objects.create(
         user=user, action=action, payment=payment, reason=reason, outcome=outcome[:255]
     )
@@ -47,17 +53,25 @@ def ask_status(payment: Payment, actor: str, **_: str) -> str:
     """Ask the provider what became of the payment; say what it said."""
     gateway = registry.GATEWAYS[payment.provider]
     if gateway.knows_only_latest and not payment.is_open:
-        return f"{payment.status}: {gateway.label} is asked only about open operations"
+        return gettext("%(status)s: %(provider)s is asked only about open operations") % {
+            "status": _status(payment.status),
+            "provider": gateway.label,
+        }
     before = payment.status
     payment = check_status(payment, actor=actor)
-    return f"{before} → {payment.status} ({payment.provider_status or 'no status'})"
+    said = payment.provider_status or gettext("no status")
+    return f"{_status(before)} → {_status(payment.status)} ({said})"
 
 
 def retry_fiscal(payment: Payment, actor: str, **_: str) -> str:
     if not payment.can_retry_fiscal:
-        return f"nothing to send: fiscal status {payment.fiscal_status}"
+        return gettext("nothing to send: fiscal status %(status)s") % {
+            "status": FiscalStatus(payment.fiscal_status).label
+        }
     payment = fiscal.retry(payment, actor=actor)
-    return f"fiscal status {payment.fiscal_status}"
+    return gettext("fiscal status %(status)s") % {
+        "status": FiscalStatus(payment.fiscal_status).label
+    }
 
 
 def reverse(payment: Payment, actor: str, **_: str) -> str:
@@ -66,8 +80,11 @@ def reverse(payment: Payment, actor: str, **_: str) -> str:
         raise ApplicationError.conflict("not_paid", status=payment.status)
     answered = reversals.reverse(payment, actor=actor)
     if answered.pk == payment.pk:
-        return answered.status
-    return f"reversal {answered.status} ({answered.provider_code or 'no code'})"
+        return _status(answered.status)
+    return gettext("reversal %(status)s (%(code)s)") % {
+        "status": _status(answered.status),
+        "code": answered.provider_code or gettext("no code"),
+    }
 
 
 def settle_by_hand(payment: Payment, actor: str, *, status: str, reason: str) -> str:
@@ -80,7 +97,13 @@ def settle_by_hand(payment: Payment, actor: str, *, status: str, reason: str) ->
     change_payment(
         payment, status=status, reason=f"by hand: {reason}", actor=actor, needs_attention=False
     )
-    return status
+    return _status(status)
+
+
+def _status(status: str) -> str:
+    """A status as the operator reads it, in the operator's language: the outcome is
+    shown to the operator and kept in the audit trail as shown."""
+    return str(PaymentStatus(status).label)
 
 
 ACTIONS: dict[str, Callable[..., str]] = {

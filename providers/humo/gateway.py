@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from pinpad.link import LinkTiming
 from pinpad.messages import ACTION_NAMES, CODECS, UZS, Action, PinpadAnswer
@@ -68,7 +69,7 @@ class PinpadAccount:
 class HumoGateway(BaseGateway):
     name = "humo"
     label = "HUMO"
-    title = "HUMO (PIN pad)"
+    title = _("HUMO (PIN pad)")
     reversal_is_operation = True  # a cancel has its own RRN and slip
     knows_only_latest = True  # the terminal remembers its last transaction only
     takes_fiscal_receipts = False

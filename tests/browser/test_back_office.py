@@ -134,10 +134,10 @@ def test_an_operator_finds_opens_and_fixes_payments(
     page.screenshot(path=str(screenshots / "payment-page.png"), full_page=True)
     payment_url = page.url
     message = run_from_payment_page(page, "retry_fiscal", "OFD was down this morning")
-    assert "fiscal status submitted" in message
+    assert "fiscal status Submitted" in message
     page.goto(payment_url)
     message = run_from_payment_page(page, "check_status", "customer asks")
-    assert "paid → paid" in message
+    assert "Paid → Paid" in message
     page.goto(payment_url)
     audit = page.inner_text("body")
     assert "OFD was down this morning" in audit

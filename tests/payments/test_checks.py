@@ -20,6 +20,15 @@ def test_an_unknown_pinpad_protocol_is_refused(settings) -> None:
         call_command("check")
 
 
+def test_a_back_office_language_nobody_translated_is_refused(settings) -> None:
+    settings.LANGUAGE_CODE = "kk"
+    with pytest.raises(SystemCheckError, match="payments.E006"):
+        call_command("check")
+    for language in ("en", "ru", "uz"):
+        settings.LANGUAGE_CODE = language
+        call_command("check", stdout=StringIO())
+
+
 def test_the_known_protocols_pass(settings) -> None:
     for protocol in ("tlv", "concert-e+"):
         settings.PINPAD_PROTOCOL = protocol

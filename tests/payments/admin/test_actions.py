@@ -57,12 +57,12 @@ def test_settling_by_hand_what_reconcile_just_settled_is_refused_and_audited(
     )
     assert response.status_code == 200
     page = response.content.decode()
-    assert "settled meanwhile, it is paid now" in page
+    assert "settled meanwhile, it is Paid now" in page
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PAID  # reconcile's word stands
     audit = OperatorAction.objects.get()
     assert (audit.action, audit.reason) == ("settle_by_hand", "seen in the cabinet")
-    assert audit.outcome == "refused: settled meanwhile, it is paid now"
+    assert audit.outcome == "refused: settled meanwhile, it is Paid now"
 
 
 def test_an_action_on_a_payment_no_longer_open_names_its_state(staff) -> None:

@@ -138,7 +138,7 @@ def test_check_status_calls_the_provider_and_is_audited(staff, paid, click) -> N
         "check_status",
         "customer called",
     )
-    assert "paid → paid" in audit.outcome
+    assert "Paid → Paid" in audit.outcome
     assert click.stats()["requests"][-1].startswith("GET payment/status")
 
 
@@ -159,7 +159,7 @@ def test_reverse_gives_the_money_back(staff, paid, click) -> None:
     paid.refresh_from_db()
     assert paid.status == PaymentStatus.REVERSED
     assert click.payments[int(paid.provider_payment_id)].status == -2
-    assert OperatorAction.objects.get().outcome == "reversed"
+    assert OperatorAction.objects.get().outcome == "Reversed"
 
 
 def test_settle_by_hand_needs_a_status_and_a_reason(staff, api, click) -> None:
@@ -237,5 +237,5 @@ def test_overview_shows_todays_totals_and_what_needs_a_person(staff, paid, api, 
     unknown = Payment.objects.get(status=PaymentStatus.UNKNOWN)
     change_payment(paid, reason="x", needs_attention=False)
     page = staff.get(reverse("admin:payments_overview")).content.decode()
-    assert "<td>click</td><td>paid</td><td>1</td><td>1\u00a0500\u00a0000.00</td>" in page
+    assert "<td>CLICK PASS</td><td>Paid</td><td>1</td><td>1\u00a0500\u00a0000.00</td>" in page
     assert str(unknown.transaction_id) in page
