@@ -6,7 +6,7 @@ permission, confirmed with a reason and written to the audit trail.
 
 - `base`: the view-only admin and inline every page here builds on
 - `listing`: the date-range filter, the search and the paginator of the payment list
-- `inlines`: a payment's timeline, journal and audit rows
+- `story`: a payment's timeline, journal and operators' actions as one time line
 - `actions`: the operator actions and their confirmation form
 - `views`: the overview and the CSV export
 - `payment`, `audit`: the registered admins

@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from payments.admin import views
 from payments.admin.actions import ADMIN_ACTIONS, BY_NAME
 from payments.admin.base import ViewOnlyAdmin, badge, preformatted
-from payments.admin.inlines import AuditInline, JournalInline, TimelineInline
 from payments.admin.listing import CreatedBetweenFilter, EstimatedCountPaginator
+from payments.admin.story import story_of
 from payments.models import Payment
 from payments.selectors import payment_by_transaction_id, register_by_name
 from providers.money import format_uzs
@@ -52,9 +52,10 @@ class PaymentAdmin(ViewOnlyAdmin):
     paginator = EstimatedCountPaginator
     list_per_page = 50
     date_hierarchy = None
-    inlines = [TimelineInline, JournalInline, AuditInline]
     actions = ADMIN_ACTIONS
     change_list_template = "admin/payments/payment/change_list.html"
+    # The page ends with the payment's story (story.py): its timeline, its journal and the
+    # operators' actions in one time line, instead of three tables.
     change_form_template = "admin/payments/payment/change_form.html"
     fieldsets = [
         (
@@ -123,9 +124,12 @@ class PaymentAdmin(ViewOnlyAdmin):
             for name, (_, _, description) in allowed.items()
             if payment is None or name not in BY_NAME or BY_NAME[name].applies(payment)
         ]
-        return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), "payment_actions": buttons}
-        )
+        context = {
+            **(extra_context or {}),
+            "payment_actions": buttons,
+            "story": story_of(payment) if payment is not None else [],
+        }
+        return super().change_view(request, object_id, form_url, context)
 
     # --- columns -------------------------------------------------------------------------
 

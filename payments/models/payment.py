@@ -233,7 +233,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_provider_display()} {self.transaction_id} ({self.status})"
+        return f"{self.get_provider_display()} {self.transaction_id} ({self.get_status_display()})"
 
     # --- what people ask of a payment ------------------------------------------------
 

@@ -77,9 +77,9 @@ def test_the_payment_page_tells_its_story(staff, paid, api) -> None:
         api, "/payment/click_confirm", {"payment_id": paid.provider_payment_id, "qrcode": SEED_URL}
     )
     page = staff.get(reverse("admin:payments_payment_change", args=[paid.pk])).content.decode()
-    assert "Timeline" in page
-    assert "processing → paid" in page
-    assert "fiscal pending → submitted" in page
+    assert "Story" in page
+    assert "Processing → Paid" in page
+    assert "fiscal receipt: Waiting for the receipt → Submitted" in page
     assert "click_pass/payment" in page  # the journal
     assert "[redacted]" in page  # the Auth header, as journaled
     assert 'class="mono"' in page

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from payments.models import OperatorLanguage, PaymentStatus
+from payments.models import OperatorLanguage, Payment, PaymentStatus
 from tests.factories import make_payment, operator
 from tests.helpers import ROOT, post_json
 
@@ -179,13 +179,16 @@ def english_left(english: list[str], translated: list[str], data: set[str]) -> l
 
 
 @pytest.fixture
-def pages(client, click):
-    """The list, the overview, and each action's confirmation, as one operator sees them."""
+def pages(client, api, click):
+    """The list, the overview, each action's confirmation and a payment's page (with its
+    story), as one operator sees them."""
     user = operator("check_status", "retry_fiscal", "reverse_payment", "settle_payment")
     client.force_login(user)
     paid = make_payment(status=PaymentStatus.PAID, provider_payment_id="4455001")
     unknown = make_payment(status=PaymentStatus.UNKNOWN, needs_attention=True)
     actions = ["check_status", "retry_fiscal", "reverse_payments", "settle_by_hand"]
+    charged = post_json(api, "/payment/click", {"amount": 500, "qr_code": "7713000001"})
+    charged_pk = Payment.objects.get(transaction_id=charged["data"]["transaction_id"]).pk
 
     def render(language: str) -> dict[str, str]:
         OperatorLanguage.objects.update_or_create(user=user, defaults={"language": language})
@@ -196,13 +199,17 @@ def pages(client, click):
         for action in actions:
             selected = {"action": action, "_selected_action": [paid.pk, unknown.pk]}
             shown[action] = client.post(LIST, selected).content.decode()
+        for name, pk in (("charged", charged_pk), ("unknown", unknown.pk)):
+            shown[name] = client.get(reverse("admin:payments_payment_change", args=[pk])).content
+            shown[name] = shown[name].decode()
         return shown
 
     data = {
         "CLICK PASS", "PAYME GO", "HUMO", "Uzum", "CLICK", "Payme", "CSV", "UZS",
         user.username, paid.register.name, str(paid.transaction_id), str(unknown.transaction_id),
         "English", "Русский", "Oʻzbekcha", "receipts.cancel", "retry_fiscal", "RRN", "PIN",
-        "Uzum Fast Pay",
+        "Uzum Fast Pay", "click_pass/payment", charged["data"]["transaction_id"],
+        charged["data"]["payment_id"], "test set-up", "system", "SUCCESS",
     }  # fmt: skip
     return render, data
 
