@@ -23,6 +23,8 @@ from payments.admin.registers import ProviderAccountAdmin, RegisterAdmin, Regist
 admin.site.site_header = _("Payments back office")
 admin.site.site_title = _("Payments")
 admin.site.index_title = _("Payments, registers and their keys")
+# No "View site" link: the service has no site of its own, only the register API.
+admin.site.site_url = None
 
 __all__ = [
     "OperatorActionAdmin",

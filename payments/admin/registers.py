@@ -165,7 +165,7 @@ class ProviderAccountForm(forms.ModelForm):
         model = ProviderAccount
         fields = ["provider", "name", "settings"]
         help_texts = {
-            "settings": (
+            "settings": _(
                 "The account's fields as JSON. A secret field holds the name of an environment "
                 "variable PROVIDER_SECRET_<NAME>, never the secret."
             )
@@ -212,10 +212,11 @@ class ProviderAccountAdmin(admin.ModelAdmin):
         missing = [name for name in names if not accounts.secret_is_set(name)]
         if missing:
             return format_html(
-                '<span class="badge" style="background:#dc3545">missing {}</span>',
+                '<span class="badge" style="background:#dc3545">{} {}</span>',
+                _("missing"),
                 ", ".join(missing),
             )
-        return "set"
+        return _("set")
 
     @admin.display(description=_("registers"))
     def used_by(self, account: ProviderAccount) -> str:

@@ -47,6 +47,8 @@ def only_one(name: str) -> Iterator[bool]:
 def _lock_file(name: str) -> Path:
     database = str(connection.settings_dict["NAME"])
     if database.startswith(("file:", ":memory:")) or "mode=memory" in database:
-        digest = hashlib.sha256(database.encode()).hexdigest()[:12]
+        # An in-memory database lives in one process: two processes with the same name for
+        # theirs (two test runs) hold two databases, and must not keep each other out.
+        digest = hashlib.sha256(f"{os.getpid()}:{database}".encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"payments-{digest}.{name}.lock"
     return Path(f"{database}.{name}.lock")

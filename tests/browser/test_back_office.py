@@ -162,3 +162,31 @@ def test_without_the_permission_the_action_is_not_offered(browser, live_server, 
     assert page.locator("button[data-action=check_status]").count() == 1
     assert page.locator("button[data-action=reverse_payments]").count() == 0
     assert page.locator("button[data-action=retry_fiscal]").count() == 0
+
+
+def test_an_operator_picks_russian_then_uzbek_and_the_choice_follows_the_operator(
+    browser, live_server, api, click, screenshots
+) -> None:
+    operator("dilnoza", ["check_status"])
+    post_json(api, "/payment/click", {"amount": 4990000, "qr_code": "880101698207133393"})
+    page = log_in(browser, live_server, "dilnoza")
+    page.goto(f"{live_server.url}/admin/payments/payment/")
+    assert page.locator("html").get_attribute("lang") == "en"
+
+    with page.expect_navigation():
+        page.select_option("#language-choice", "ru")  # the menu sends itself
+    assert page.locator("html").get_attribute("lang") == "ru"
+    body = page.text_content("body")  # as written, not as styled (some links are capitals)
+    assert "Обзор" in body
+    assert "Оплачен" in body
+    assert "Русский" in page.inner_text("#language-choice")  # each in its own name
+    page.screenshot(path=str(screenshots / "payment-list-ru.png"), full_page=True)
+
+    elsewhere = log_in(browser, live_server, "dilnoza")  # a new browser: no cookie of ours
+    elsewhere.goto(f"{live_server.url}/admin/payments/payment/")
+    assert elsewhere.locator("html").get_attribute("lang") == "ru"
+    with elsewhere.expect_navigation():
+        elsewhere.select_option("#language-choice", "uz")
+    assert "Umumiy koʻrinish" in elsewhere.text_content("body")
+    elsewhere.goto(f"{live_server.url}/admin/payments/payment/overview/")
+    assert "Odam aralashuvi kerak" in elsewhere.inner_text("body")

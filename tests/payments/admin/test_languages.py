@@ -29,7 +29,7 @@ _TEMPLATE_TAG = re.compile(
     r"""{%\s*(?:translate|trans)\s+(["'])(.*?)\1(?:\s+context\s+(["'])(.*?)\3)?""", re.S
 )
 _TEMPLATE_TAG_IN_ATTRIBUTE = re.compile(r"""{%\s*(?:translate|trans)\s+'(.*?)'""")
-_TEMPLATE_BLOCK = re.compile(r"{%\s*blocktranslate\s*%}(.*?){%\s*endblocktranslate\s*%}", re.S)
+_TEMPLATE_BLOCK = re.compile(r"{%\s*blocktranslate\b[^%]*%}(.*?){%\s*endblocktranslate\s*%}", re.S)
 
 
 def marked_in_code() -> set[str]:
@@ -207,7 +207,8 @@ def pages(client, api, click):
     data = {
         "CLICK PASS", "PAYME GO", "HUMO", "Uzum", "CLICK", "Payme", "CSV", "UZS",
         user.username, paid.register.name, str(paid.transaction_id), str(unknown.transaction_id),
-        "English", "Русский", "Oʻzbekcha", "receipts.cancel", "retry_fiscal", "RRN", "PIN",
+        "English", "Русский", "Oʻzbekcha", "Oʻzbek tili", "receipts.cancel", "retry_fiscal",
+        "RRN", "PIN",
         "Uzum Fast Pay", "click_pass/payment", charged["data"]["transaction_id"],
         charged["data"]["payment_id"], "test set-up", "system", "SUCCESS",
     }  # fmt: skip
