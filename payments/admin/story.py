@@ -16,7 +16,8 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from payments.admin.actions import BY_NAME
-from payments.models import FiscalStatus, Payment, PaymentEvent, PaymentStatus
+from payments.models import FiscalStatus, Payment, PaymentEvent, label_of
+from payments.models import PaymentStatus as S
 from providers.money import format_uzs, json_text
 
 # The reasons the service writes, as the operators read them.
@@ -98,21 +99,15 @@ def reason_text(reason: str) -> str:
     return reason
 
 
-def _status(value: str) -> str:
-    return str(PaymentStatus(value).label) if value in PaymentStatus.values else value
-
-
-def _fiscal(value: str) -> str:
-    return str(FiscalStatus(value).label) if value in FiscalStatus.values else value
-
-
 def _change(event: PaymentEvent) -> str:
     parts = []
     if event.to_status:
-        parts.append(f"{_status(event.from_status)} → {_status(event.to_status)}")
+        was, now = label_of(S, event.from_status), label_of(S, event.to_status)
+        parts.append(f"{was} → {now}")
     if event.to_fiscal_status:
         fiscal = gettext("fiscal receipt: %(was)s → %(now)s")
-        was, now = _fiscal(event.from_fiscal_status), _fiscal(event.to_fiscal_status)
+        was = label_of(FiscalStatus, event.from_fiscal_status)
+        now = label_of(FiscalStatus, event.to_fiscal_status)
         parts.append(fiscal % {"was": was, "now": now})
     return "; ".join(parts) or gettext("details recorded")
 

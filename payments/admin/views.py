@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from payments import selectors
 from payments.admin.listing import start_of
-from payments.models import PaymentStatus, provider_choices
+from payments.models import PaymentStatus, label_of, provider_choices
 from providers.money import format_uzs, to_uzs
 
 CSV_COLUMNS = [
@@ -42,7 +42,7 @@ def overview(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRespons
                 **row,
                 "amount": format_uzs(row["amount"] or 0),
                 "provider_title": titles.get(row["provider"], row["provider"]),
-                "status_label": PaymentStatus(row["status"]).label,
+                "status_label": label_of(PaymentStatus, row["status"]),
             }
             for row in totals
         ],

@@ -13,6 +13,7 @@ from payments.models.payment import (
     PaymentEvent,
     PaymentStatus,
     ProviderExchange,
+    label_of,
     provider_choices,
 )
 from payments.models.register import ProviderAccount, Register, RegisterKey, parse_networks
@@ -33,6 +34,7 @@ __all__ = [
     "ProviderExchange",
     "Register",
     "RegisterKey",
+    "label_of",
     "parse_networks",
     "provider_choices",
 ]

@@ -37,6 +37,12 @@ class FiscalStatus(models.TextChoices):
     FAILED = "failed", _("Submission failed")
 
 
+def label_of(choices: type[models.TextChoices], value: str) -> str:
+    """A stored value as people read it, in the active language; one the choices do not
+    know (an old row, a provider's own word) as it is."""
+    return str(choices(value).label) if value in choices.values else value
+
+
 class Operation(models.TextChoices):
     PURCHASE = base.Operation.PURCHASE, _("Purchase")
     REVERSAL = base.Operation.REVERSAL, _("Reversal of a purchase")

@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext
 
 from payments.errors import ApplicationError
-from payments.models import FiscalStatus, OperatorAction, Payment, PaymentStatus
+from payments.models import FiscalStatus, OperatorAction, Payment, PaymentStatus, label_of
 from payments.services import fiscal, reversals
 from payments.services.charging import check_status
 from payments.services.transitions import IllegalTransitionError, change_payment
@@ -38,7 +38,7 @@ def run(
         why = f"{exc.message} {exc.data or ''}".strip()
         outcome, done = gettext("refused: %(why)s") % {"why": why}, False
     except IllegalTransitionError as exc:
-        now = _status(exc.payment.status)
+        now = label_of(PaymentStatus, exc.payment.status)
         outcome, done = (
             gettext("refused: settled meanwhile, it is %(status)s now") % {"status": now},
             False,
@@ -54,23 +54,23 @@ def ask_status(payment: Payment, actor: str, **_: str) -> str:
     gateway = registry.GATEWAYS[payment.provider]
     if gateway.knows_only_latest and not payment.is_open:
         return gettext("%(status)s: %(provider)s is asked only about open operations") % {
-            "status": _status(payment.status),
+            "status": label_of(PaymentStatus, payment.status),
             "provider": gateway.label,
         }
     before = payment.status
     payment = check_status(payment, actor=actor)
     said = payment.provider_status or gettext("no status")
-    return f"{_status(before)} → {_status(payment.status)} ({said})"
+    return f"{label_of(PaymentStatus, before)} → {label_of(PaymentStatus, payment.status)} ({said})"
 
 
 def retry_fiscal(payment: Payment, actor: str, **_: str) -> str:
     if not payment.can_retry_fiscal:
         return gettext("nothing to send: fiscal status %(status)s") % {
-            "status": FiscalStatus(payment.fiscal_status).label
+            "status": label_of(FiscalStatus, payment.fiscal_status)
         }
     payment = fiscal.retry(payment, actor=actor)
     return gettext("fiscal status %(status)s") % {
-        "status": FiscalStatus(payment.fiscal_status).label
+        "status": label_of(FiscalStatus, payment.fiscal_status)
     }
 
 
@@ -80,9 +80,9 @@ def reverse(payment: Payment, actor: str, **_: str) -> str:
         raise ApplicationError.conflict("not_paid", status=payment.status)
     answered = reversals.reverse(payment, actor=actor)
     if answered.pk == payment.pk:
-        return _status(answered.status)
+        return label_of(PaymentStatus, answered.status)
     return gettext("reversal %(status)s (%(code)s)") % {
-        "status": _status(answered.status),
+        "status": label_of(PaymentStatus, answered.status),
         "code": answered.provider_code or gettext("no code"),
     }
 
@@ -97,13 +97,7 @@ def settle_by_hand(payment: Payment, actor: str, *, status: str, reason: str) ->
     change_payment(
         payment, status=status, reason=f"by hand: {reason}", actor=actor, needs_attention=False
     )
-    return _status(status)
-
-
-def _status(status: str) -> str:
-    """A status as the operator reads it, in the operator's language: the outcome is
-    shown to the operator and kept in the audit trail as shown."""
-    return str(PaymentStatus(status).label)
+    return label_of(PaymentStatus, status)
 
 
 ACTIONS: dict[str, Callable[..., str]] = {
