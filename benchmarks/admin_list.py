@@ -11,6 +11,8 @@ the number of SQL queries and the time.
 import os
 import sys
 import time
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +28,10 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from payments.models import CountedDay  # noqa: E402
+from payments.services import tallies  # noqa: E402
 
 ROWS = 1_000_000
 
@@ -58,14 +64,28 @@ FROM generate_series(1, %s) AS i
 """
 
 
-def measure(client: Client, label: str, url: str) -> None:
+def measure(
+    client: Client, label: str, url: str, *, before: Callable[[], None] | None = None
+) -> None:
     client.get(url)  # warm: templates compiled, caches filled
+    if before is not None:
+        before()
     with CaptureQueriesContext(connection) as queries:
         started = time.monotonic()
         response = client.get(url)
         elapsed = (time.monotonic() - started) * 1000
     assert response.status_code == 200, response.status_code
     print(f"{label:<34} {len(queries):>3} queries  {elapsed:7.0f} ms")
+
+
+def forget_counts() -> None:
+    """As on the first look after the install: every past day is counted."""
+    CountedDay.objects.all().delete()
+
+
+def yesterday_changed() -> None:
+    """As after reconcile settled a payment of yesterday: that day is counted again."""
+    tallies.mark_changed([timezone.localdate() - timedelta(days=1)])
 
 
 def main() -> None:
@@ -98,7 +118,10 @@ def main() -> None:
         pk = connection.cursor()
         pk.execute("SELECT id FROM payments_payment ORDER BY created_at DESC LIMIT 1")
         measure(client, "one payment's page", f"{base}{pk.fetchone()[0]}/change/")
-        measure(client, "overview", base + "overview/")
+        overview = base + "overview/"
+        measure(client, "overview, nothing counted yet", overview, before=forget_counts)
+        measure(client, "overview, yesterday changed", overview, before=yesterday_changed)
+        measure(client, "overview", overview)
     finally:
         connection.creation.destroy_test_db(test_db, verbosity=0)
 

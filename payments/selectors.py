@@ -4,16 +4,18 @@ payments.services."""
 import hashlib
 import ipaddress
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
 from payments.models import (
     FISCAL_BACKLOG_STATUSES,
     FISCAL_SENDING_ABANDONED,
     OPEN_STATUSES,
+    DayTally,
     FiscalStatus,
     Operation,
     Payment,
@@ -271,6 +273,57 @@ def count_and_sum(payments: QuerySet[Payment]) -> tuple[int, int]:
 
 
 # --- the back office --------------------------------------------------------------------
+
+
+def start_of(day: date) -> datetime:
+    """The first moment of a day in Tashkent."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def created_on(day: date) -> QuerySet[Payment]:
+    """The payments created on a day in Tashkent (the range keeps the created_at index)."""
+    return Payment.objects.filter(
+        created_at__gte=start_of(day), created_at__lt=start_of(day + timedelta(days=1))
+    )
+
+
+# What the overview's charts tell apart: a payment's provider, status and fiscal status.
+TALLIED = ("provider", "status", "fiscal_status")
+
+
+def day_totals(day: date) -> list[dict]:
+    """Payments and their sum created on a day, per provider, status and fiscal status."""
+    rows = created_on(day).values(*TALLIED).annotate(payments=Count("id"), amount=Sum("amount"))
+    return list(rows.order_by())
+
+
+def hour_totals(day: date) -> list[dict]:
+    """The same per hour (0-23, Tashkent) of a day: today's, counted as it is now."""
+    hours = created_on(day).annotate(hour=ExtractHour("created_at")).values("hour", *TALLIED)
+    return list(hours.annotate(payments=Count("id"), amount=Sum("amount")).order_by())
+
+
+def day_tallies(days: list[date]) -> list[dict]:
+    """The past days' counts (`services.tallies`), each row as `day_totals` with its day."""
+    rows = DayTally.objects.filter(day__in=days)
+    return list(rows.values("day", *TALLIED, "payments", "amount"))
+
+
+def waiting_counts(
+    *, stale_after: timedelta = timedelta(minutes=5), up_to: int = 999
+) -> dict[str, int]:
+    """How many payments wait for a person, by why: outcome unknown, flagged, processing
+    for longer than a request can take, receipt overdue. Each is counted up to `up_to` + 1
+    (a person reads "999+" as well as a number, and a backlog of a hundred thousand would
+    cost a scan of them on every look)."""
+    stale = timezone.now() - stale_after
+    waiting = {
+        "unknown": Payment.objects.filter(status=PaymentStatus.UNKNOWN),
+        "flagged": Payment.objects.filter(needs_attention=True),
+        "stuck": Payment.objects.filter(status=PaymentStatus.PROCESSING, created_at__lt=stale),
+        "overdue": overdue_receipts(),
+    }
+    return {why: payments.order_by()[: up_to + 1].count() for why, payments in waiting.items()}
 
 
 def totals_since(moment: datetime) -> QuerySet:

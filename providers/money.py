@@ -26,10 +26,11 @@ def to_tiyin(uzs: Decimal) -> int:
     return int(tiyin)
 
 
-def format_uzs(tiyin: int) -> str:
-    """500000 tiyin -> "5 000.00": thousands apart (a no-break space), as cashiers read them."""
+def format_uzs(tiyin: int, *, decimal_mark: str = ".") -> str:
+    """500000 tiyin -> "5 000.00": thousands apart (a no-break space), as cashiers read them;
+    Russian and Uzbek readers write the tiyin after a comma ("5 000,00")."""
     whole, fraction = divmod(tiyin, TIYIN_PER_UZS)
-    return f"{whole:,}".replace(",", "\u00a0") + f".{fraction:02d}"
+    return f"{whole:,}".replace(",", "\u00a0") + f"{decimal_mark}{fraction:02d}"
 
 
 # --- amounts in JSON -------------------------------------------------------------------

@@ -14,9 +14,9 @@ from django.template.response import TemplateResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from payments.admin.base import uzs
 from payments.models import Payment
 from payments.services import operations
-from providers.money import format_uzs
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def admin_action(action: OperatorAction) -> Callable:
             "title": action.description,
             "explains": action.explains,
             "payments": queryset,
-            "listed": [(payment, format_uzs(payment.amount)) for payment in queryset],
+            "listed": [(payment, uzs(payment.amount)) for payment in queryset],
             "settled_by_hand": [(s.value, s.label) for s in operations.SETTLED_BY_HAND],
             "action": action.name,
             "choose_status": action.choose_status,

@@ -4,7 +4,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import formats
 from django.utils.html import format_html
+
+from providers.money import format_uzs
 
 BADGE_COLOURS = {
     "created": "#6c757d",
@@ -22,6 +25,11 @@ BADGE_COLOURS = {
 def badge(value: str, label: str) -> str:
     colour = BADGE_COLOURS.get(value, "#6c757d")
     return format_html('<span class="badge" style="background:{}">{}</span>', colour, label)
+
+
+def uzs(tiyin: int) -> str:
+    """An amount in UZS as the operator's language writes it: "5 000.00", "5 000,00"."""
+    return format_uzs(tiyin, decimal_mark=formats.get_format("DECIMAL_SEPARATOR"))
 
 
 def preformatted(text: str) -> str:

@@ -2,7 +2,7 @@
 not count a million rows on every page."""
 
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin
@@ -10,10 +10,11 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+
+from payments.selectors import start_of
 
 
 class CreatedBetweenFilter(admin.FieldListFilter):
@@ -66,10 +67,6 @@ class CreatedBetweenFilter(admin.FieldListFilter):
 
     def has_output(self) -> bool:
         return True
-
-
-def start_of(day: Any) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 class EstimatedCountPaginator(Paginator):

@@ -11,12 +11,11 @@ from django.utils.translation import gettext_lazy as _
 
 from payments.admin import views
 from payments.admin.actions import ADMIN_ACTIONS, BY_NAME
-from payments.admin.base import ViewOnlyAdmin, badge, preformatted
+from payments.admin.base import ViewOnlyAdmin, badge, preformatted, uzs
 from payments.admin.listing import CreatedBetweenFilter, EstimatedCountPaginator
 from payments.admin.story import story_of
 from payments.models import Payment
 from payments.selectors import payment_by_transaction_id, register_by_name
-from providers.money import format_uzs
 
 
 @admin.register(Payment)
@@ -135,11 +134,11 @@ class PaymentAdmin(ViewOnlyAdmin):
 
     @admin.display(description=_("amount, UZS"), ordering="amount")
     def amount_uzs(self, payment: Payment) -> str:
-        return format_uzs(payment.amount)
+        return uzs(payment.amount)
 
     @admin.display(description=_("given back, UZS"))
     def reversed_uzs(self, payment: Payment) -> str:
-        return format_uzs(payment.reversed_amount) if payment.reversed_amount else "—"
+        return uzs(payment.reversed_amount) if payment.reversed_amount else "—"
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, payment: Payment) -> str:

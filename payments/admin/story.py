@@ -16,9 +16,10 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from payments.admin.actions import BY_NAME
+from payments.admin.base import uzs
 from payments.models import FiscalStatus, Payment, PaymentEvent, label_of
 from payments.models import PaymentStatus as S
-from providers.money import format_uzs, json_text
+from providers.money import json_text
 
 # The reasons the service writes, as the operators read them.
 REASONS = {
@@ -92,7 +93,7 @@ def reason_text(reason: str) -> str:
         if found:
             values = found.groupdict()
             if "tiyin" in values:
-                values["amount"] = format_uzs(int(values["tiyin"]))
+                values["amount"] = uzs(int(values["tiyin"]))
             if "outcome" in values:
                 values["outcome"] = str(OUTCOMES.get(values["outcome"], values["outcome"]))
             return str(template) % values

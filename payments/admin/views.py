@@ -6,13 +6,16 @@ from collections.abc import Iterator
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from payments import selectors
-from payments.admin.listing import start_of
+from payments.admin import charts
+from payments.admin import overview as pictures
+from payments.admin.base import uzs
 from payments.models import PaymentStatus, label_of, provider_choices
-from providers.money import format_uzs, to_uzs
+from providers.money import to_uzs
 
 CSV_COLUMNS = [
     "created_at",
@@ -31,16 +34,23 @@ CSV_COLUMNS = [
 def overview(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
     if not model_admin.has_view_permission(request):
         return HttpResponse(status=403)
-    totals = selectors.totals_since(start_of(timezone.localdate()))
-    titles = dict(provider_choices())
+    today = timezone.localdate()
+    providers = provider_choices()
+    titles = dict(providers)
+    totals = selectors.totals_since(selectors.start_of(today))
     context = {
         **model_admin.admin_site.each_context(request),
+        **pictures.overview(
+            today=today,
+            series=charts.series_of(providers),
+            list_url=reverse("admin:payments_payment_changelist"),
+        ),
         "title": _("Overview"),
         "opts": model_admin.model._meta,
         "totals": [
             {
                 **row,
-                "amount": format_uzs(row["amount"] or 0),
+                "amount": uzs(row["amount"] or 0),
                 "provider_title": titles.get(row["provider"], row["provider"]),
                 "status_label": label_of(PaymentStatus, row["status"]),
             }

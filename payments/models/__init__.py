@@ -17,8 +17,11 @@ from payments.models.payment import (
     provider_choices,
 )
 from payments.models.register import ProviderAccount, Register, RegisterKey, parse_networks
+from payments.models.tally import CountedDay, DayTally
 
 __all__ = [
+    "CountedDay",
+    "DayTally",
     "FISCAL_BACKLOG_STATUSES",
     "FISCAL_SENDING_ABANDONED",
     "OPEN_STATUSES",

@@ -37,6 +37,7 @@ from payments.models import (
     statements,
 )
 from payments.selectors import payment_with_provider_id, unknown_payment
+from payments.services import tallies
 from providers.base import Exchange, GatewayResult, Outcome
 
 logger = logging.getLogger(__name__)
@@ -153,16 +154,17 @@ def change_payment(
     change = Change(payment, reason, status, fiscal_status, actor, tuple(exchanges), fields)
     with statements.atomic_together():
         row = _change_as_read(change)
-    if row is not None:
-        return row
-    with transaction.atomic():
-        # Someone wrote the payment since it was read: the same change under its lock.
-        row = Payment.objects.select_for_update().get(pk=payment.pk)
-        event, written = _apply(row, change)
-        statements.update(row, written)
-        journal(row, change.exchanges)
-        if event is not None:
-            statements.insert([event])
+    if row is None:
+        with transaction.atomic():
+            # Someone wrote the payment since it was read: the same change under its lock.
+            row = Payment.objects.select_for_update().get(pk=payment.pk)
+            event, written = _apply(row, change)
+            statements.update(row, written)
+            journal(row, change.exchanges)
+            if event is not None:
+                statements.insert([event])
+    if status is not None or fiscal_status is not None:
+        tallies.note_changed([row])
     return row
 
 
@@ -222,6 +224,7 @@ def change_payments(changes: list[Change]) -> list[Payment | IllegalTransitionEr
                 events.append(event)
         statements.update_many(changed, sorted(written))
         statements.insert(events)
+        tallies.note_changed(event.payment for event in events)
     return outcomes
 
 

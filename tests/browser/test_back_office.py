@@ -10,13 +10,17 @@ show. A plain test run leaves the tree as it was.
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.db import connections
+from django.utils import timezone
 
-from payments.models import Payment
+from payments import selectors
+from payments.models import OperatorLanguage, Payment, PaymentStatus
+from tests.factories import make_payment
 from tests.helpers import SEED_URL, post_json
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -146,7 +150,6 @@ def test_an_operator_finds_opens_and_fixes_payments(
 
     page.goto(f"{live_server.url}/admin/payments/payment/overview/")
     assert "Needs a person" in page.inner_text("body")
-    page.screenshot(path=str(screenshots / "overview.png"), full_page=True)
 
 
 def test_without_the_permission_the_action_is_not_offered(browser, live_server, api, click) -> None:
@@ -190,3 +193,55 @@ def test_an_operator_picks_russian_then_uzbek_and_the_choice_follows_the_operato
     assert "Umumiy koʻrinish" in elsewhere.text_content("body")
     elsewhere.goto(f"{live_server.url}/admin/payments/payment/overview/")
     assert "Odam aralashuvi kerak" in elsewhere.inner_text("body")
+
+
+def a_month_of_payments() -> None:
+    """Thirty days of a small shop: more in the evening and at the weekend, some declined,
+    a few outcomes unknown, receipts not all sent."""
+    today = timezone.localdate()
+    statuses = [PaymentStatus.PAID] * 8 + [PaymentStatus.FAILED, PaymentStatus.UNKNOWN]
+    made = 0
+    for back in range(30):
+        day = today - timedelta(days=back)
+        for hour in (9, 12, 13, 17, 18, 19, 20) if back else (9, 10, 12, 13, 15):
+            for provider in ("click", "payme", "humo")[: 1 + (hour + back) % 3]:
+                made += 1
+                status = statuses[made % len(statuses)]
+                receipt = provider != "humo" and status == PaymentStatus.PAID and made % 7
+                make_payment(
+                    provider=provider,
+                    amount=(7 + made * 37 % 90) * 100_000,
+                    status=status,
+                    created_at=selectors.start_of(day) + timedelta(hours=hour, minutes=made % 60),
+                    **({"fiscal_status": "submitted"} if receipt else {}),
+                )
+
+
+def test_the_overview_draws_the_day_and_the_month_in_the_operators_language(
+    browser, live_server, screenshots
+) -> None:
+    a_month_of_payments()
+    user = operator("elena", [])
+    page = log_in(browser, live_server, "elena")
+    page.goto(f"{live_server.url}/admin/payments/payment/overview/")
+    charts = page.locator("figure.chart")
+    assert charts.count() == 4
+    for index in range(4):
+        box = charts.nth(index).locator("svg").bounding_box()
+        assert box and box["width"] > 300 and box["height"] > 80  # drawn, not collapsed
+        assert charts.nth(index).locator("rect").count() > 4
+    assert "Payments per hour, today" in page.inner_text("#payments-per-hour figcaption")
+    assert page.locator("#shares svg.meter").count() == 3 * 4  # three shares per provider
+    page.screenshot(path=str(screenshots / "overview.png"), full_page=True)
+
+    # An unknown outcome waits for a person: its count leads to the payments.
+    page.click("#waiting a[href*='status__exact=unknown']")
+    page.wait_for_load_state()
+    listed = page.locator("#result_list tbody tr").count()
+    assert listed == Payment.objects.filter(status=PaymentStatus.UNKNOWN).count() > 0
+
+    OperatorLanguage.objects.create(user=user, language="ru")
+    page.goto(f"{live_server.url}/admin/payments/payment/overview/")
+    assert "Платежи по часам, сегодня" in page.inner_text("#payments-per-hour figcaption")
+    assert "Что пошло не так" in page.inner_text("body")
+    page.screenshot(path=str(screenshots / "overview-ru.png"), full_page=True)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
         (
             "reversed 150000 by 5f",
             "1\u00a0500.00 UZS given back by 5f",
-            "1\u00a0500.00 сум возвращено операцией 5f",
+            "1\u00a0500,00 сум возвращено операцией 5f",
         ),
         (
             "fiscal receipt not accepted: failed",
