@@ -40,7 +40,8 @@ INSERT INTO payments_payment (
     register_id, transaction_id, provider, operation, amount, qr_code, provider_payment_id, status,
     provider_status, provider_code, provider_message, fiscal_status, fiscal_receipt_url,
     fiscal_error, fiscal_attempts, payer_phone, masked_card, auth_code, terminal_id,
-    slip_text, needs_attention, created_at, updated_at, reversed_amount, fiscal_sending_url
+    slip_text, needs_attention, created_at, updated_at, reversed_amount, fiscal_sending_url,
+    paid_at
 )
 SELECT
     (SELECT min(id) FROM payments_register),
@@ -59,7 +60,8 @@ SELECT
     '', '', '', i %% 97 = 0,
     now() - make_interval(secs => i * 2),
     now() - make_interval(secs => i * 2),
-    0, ''
+    0, '',
+    CASE WHEN i %% 5 < 3 THEN now() - make_interval(secs => i * 2 - 1) END
 FROM generate_series(1, %s) AS i
 """
 

@@ -47,32 +47,36 @@ def mark_changed(days: Iterable[date]) -> None:
     )
 
 
-def count_day(day: date) -> bool:
-    """Count a past day's payments into its tallies unless someone counted them since they
-    last changed; False when nothing needed counting. Two counts of one day wait for each
-    other on the day's row, so neither writes over the other."""
-    if day >= timezone.localdate():
-        raise ValueError(f"{day} is not over yet: only past days are counted")
-    with transaction.atomic():
-        CountedDay.objects.bulk_create([CountedDay(day=day)], ignore_conflicts=True)
-        counted = CountedDay.objects.select_for_update().get(day=day)
-        if counted.is_current:
-            return False
-        # The time is taken before the read: a change the read misses is marked later.
-        started = timezone.now()
-        rows = selectors.day_totals(day)
-        DayTally.objects.filter(day=counted).delete()
-        DayTally.objects.bulk_create([DayTally(day=counted, **row) for row in rows])
-        counted.counted_at = started
-        counted.save(update_fields=["counted_at"])
-    return True
-
-
 def count_days(days: Iterable[date]) -> int:
-    """Count those of the past days that have no current count; how many were counted."""
+    """Count the payments of those past days that have no current count into their
+    tallies, in one transaction; how many were counted. Two counts wait for each other on
+    the days' rows (taken in order of day), so neither writes over the other, and the
+    second finds counted what the first counted."""
     wanted = sorted(set(days))
+    if wanted and wanted[-1] >= timezone.localdate():
+        raise ValueError(f"{wanted[-1]} is not over yet: only past days are counted")
     current = {c.day for c in CountedDay.objects.filter(day__in=wanted) if c.is_current}
-    return sum(count_day(day) for day in wanted if day not in current)
+    if not set(wanted) - current:
+        return 0
+    with transaction.atomic():
+        stale = [day for day in wanted if day not in current]
+        CountedDay.objects.bulk_create(
+            [CountedDay(day=day) for day in stale], ignore_conflicts=True
+        )
+        locked = CountedDay.objects.select_for_update().filter(day__in=stale).order_by("day")
+        stale = [counted.day for counted in locked if not counted.is_current]
+        # The time is taken before the reads: a change they miss is marked later.
+        started = timezone.now()
+        rows = [DayTally(day_id=day, **row) for day in stale for row in selectors.day_totals(day)]
+        DayTally.objects.filter(day__in=stale).delete()
+        DayTally.objects.bulk_create(rows)
+        CountedDay.objects.filter(day__in=stale).update(counted_at=started)
+    return len(stale)
+
+
+def count_day(day: date) -> bool:
+    """Count one past day unless its count is current; whether it was counted."""
+    return count_days([day]) == 1
 
 
 def last_days(number: int, *, today: date | None = None) -> list[date]:

@@ -7,12 +7,14 @@ import re
 import pytest
 from django.contrib.admin.sites import site
 from django.db import connection
+from django.db.models import F
 from django.test import RequestFactory
 
 from payments.models import Payment
 from payments.selectors import (
     last_day_closed,
     other_payment_with_receipt,
+    overdue_receipts,
     paid_reversals_sum,
     shift_operations,
 )
@@ -113,6 +115,21 @@ def test_a_purchases_reversals_are_looked_up_by_their_index(many_payments):
 
     assert "payment_reversals" in plan or "payment_one_open_reversal" in plan, plan
     assert paid_reversals_sum(purchase) == reversal.amount
+
+
+def test_overdue_receipts_are_listed_latest_first_from_their_index(many_payments):
+    """The overview's list: paid long enough ago, receipt still awaited, latest first."""
+    Payment.objects.update(paid_at=F("created_at"))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE payments_payment")
+    overdue = overdue_receipts().order_by("-paid_at")[:100]
+
+    plan = plan_of(overdue)
+
+    assert "payment_fiscal_backlog" in plan, plan
+    assert "Sort" not in plan, plan
+    assert pages_read(overdue) < 30
+    assert len(overdue) == 100
 
 
 # A journal of many exchanges: most are QR charges of the register, some its terminal's.
