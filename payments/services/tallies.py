@@ -55,11 +55,10 @@ def count_days(days: Iterable[date]) -> int:
     wanted = sorted(set(days))
     if wanted and wanted[-1] >= timezone.localdate():
         raise ValueError(f"{wanted[-1]} is not over yet: only past days are counted")
-    current = {c.day for c in CountedDay.objects.filter(day__in=wanted) if c.is_current}
-    if not set(wanted) - current:
+    stale = not_current(wanted)
+    if not stale:
         return 0
     with transaction.atomic():
-        stale = [day for day in wanted if day not in current]
         CountedDay.objects.bulk_create(
             [CountedDay(day=day) for day in stale], ignore_conflicts=True
         )
@@ -72,6 +71,12 @@ def count_days(days: Iterable[date]) -> int:
         DayTally.objects.bulk_create(rows)
         CountedDay.objects.filter(day__in=stale).update(counted_at=started)
     return len(stale)
+
+
+def not_current(days: list[date]) -> list[date]:
+    """Those of the days (in their order) whose count is missing or older than a change."""
+    current = {c.day for c in CountedDay.objects.filter(day__in=days) if c.is_current}
+    return [day for day in days if day not in current]
 
 
 def count_day(day: date) -> bool:

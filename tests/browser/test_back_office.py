@@ -228,7 +228,9 @@ def test_the_overview_draws_the_day_and_the_month_in_the_operators_language(
     assert charts.count() == 4
     for index in range(4):
         box = charts.nth(index).locator("svg").bounding_box()
-        assert box and box["width"] > 300 and box["height"] > 80  # drawn, not collapsed
+        assert box is not None
+        assert box["width"] > 300  # drawn, not collapsed
+        assert box["height"] > 80
         assert charts.nth(index).locator("rect").count() > 4
     assert "Payments per hour, today" in page.inner_text("#payments-per-hour figcaption")
     assert page.locator("#shares svg.meter").count() == 3 * 4  # three shares per provider

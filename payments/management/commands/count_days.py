@@ -20,9 +20,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, default=PAST_DAYS, help="how many past days")
         parser.add_argument("--all", action="store_true", help="count them again, all")
+        parser.add_argument("--dry-run", action="store_true", help="say how many, count none")
 
     def handle(self, *args: Any, **options: Any) -> None:
         days = tallies.last_days(options["days"])
+        if options["dry_run"]:
+            stale = len(days) if options["all"] else len(tallies.not_current(days))
+            self.stdout.write(f"would count {stale} of the last {len(days)} days")
+            return
         if options["all"]:
             tallies.mark_changed(days)
         counted = tallies.count_days(days)

@@ -48,7 +48,8 @@ def test_a_stack_rises_from_the_axis_in_the_series_order() -> None:
 
 def test_nothing_is_drawn_for_nothing() -> None:
     drawn = draw({})
-    assert drawn.bars == [] and drawn.empty
+    assert drawn.bars == []
+    assert drawn.empty
     assert [t.label for t in drawn.value_ticks] == ["0", "1"]
 
 

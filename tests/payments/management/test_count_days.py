@@ -23,7 +23,10 @@ def count_days(*args: str) -> str:
 def test_it_counts_the_days_the_overview_shows_once() -> None:
     yesterday = timezone.localdate() - timedelta(days=1)
     make_payment(status=PaymentStatus.PAID, created_at=selectors.start_of(yesterday))
+    assert count_days("--dry-run") == "would count 29 of the last 29 days\n"
+    assert not CountedDay.objects.exists()
     assert count_days() == "counted 29 of the last 29 days\n"
+    assert count_days("--dry-run") == "would count 0 of the last 29 days\n"
     assert count_days() == "counted 0 of the last 29 days\n"
     assert DayTally.objects.get(day=yesterday).payments == 1
 
