@@ -14,7 +14,7 @@ from payments import selectors
 from payments.admin import charts
 from payments.admin import overview as pictures
 from payments.admin.base import uzs
-from payments.models import PaymentStatus, label_of, provider_choices
+from payments.models import Payment, PaymentStatus, label_of, provider_choices
 from providers.money import to_uzs
 
 CSV_COLUMNS = [
@@ -91,8 +91,13 @@ def export_csv(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRespo
     changelist = model_admin.get_changelist_instance(request)
     rows = changelist.get_queryset(request).values_list(*CSV_COLUMNS)
     writer = csv.writer(_Echo())
+    # Headed in the operator's language (written now: the rows stream after this returns);
+    # the values stay as stored, so a file reads the same whatever language exported it.
     # The amount goes out in UZS, so its column says so.
-    header = ["amount_uzs" if c == "amount" else c for c in CSV_COLUMNS]
+    header = [
+        str(_("amount, UZS") if c == "amount" else Payment._meta.get_field(c).verbose_name)
+        for c in CSV_COLUMNS
+    ]
 
     def lines() -> Iterator[str]:
         yield writer.writerow(header)

@@ -8,9 +8,9 @@ request's late answer) settled a moment earlier refuses the action with a clear 
 from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
-from payments.errors import ApplicationError
+from payments.errors import ApplicationError, ErrorCode
 from payments.models import FiscalStatus, OperatorAction, Payment, PaymentStatus, label_of
 from payments.services import fiscal, reversals
 from payments.services.charging import check_status
@@ -35,8 +35,7 @@ def run(
     try:
         outcome, done = do(payment, actor, status=status, reason=reason), True
     except ApplicationError as exc:
-        why = f"{exc.message} {exc.data or ''}".strip()
-        outcome, done = gettext("refused: %(why)s") % {"why": why}, False
+        outcome, done = gettext("refused: %(why)s") % {"why": why_refused(exc)}, False
     except IllegalTransitionError as exc:
         now = label_of(PaymentStatus, exc.payment.status)
         outcome, done = (
@@ -47,6 +46,45 @@ def run(
         user=user, action=action, payment=payment, reason=reason, outcome=outcome[:255]
     )
     return done, outcome
+
+
+# Why the services refuse an action on a payment (their `conflict` reasons), as an operator
+# reads it; the register API answers the same refusals with their codes.
+REFUSALS = {
+    "not_paid": gettext_lazy("it is not paid: it is %(status)s"),
+    "not_open": gettext_lazy("it is no longer open: it is %(status)s"),
+    "not_a_final_status": gettext_lazy("%(status)s is not an outcome to settle with"),
+    "already_reversed": gettext_lazy("it has already been given back"),
+    "partial_reversal_not_supported": gettext_lazy(
+        "this provider gives back only the whole amount"
+    ),
+    "cancel_in_progress": gettext_lazy("a reversal of it is already under way"),
+    "receipt_reused": gettext_lazy("that receipt belongs to another payment"),
+    "not_found": gettext_lazy("the provider has no such payment"),
+}
+
+
+def why_refused(exc: ApplicationError) -> str:
+    """An application error as the operator reads it: our reasons in the operator's
+    language, a provider's or the PIN pad's own words as they came."""
+    data = exc.data or {}
+    if exc.code == ErrorCode.PAYMENT and data.get("reason") in REFUSALS:
+        status = label_of(PaymentStatus, data["status"]) if data.get("status") else ""
+        return REFUSALS[data["reason"]] % {"status": status}
+    if exc.code == ErrorCode.BILLING:
+        return gettext("%(provider)s answered %(code)s: %(note)s") % {
+            "provider": registry.GATEWAYS[data["provider"]].label
+            if data.get("provider") in registry.GATEWAYS
+            else data.get("provider", ""),
+            "code": data.get("code", ""),
+            "note": data.get("note", ""),
+        }
+    if exc.code == ErrorCode.XUMO:
+        return gettext("the PIN pad answered %(code)s: %(reason)s") % {
+            "code": data.get("host_code") or "—",
+            "reason": data.get("reason", ""),
+        }
+    return f"{exc.message} {data or ''}".strip()
 
 
 def ask_status(payment: Payment, actor: str, **_: str) -> str:

@@ -2,8 +2,10 @@
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.utils import translation
 
-from payments.models import OperatorAction, Payment, PaymentStatus
+from payments.errors import ApplicationError
+from payments.models import OperatorAction, OperatorLanguage, Payment, PaymentStatus
 from payments.services import operations
 from payments.services.transitions import change_payment
 from tests.factories import make_payment
@@ -77,4 +79,34 @@ def test_an_action_on_a_payment_no_longer_open_names_its_state(staff) -> None:
             "status": "failed",
         },
     )
-    assert OperatorAction.objects.get().outcome.startswith("refused: PAYMENT_ERROR")
+    assert OperatorAction.objects.get().outcome == "refused: it is no longer open: it is Paid"
+
+
+def test_a_refusal_reads_in_the_operators_language(staff) -> None:
+    """The service refuses with a reason code (the register API's); the operator reads it
+    as a sentence in the back office's language, as it is also audited."""
+    OperatorLanguage.objects.create(user=User.objects.get(username="op"), language="ru")
+    payment = make_payment(status=PaymentStatus.PAID)
+    page = staff.post(
+        CHANGELIST,
+        {
+            "action": "settle_by_hand",
+            "_selected_action": [payment.pk],
+            "confirmed": "yes",
+            "reason": "late look",
+            "status": "failed",
+        },
+        follow=True,
+    ).content.decode()
+    assert "отказано: он уже не открыт: он «Оплачен»" in page
+    assert OperatorAction.objects.get().outcome == "отказано: он уже не открыт: он «Оплачен»"
+
+
+@translation.override("en")
+def test_a_providers_refusal_keeps_its_own_words() -> None:
+    refusal = ApplicationError.billing("click", -5017, "Insufficient funds")
+    assert operations.why_refused(refusal) == "CLICK answered -5017: Insufficient funds"
+    pinpad = ApplicationError.pinpad("05", "declined by the issuer")
+    assert operations.why_refused(pinpad) == "the PIN pad answered 05: declined by the issuer"
+    with translation.override("ru"):
+        assert operations.why_refused(refusal) == "CLICK ответил -5017: Insufficient funds"

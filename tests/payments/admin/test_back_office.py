@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
-from payments.models import OperatorAction, Payment, PaymentStatus
+from payments.models import OperatorAction, OperatorLanguage, Payment, PaymentStatus
 from payments.services.transitions import change_payment
 from tests.factories import operator
 from tests.helpers import SEED_URL, post_json
@@ -185,7 +185,7 @@ def test_an_action_refused_by_the_service_is_audited_as_refused(staff, paid) -> 
     run_action(staff, "settle_by_hand", paid, confirmed="yes", reason="oops", status="failed")
     paid.refresh_from_db()
     assert paid.status == PaymentStatus.PAID
-    assert OperatorAction.objects.get().outcome.startswith("refused: PAYMENT_ERROR")
+    assert OperatorAction.objects.get().outcome == "refused: it is no longer open: it is Paid"
 
 
 def test_a_user_without_the_permission_does_not_see_or_run_the_action(client, paid, click) -> None:
@@ -207,9 +207,18 @@ def test_csv_export_of_the_filtered_list(client, paid, api, click) -> None:
     client.force_login(operator("export_payments"))
     post_json(api, "/payment/click", {"amount": 500, "qr_code": "99015017000001"})  # failed
     rows = exported(client, status="paid")
-    assert rows[0][:4] == ["created_at", "provider", "amount_uzs", "status"]
+    assert rows[0][:4] == ["created at", "provider", "amount, UZS", "status"]
     assert len(rows) == 2
     assert rows[1][2:4] == ["1500000.00", "paid"]
+
+
+def test_the_csv_is_headed_in_the_operators_language_and_its_values_stay(client, paid) -> None:
+    user = operator("export_payments")
+    OperatorLanguage.objects.create(user=user, language="ru")
+    client.force_login(user)
+    rows = exported(client)
+    assert rows[0][:4] == ["создан", "провайдер", "сумма, сум", "статус"]
+    assert rows[1][2:4] == ["1500000.00", "paid"]  # as stored: a file for sums and scripts
 
 
 def test_export_needs_its_own_permission(staff, paid) -> None:
