@@ -40,23 +40,20 @@ def settled_by_reconcile_first(monkeypatch: pytest.MonkeyPatch, to: str) -> None
     monkeypatch.setattr(operations, "change_payment", reconcile_then_operator)
 
 
+def settle_as_failed(staff, payment: Payment, reason: str):
+    """The operator settles the payment as failed from the list, confirmed."""
+    chosen = {"action": "settle_by_hand", "_selected_action": [payment.pk], "status": "failed"}
+    confirmed = {**chosen, "confirmed": "yes", "reason": reason}
+    return staff.post(CHANGELIST, confirmed, follow=True)
+
+
 def test_settling_by_hand_what_reconcile_just_settled_is_refused_and_audited(
     staff,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     payment = make_payment(status=PaymentStatus.UNKNOWN)
     settled_by_reconcile_first(monkeypatch, PaymentStatus.PAID)
-    response = staff.post(
-        CHANGELIST,
-        {
-            "action": "settle_by_hand",
-            "_selected_action": [payment.pk],
-            "confirmed": "yes",
-            "reason": "seen in the cabinet",
-            "status": "failed",
-        },
-        follow=True,
-    )
+    response = settle_as_failed(staff, payment, "seen in the cabinet")
     assert response.status_code == 200
     page = response.content.decode()
     assert "settled meanwhile, it is Paid now" in page
@@ -68,17 +65,7 @@ def test_settling_by_hand_what_reconcile_just_settled_is_refused_and_audited(
 
 
 def test_an_action_on_a_payment_no_longer_open_names_its_state(staff) -> None:
-    payment = make_payment(status=PaymentStatus.PAID)
-    staff.post(
-        CHANGELIST,
-        {
-            "action": "settle_by_hand",
-            "_selected_action": [payment.pk],
-            "confirmed": "yes",
-            "reason": "late look",
-            "status": "failed",
-        },
-    )
+    settle_as_failed(staff, make_payment(status=PaymentStatus.PAID), "late look")
     assert OperatorAction.objects.get().outcome == "refused: it is no longer open: it is Paid"
 
 
@@ -86,18 +73,8 @@ def test_a_refusal_reads_in_the_operators_language(staff) -> None:
     """The service refuses with a reason code (the register API's); the operator reads it
     as a sentence in the back office's language, as it is also audited."""
     OperatorLanguage.objects.create(user=User.objects.get(username="op"), language="ru")
-    payment = make_payment(status=PaymentStatus.PAID)
-    page = staff.post(
-        CHANGELIST,
-        {
-            "action": "settle_by_hand",
-            "_selected_action": [payment.pk],
-            "confirmed": "yes",
-            "reason": "late look",
-            "status": "failed",
-        },
-        follow=True,
-    ).content.decode()
+    page = settle_as_failed(staff, make_payment(status=PaymentStatus.PAID), "late look")
+    page = page.content.decode()
     assert "отказано: он уже не открыт: он «Оплачен»" in page
     assert OperatorAction.objects.get().outcome == "отказано: он уже не открыт: он «Оплачен»"
 
