@@ -309,18 +309,15 @@ def day_tallies(days: list[date]) -> list[dict]:
     return list(rows.values("day", *TALLIED, "payments", "amount"))
 
 
-def waiting_counts(
-    *, stale_after: timedelta = timedelta(minutes=5), up_to: int = 999
-) -> dict[str, int]:
+def waiting_counts(*, up_to: int = 999) -> dict[str, int]:
     """How many payments wait for a person, by why: outcome unknown, flagged, processing
     for longer than a request can take, receipt overdue. Each is counted up to `up_to` + 1
     (a person reads "999+" as well as a number, and a backlog of a hundred thousand would
     cost a scan of them on every look)."""
-    stale = timezone.now() - stale_after
     waiting = {
         "unknown": Payment.objects.filter(status=PaymentStatus.UNKNOWN),
         "flagged": Payment.objects.filter(needs_attention=True),
-        "stuck": Payment.objects.filter(status=PaymentStatus.PROCESSING, created_at__lt=stale),
+        "stuck": Payment.objects.filter(_stuck()),
         "overdue": overdue_receipts(),
     }
     return {why: payments.order_by()[: up_to + 1].count() for why, payments in waiting.items()}
@@ -336,13 +333,18 @@ def totals_since(moment: datetime) -> QuerySet:
     )
 
 
-def needing_attention(*, stale_after: timedelta = timedelta(minutes=5)) -> QuerySet[Payment]:
+# Longer than any request takes: a payment still processing after it waits for a person.
+STUCK_AFTER = timedelta(minutes=5)
+
+
+def _stuck() -> Q:
+    return Q(status=PaymentStatus.PROCESSING, created_at__lt=timezone.now() - STUCK_AFTER)
+
+
+def needing_attention() -> QuerySet[Payment]:
     """Flagged, unknown, or processing for longer than a request can take."""
-    stale = timezone.now() - stale_after
     return Payment.objects.filter(
-        Q(needs_attention=True)
-        | Q(status=PaymentStatus.UNKNOWN)
-        | Q(status=PaymentStatus.PROCESSING, created_at__lt=stale)
+        Q(needs_attention=True) | Q(status=PaymentStatus.UNKNOWN) | _stuck()
     ).order_by("-created_at")
 
 
