@@ -95,8 +95,26 @@ def gunicorn(env: dict[str, str], *options: str) -> Iterator[tuple[str, subproce
         yield f"http://127.0.0.1:{port}", server
     finally:
         if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=20)
+            stop_group(server)
+
+
+def stop_group(server: subprocess.Popen) -> None:
+    """Stop a gunicorn started in its own process group. The port listens as soon as the
+    master has bound it, so a test can be over while a worker is still booting: a SIGTERM
+    that reaches the worker before it installs its own handlers is lost, and the master
+    then waits its whole graceful timeout (longer than any charge) for it. A second SIGTERM
+    reaches the worker booted since; SIGKILL is the last resort."""
+    for stop, wait in ((signal.SIGTERM, 5), (signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(server.pid, stop)
+        except ProcessLookupError:
+            return
+        try:
+            server.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    raise AssertionError(f"gunicorn {server.pid} did not stop")
 
 
 @contextmanager
