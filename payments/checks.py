@@ -5,7 +5,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 
 from providers.humo.gateway import PROTOCOLS
@@ -89,29 +89,36 @@ def _is_loopback(host: str) -> bool:
 
 
 @register(Tags.database)
-def account_secrets(app_configs: Any, databases: Any = None, **kwargs: Any) -> list[Error]:
-    """Every active register's accounts name secrets the environment has (run with
-    `manage.py check --database default`, as the systemd unit does before it starts)."""
+def accounts_in_use(app_configs: Any, databases: Any = None, **kwargs: Any) -> list[Warning]:
+    """Every active register's accounts can serve: their secrets are set, their PIN pads are
+    there (run with `manage.py check --database default`, as the systemd unit does before it
+    starts). A warning, never an error: one register's account must not stop `migrate`, a
+    start or the other registers. Until it is mended, that register's requests at that
+    provider are refused with 108 `misconfigured`, and the back office lists the account."""
     if not databases:
         return []
-    from payments.models import ProviderAccount
-    from payments.services.accounts import secret_is_set
-    from providers.registry import GATEWAYS
+    from payments.services.accounts import problems
 
-    errors = []
     try:
-        in_use = list(ProviderAccount.objects.filter(registers__active=True).distinct())
+        found = problems()
     except DatabaseError:
         return []  # not migrated yet: `migrate` comes first
-    for account in in_use:
-        for field in GATEWAYS[account.provider].account_fields:
-            name = str(account.settings.get(field.name, ""))
-            if field.secret and not secret_is_set(name):
-                errors.append(
-                    Error(
-                        f"the account {account.name!r} names {name!r}, which is not set",
-                        hint="Set it in the service's environment (deploy/production.env).",
-                        id="payments.E005",
-                    )
-                )
-    return errors
+    return [
+        Warning(
+            f"the account {problem.account!r} ({', '.join(problem.registers)}) cannot serve: "
+            f"{problem.detail}",
+            hint=_MENDS[problem.kind],
+            id=_IDS[problem.kind],
+        )
+        for problem in found
+    ]
+
+
+_IDS = {"misconfigured": "payments.W005", "equipment": "payments.W007"}
+_MENDS = {
+    "misconfigured": (
+        "Set the secret in the service's environment (the file ENV_FILE names; `make run` "
+        "writes its own) and restart; until then only this account's requests are refused."
+    ),
+    "equipment": "Plug the PIN pad in, or correct the account's line in the back office.",
+}

@@ -63,6 +63,13 @@ class ApplicationError(Exception):
         return cls(ErrorCode.XUMO, {"host_code": host_code, "reason": reason, "slip": slip or None})
 
     @classmethod
+    def unavailable(cls, reason: str, **details: Any) -> "ApplicationError":
+        """The register's own setup cannot serve this request (its account at the provider
+        is misconfigured, say); nothing was sent. The register's other providers and every
+        other register go on being served."""
+        return cls(ErrorCode.XUMO, {"reason": reason, **details})
+
+    @classmethod
     def outcome_unknown(cls, transaction_id: Any) -> "ApplicationError":
         """The charge may or may not have gone through; the register must ask, not recharge.
         (No transaction id yet while a replayed request is still starting.)"""

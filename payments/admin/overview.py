@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from payments import selectors
 from payments.admin import charts
 from payments.models import FISCAL_BACKLOG_STATUSES, FiscalStatus, PaymentStatus
-from payments.services import tallies
+from payments.services import accounts, tallies
 
 DAYS = tallies.OVERVIEW_DAYS
 
@@ -169,14 +169,16 @@ def build_shares(
 WAITING_UP_TO = 999
 
 
-def waiting_tiles(list_url: str) -> list[dict[str, Any]]:
-    """What waits for a person, each a count that leads to those payments."""
+def waiting_tiles(list_url: str, accounts_url: str) -> list[dict[str, Any]]:
+    """What waits for a person, each a count that leads to those payments (or accounts)."""
     counts = selectors.waiting_counts(up_to=WAITING_UP_TO)
+    counts["accounts"] = len(accounts.problems())
     tiles = [
         ("unknown", _("outcome unknown"), f"{list_url}?status__exact=unknown"),
         ("flagged", _("flagged for a person"), f"{list_url}?needs_attention__exact=1"),
         ("stuck", _("processing too long"), "#attention"),
         ("overdue", _("receipts overdue"), "#overdue"),
+        ("accounts", _("registers' accounts that cannot serve"), accounts_url),
     ]
     return [
         {
@@ -190,7 +192,9 @@ def waiting_tiles(list_url: str) -> list[dict[str, Any]]:
     ]
 
 
-def overview(*, today: date, series: list[charts.Series], list_url: str) -> dict[str, Any]:
+def overview(
+    *, today: date, series: list[charts.Series], list_url: str, accounts_url: str
+) -> dict[str, Any]:
     """Everything the overview page shows, but the lists of payments."""
     past = tallies.last_days(DAYS - 1, today=today)
     tallies.count_days(past)
@@ -201,5 +205,5 @@ def overview(*, today: date, series: list[charts.Series], list_url: str) -> dict
         "charts": build_charts(hour_rows, day_rows, [*past, today], series),
         "shares": build_shares(today_rows, day_rows, series),
         "days": DAYS,
-        "waiting": waiting_tiles(list_url),
+        "waiting": waiting_tiles(list_url, accounts_url),
     }

@@ -184,7 +184,7 @@ class ProviderAccountForm(forms.ModelForm):
 @admin.register(ProviderAccount)
 class ProviderAccountAdmin(admin.ModelAdmin):
     form = ProviderAccountForm
-    list_display = ["name", "provider", "account_settings", "secrets", "used_by"]
+    list_display = ["name", "provider", "account_settings", "secrets", "used_by", "serves"]
     list_filter = ["provider"]
     search_fields = ["name"]
 
@@ -221,3 +221,14 @@ class ProviderAccountAdmin(admin.ModelAdmin):
     @admin.display(description=_("registers"))
     def used_by(self, account: ProviderAccount) -> str:
         return ", ".join(str(register) for register in account.registers.all()) or "-"
+
+    @admin.display(description=_("can serve"))
+    def serves(self, account: ProviderAccount) -> str:
+        problem = accounts.problem_of(account)
+        if problem is None:
+            return _("yes")
+        return format_html(
+            '<span class="badge" style="background:#dc3545">{}</span> {}',
+            _("no"),
+            problem[1],
+        )

@@ -44,6 +44,7 @@ def overview(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRespons
             today=today,
             series=charts.series_of(providers),
             list_url=reverse("admin:payments_payment_changelist"),
+            accounts_url=reverse("admin:payments_provideraccount_changelist"),
         ),
         "title": _("Overview"),
         "opts": model_admin.model._meta,

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments.api.envelope import failure, success
+from payments.api.metrics import admitted
 from payments.errors import ErrorCode
 from payments.services.health import readiness
 
@@ -25,10 +26,14 @@ class LiveView(HealthView):
 
 
 class ReadyView(HealthView):
-    """The process can serve: HTTP 503 (so a load balancer takes it out) when not."""
+    """The process can serve: HTTP 503 (so a load balancer takes it out) when not. What each
+    check found only for the callers /metrics admits; anyone else learns ready or not."""
 
     def get(self, request: Request) -> Response:
         ready, checks = readiness()
+        shown = checks if admitted(request) else {}
         if ready:
-            return success({"status": "ready", **checks})
-        return failure(ErrorCode.INTERNAL, "NOT_READY", checks, status.HTTP_503_SERVICE_UNAVAILABLE)
+            return success({"status": "ready", **shown})
+        return failure(
+            ErrorCode.INTERNAL, "NOT_READY", shown or None, status.HTTP_503_SERVICE_UNAVAILABLE
+        )

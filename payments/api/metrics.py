@@ -55,6 +55,14 @@ class ScraperAuthentication(BaseAuthentication):
         return 'Bearer realm="metrics"'
 
 
+def admitted(request: Request) -> bool:
+    """Whether the caller may read what /metrics shows (a wrong token is not admitted)."""
+    try:
+        return ScraperAuthentication().authenticate(request) is not None
+    except exceptions.AuthenticationFailed:
+        return False
+
+
 class IsScraper(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         return isinstance(request.user, Scraper)

@@ -1,10 +1,12 @@
 """The provider account a register charges through, with its secrets read from the
 environment (they are never stored in the database: docs/configuration.md says why)."""
 
+import logging
 import re
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +16,8 @@ from django.dispatch import receiver
 from payments.errors import ApplicationError
 from payments.models import ProviderAccount, Register
 from providers import registry
+
+logger = logging.getLogger(__name__)
 
 # What a secret field may name: the first register's two, as they always were, or one
 # kept under PROVIDER_SECRET_ (any other setting, such as SECRET_KEY, cannot be named).
@@ -78,12 +82,32 @@ def register_and_accounts(register_id: int) -> tuple[Register, dict[str, Provide
 
 def account_of(register_id: int, provider: str) -> Any:
     """The gateway's account that the register charges through at `provider`. A register
-    with none is refused (code 106), before anything is sent."""
+    with none is refused (code 106), one whose account cannot be built (a secret not set)
+    with 108 `misconfigured`, before anything is sent: the problem stays with that account."""
     row = register_and_accounts(register_id)[1].get(provider)
     if row is None:
         raise ApplicationError.conflict("no_account", provider=provider)
     # Built anew each time: the secrets and the provider's address are read as they are now.
-    return registry.GATEWAYS[provider].account(account_values(row))
+    account, problem = _built(row)
+    if problem is not None:
+        logger.warning("the account %r cannot serve: %s", row.name, problem)
+        raise ApplicationError.unavailable("misconfigured", account=row.name)
+    return account
+
+
+def account_problem(row: ProviderAccount) -> str | None:
+    """Why this account cannot be used as it is configured now (None: it can): a secret
+    it names is not in the environment, or its settings make no account."""
+    return _built(row)[1]
+
+
+def _built(row: ProviderAccount) -> tuple[Any, str | None]:
+    try:
+        return registry.GATEWAYS[row.provider].account(account_values(row)), None
+    except MissingSecret as exc:
+        return None, str(exc)
+    except (ValueError, TypeError, KeyError) as exc:
+        return None, f"its settings make no account: {exc}"
 
 
 def values_problem(provider: str, values: Mapping[str, Any]) -> str | None:
@@ -118,3 +142,37 @@ def forget(**_: Any) -> None:
     """What this process read of registers and accounts is read again on next use."""
     with _cache_lock:
         _cache.clear()
+
+
+@dataclass(frozen=True)
+class AccountProblem:
+    """An account in use that cannot serve its registers as it stands now."""
+
+    account: str
+    provider: str
+    registers: tuple[str, ...]
+    kind: str  # "misconfigured" (a secret not set, settings that make no account) or
+    # "equipment" (its own device, a PIN pad's line, is not there)
+    detail: str
+
+
+def problems() -> list[AccountProblem]:
+    """Every account of an active register that cannot serve, and why. Each stays with its
+    own registers: the others, and this instance, go on serving."""
+    found = []
+    in_use = ProviderAccount.objects.filter(registers__active=True).distinct().order_by("name")
+    for row in in_use.prefetch_related("registers"):
+        problem = problem_of(row)
+        if problem is not None:
+            registers = tuple(sorted(r.name for r in row.registers.all() if r.active))
+            found.append(AccountProblem(row.name, row.provider, registers, *problem))
+    return found
+
+
+def problem_of(row: ProviderAccount) -> tuple[str, str] | None:
+    """(kind, detail) of why the account cannot serve as it stands now; None: it can."""
+    account, problem = _built(row)
+    if problem is not None:
+        return "misconfigured", problem
+    problem = registry.GATEWAYS[row.provider].unreachable(account)
+    return None if problem is None else ("equipment", problem)

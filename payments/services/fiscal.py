@@ -13,6 +13,7 @@ from payments.errors import ApplicationError
 from payments.models import FiscalStatus, Payment, PaymentStatus, Register
 from payments.ofd import parse_receipt_url
 from payments.selectors import other_payment_with_receipt, payment_by_reference
+from payments.services import accounts
 from payments.services.charging import gateway_input
 from payments.services.reconnect import on_live_connection, record_or_unknown
 from payments.services.transitions import change_payment, claim_fiscal_sending, journal
@@ -46,6 +47,7 @@ def submit_receipt(
             else {}
         )
         raise ApplicationError.conflict("receipt_reused", **mine)
+    accounts.account_of(register.pk, provider)  # misconfigured: refused before the claim
     claimed = on_live_connection(
         lambda: claim_fiscal_sending(payment, receipt.url),
         what=f"claiming the fiscal submission of {payment.transaction_id}",
@@ -103,6 +105,9 @@ def retry(payment: Payment, *, actor: str = "retry_fiscal") -> Payment:
     from the register sending at this moment goes first: this retry waits its next turn."""
     # An abandoned submission's receipt is the one it was sending.
     receipt = parse_receipt_url(payment.fiscal_sending_url or payment.fiscal_receipt_url)
+    # An account that cannot be used now (108 misconfigured) is the caller's to report;
+    # nothing is claimed, so the next run tries again once it is mended.
+    accounts.account_of(payment.register_id, payment.provider)
     try:
         claimed = claim_fiscal_sending(payment, receipt.url)
     except ApplicationError:

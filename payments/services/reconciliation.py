@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
+from payments.errors import ApplicationError
 from payments.models import OPEN_STATUSES, Payment, PaymentStatus
 from payments.selectors import has_later_operation, made_before
 from payments.services.asking import Askers
@@ -125,7 +126,11 @@ def settle_open(
         if registry.GATEWAYS[payment.provider].knows_only_latest and has_later_operation(payment):
             # The provider can speak only of its latest operation, and that is not this one.
             return "a later operation hides it: check the provider's own journal"
-        return gateway_input(payment)
+        try:
+            return gateway_input(payment)
+        except ApplicationError as exc:  # this register's account cannot be used now
+            account = (exc.data or {}).get("account", payment.provider)
+            return f"cannot be asked: the account {account!r} is misconfigured"
 
     return _ask_all(
         payments,

@@ -6,7 +6,9 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from payments import selectors
+from payments.errors import ApplicationError
 from payments.management.reporting import OneAtATimeCommand, Progress, table
+from payments.models import Payment
 from payments.services import fiscal
 from providers import registry
 
@@ -29,9 +31,15 @@ class Command(OneAtATimeCommand):
         due = list(selectors.due_fiscal_retries(provider))
         outcomes: Counter[tuple[str, str]] = Counter()
         progress = Progress(len(due), self.stderr, "fiscal retries ")
+        cannot_send: list[tuple[Payment, str]] = []
         for payment in due:
             before = payment.fiscal_status
-            after = before if dry_run else fiscal.retry(payment).fiscal_status
+            try:
+                after = before if dry_run else fiscal.retry(payment).fiscal_status
+            except ApplicationError as exc:  # its register's account: the others go on
+                account = (exc.data or {}).get("account", payment.provider)
+                cannot_send.append((payment, f"the account {account!r} is misconfigured"))
+                after = before
             outcomes[(payment.provider, after)] += 1
             change = (payment.provider, before, after)
             self.changes[change] = self.changes.get(change, 0) + 1
@@ -41,7 +49,7 @@ class Command(OneAtATimeCommand):
             table(("provider", "fiscal status now", "payments"), rows or [("-", "-", 0)])
         )
 
-        attention = [
+        attention = cannot_send + [
             (p, "no attempt left: " + p.fiscal_error[:40])
             for p in selectors.fiscal_retries_exhausted(provider)
         ]
