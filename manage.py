@@ -10,6 +10,10 @@ def main() -> None:
     # Metric files are gunicorn's workers' (config/gunicorn.py): a command counts in its own
     # memory, or each run of a timer would leave files there until the service restarts.
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # What `make run` left for the commands run beside it (config/settings.py says when
+    # it is read); a test deployment names another place.
+    here = os.path.dirname(os.path.abspath(__file__))
+    os.environ.setdefault("LOCAL_RUN_ENV", os.path.join(here, ".run", "local.env"))
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

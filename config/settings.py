@@ -22,6 +22,14 @@ ENV_FILE = os.environ.get("ENV_FILE", "")
 if ENV_FILE and not Path(ENV_FILE).is_file():
     raise ImproperlyConfigured(f"ENV_FILE={ENV_FILE} is not a file")
 environ.Env.read_env(ENV_FILE or BASE_DIR / ".env", overwrite=False)
+# `make run` leaves the environment it gave its service (its database, the emulators'
+# addresses and keys) in this file, written anew at every start; manage.py names it. A
+# command run by hand in that checkout, naming no database and no ENV_FILE of its own,
+# acts on that service's database as the service does (docs/operations.md's commands).
+LOCAL_RUN_ENV = os.environ.get("LOCAL_RUN_ENV", "")
+if LOCAL_RUN_ENV and not ENV_FILE and "DATABASE_URL" not in os.environ:
+    if Path(LOCAL_RUN_ENV).is_file():
+        environ.Env.read_env(LOCAL_RUN_ENV, overwrite=False)
 
 # --- Django core -----------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
@@ -51,7 +59,8 @@ if env.bool("SECURE_PROXY_SSL", default=False):
 # An operator's session: a shift, not two weeks.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DEFAULT_DATABASE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": env.db("DATABASE_URL", default=DEFAULT_DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several gunicorn threads and processes write at once. A transaction takes the write
     # lock when it begins (IMMEDIATE): one that began reading and then wanted to write would

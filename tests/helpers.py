@@ -1,5 +1,6 @@
 """Small things many tests share."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -154,14 +155,22 @@ def local_run(
     the service's URL, the process, and the first emulator port (CLICK's; Payme's is the
     next one, the PIN pad's the next, Uzum's the next); what it prints goes to `output`."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    # What it leaves for the commands (and its demo key) beside its database, not in the
+    # checkout's own .run/.
+    env["LOCAL_RUN_ENV"] = str(database.parent / "local.env")
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
     port, emulator_port = closed_port(), free_ports_from(4)
     command = ["run_local", "--port", str(port), "--emulator-base-port", str(emulator_port)]
     command += ["--workers", str(workers), "--threads", str(threads)]
     with output.open("w") as printed:
+        # A session of its own, as a terminal's job is: a test can press Ctrl-C on its group.
         process = subprocess.Popen(
-            [*manage, *command], env=env, stdout=printed, stderr=subprocess.DEVNULL
+            [*manage, *command],
+            env=env,
+            stdout=printed,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 30
@@ -174,3 +183,20 @@ def local_run(
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=20)
+        for pid in in_session(process.pid):  # nothing of it outlives the test
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def in_session(session: int) -> list[int]:
+    """The processes still alive in a session (a terminal's job and all it started)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        # After the name: state, ppid, pgrp, session, ...; a zombie is already gone.
+        if int(fields[3]) == session and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found

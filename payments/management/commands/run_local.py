@@ -6,6 +6,7 @@ environment and runs gunicorn in the foreground. Ctrl-C (or SIGTERM) stops all o
 Production runs gunicorn alone against the real providers.
 """
 
+import contextlib
 import os
 import secrets
 import signal
@@ -116,7 +117,10 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.LOCAL_RUN_ENV:
+            raise CommandError("LOCAL_RUN_ENV is not set: run it as `manage.py run_local`")
         children: list[subprocess.Popen] = []
+        own_groups: set[int] = set()
         env = os.environ.copy()
         # Both workers count for /metrics in files gunicorn empties at its start.
         env["METRICS_WORKERS_DIR"] = str(Path(settings.BASE_DIR) / ".run" / "metrics")
@@ -132,6 +136,7 @@ class Command(BaseCommand):
                 env[emulator.url_variable] = url
                 setattr(settings, emulator.url_variable, url)  # for the demo register below
                 self.stdout.write(f"{emulator.name} emulator: {url}")
+            _leave_for_commands(env)
             self._announce(options["host"], options["port"])
             self.stdout.write(_operator_login())
             self.stdout.write(_demo_register())
@@ -152,27 +157,55 @@ class Command(BaseCommand):
                     "config.wsgi:application",
                 ],
                 env=env,
+                # A group of its own, so that its workers can be stopped together however
+                # they are stuck (below).
+                process_group=0,
             )
             children.append(gunicorn)
-            signal.signal(signal.SIGTERM, lambda *_: gunicorn.terminate())
+            own_groups.add(gunicorn.pid)
+            signal.signal(signal.SIGTERM, _interrupted)
             gunicorn.wait()
         except KeyboardInterrupt:
             pass
         finally:
-            for child in reversed(children):
-                if child.poll() is None:
-                    child.terminate()
-            for child in children:
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: still stopping
+            _stop(children, own_groups)
 
     def _announce(self, host: str, port: int) -> None:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         self.stdout.write(
             f"Service on http://{shown}:{port}/  API docs: http://{shown}:{port}/api/docs/"
         )
+
+
+# Ctrl-C on `make run` means now, not after the requests in flight: a worker's threads can
+# wait on a provider or a PIN pad for minutes, and a worker leaving waits for its threads
+# (in a futex, deaf to SIGTERM). What a cut request left open, `reconcile` settles.
+STOP_GRACE_SECONDS = 3.0
+
+
+def _interrupted(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop(children: list[subprocess.Popen], own_groups: set[int]) -> None:
+    """Every child ended within a few seconds: asked first (gunicorn's quick shutdown,
+    the emulators' own), then killed, with its whole group where it has one of its own (a
+    gunicorn master may be gone while a worker is still waiting on its threads)."""
+    for child in reversed(children):
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=max(deadline - time.monotonic(), 0.01))
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            if child.pid in own_groups:
+                os.killpg(child.pid, signal.SIGKILL)
+            elif child.poll() is None:
+                child.kill()
+        child.wait()
 
 
 OPERATOR_PERMISSIONS = [
@@ -219,9 +252,7 @@ def _demo_register() -> str:
         if (values := gateway.configured_account()) is not None
     ]
     registers.set_accounts(register, accounts)
-    for earlier in register.keys.filter(label=DEMO_KEY_LABEL, revoked_at__isnull=True):
-        registers.revoke_key(earlier)
-    _, key = registers.issue_key(register, label=DEMO_KEY_LABEL)
+    key = _demo_key(register)
     return (
         f"Register: {register} (loopback needs no key), key for other addresses: {key}\n"
         f"  curl -H 'Authorization: Bearer {key}' ..."
@@ -229,6 +260,68 @@ def _demo_register() -> str:
 
 
 DEMO_KEY_LABEL = "make run"
+
+
+def _demo_key(register: Any) -> str:
+    """The demo register's key: the one the last start printed while it still works (a
+    register set up with it keeps working across restarts), else a new one, kept beside
+    the environment file for the next start."""
+    from payments.selectors import active_key
+    from payments.services import registers
+
+    kept = Path(settings.LOCAL_RUN_ENV).with_name("demo-register.key")
+    if kept.is_file():
+        key = kept.read_text().strip()
+        row = active_key(key)
+        if row is not None and row.register_id == register.pk:
+            return key
+    for earlier in register.keys.filter(label=DEMO_KEY_LABEL, revoked_at__isnull=True):
+        registers.revoke_key(earlier)
+    _, key = registers.issue_key(register, label=DEMO_KEY_LABEL)
+    _write_private(kept, key + "\n")
+    return key
+
+
+def _leave_for_commands(env: dict[str, str]) -> None:
+    """The environment of this run's service, where manage.py finds it (config/settings.py,
+    LOCAL_RUN_ENV): `manage.py reconcile` and the other commands of docs/operations.md,
+    run by hand in this checkout, then talk to these emulators with these keys."""
+    names = [
+        "ALLOW_TEST_DEPLOYMENT",
+        *(emulator.url_variable for emulator in EMULATORS),
+        *(name for emulator in EMULATORS for name in emulator.service_secrets),
+        "CLICK_SECRET_KEY",
+        "PAYME_KEY",
+    ]
+    values = {
+        "DATABASE_URL": env.get("DATABASE_URL", settings.DEFAULT_DATABASE_URL),
+        "ALLOW_TEST_DEPLOYMENT": "true",
+        "CLICK_SECRET_KEY": settings.CLICK_SECRET_KEY,
+        "PAYME_KEY": settings.PAYME_KEY,
+        **{name: env[name] for name in names if name in env},
+    }
+    lines = [f"{name}={value}" for name, value in values.items()]
+    _write_private(Path(settings.LOCAL_RUN_ENV), LOCAL_ENV_HEADER + "\n".join(lines) + "\n")
+
+
+LOCAL_ENV_HEADER = """\
+# Written by `make run` at each start: the environment its service runs with (a test
+# deployment: the emulators' addresses and keys). manage.py reads it when the environment
+# names no DATABASE_URL and no ENV_FILE, so that the commands of docs/operations.md act on
+# this service's database as it does. Not a file for production; git ignores it.
+"""
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Written whole (a reader sees the old file or the new) and readable by its owner
+    only: it holds keys."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    partial.replace(path)
 
 
 def _listening(port: int) -> bool:
