@@ -11,6 +11,8 @@ so a charge is never cut between the provider's answer and our record of it.
 """
 
 import os
+import socket
+from typing import Any
 
 import django
 
@@ -65,13 +67,35 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 control_socket_disable = True
 
 
-def on_starting(server: object) -> None:
-    """Refuse to start on a configuration the system checks refuse (payments/checks.py:
-    an insecure key, an emulator's key, a provider on loopback, outside a test deployment)."""
+def on_starting(server: Any) -> None:
+    """Refuse to start on a port another server holds, or on a configuration the system
+    checks refuse (payments/checks.py: an insecure key, an emulator's key, a provider on
+    loopback, outside a test deployment)."""
     from django.core.management import call_command
 
+    for address in server.cfg.address:
+        refuse_a_taken_port(address)
     call_command("check")
     metrics.start_afresh()
+
+
+def refuse_a_taken_port(address: Any) -> None:
+    """With `reuse_port` a second server binds a port in use without a word and takes a
+    share of its connections, with a configuration of its own: the port is bound once
+    without it first, which fails while anyone listens there."""
+    if not isinstance(address, tuple):
+        return  # a unix socket: gunicorn itself refuses one in use
+    host, port = address[0], address[1]
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SystemExit(
+                f"gunicorn: {host}:{port} is in use ({exc.strerror}): another server listens "
+                "there; stop it or bind elsewhere"
+            ) from None
 
 
 def child_exit(server: object, worker: object) -> None:

@@ -14,7 +14,28 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class CheckedEnv(environ.Env):
+    """django-environ's reader, which notes a value it cannot read (a word where a number
+    goes, JSON that does not parse) under the variable's name and goes on with the default:
+    the system checks then refuse the start naming every such variable (payments.E009),
+    where an exception here would be a traceback naming none."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unreadable: list[str] = []
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):  # type: ignore[no-untyped-def]
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except (ValueError, TypeError) as exc:
+            if default is environ.Env.NOTSET:
+                raise
+            self.unreadable.append(f"{var}={self.ENVIRON.get(var, '')!r}: {exc}")
+            return default
+
+
+env = CheckedEnv()
 # The environment wins over the file. ENV_FILE names the file a deployment keeps elsewhere
 # (/etc/payments/production.env, the one systemd gives the service), so that a command run
 # by hand reads the same settings: `ENV_FILE=/etc/payments/production.env manage.py ...`.
@@ -344,9 +365,9 @@ RECONCILE_NOT_FOUND_IS_FAILED = env.bool("RECONCILE_NOT_FOUND_IS_FAILED", defaul
 # --- Fiscal receipts --------------------------------------------------------------------
 # retry_fiscal sends a refused receipt again after these many minutes, one per attempt;
 # after the last, a person must look.
-FISCAL_RETRY_BACKOFF_MINUTES = [
-    int(m) for m in env.list("FISCAL_RETRY_BACKOFF_MINUTES", default=["1", "5", "30", "120", "720"])
-]
+FISCAL_RETRY_BACKOFF_MINUTES = env.list(
+    "FISCAL_RETRY_BACKOFF_MINUTES", cast=int, default=[1, 5, 30, 120, 720]
+)
 # A paid QR payment whose register has sent no receipt after this long is listed.
 FISCAL_RECEIPT_DEADLINE_MINUTES = env.int("FISCAL_RECEIPT_DEADLINE_MINUTES", default=60)
 
@@ -370,9 +391,7 @@ PINPAD_PROTOCOL = env.str("PINPAD_PROTOCOL", default="tlv")
 PINPAD_LOCK_DIR = Path(env.str("PINPAD_LOCK_DIR", default=tempfile.gettempdir()))
 PINPAD_LOCK_WAIT = env.float("PINPAD_LOCK_WAIT", default=30.0)
 # Seconds between attempts to open a line that went away (USB re-enumeration).
-PINPAD_REOPEN_BACKOFF = [
-    float(s) for s in env.list("PINPAD_REOPEN_BACKOFF", default=["1", "2", "5"])
-]
+PINPAD_REOPEN_BACKOFF = env.list("PINPAD_REOPEN_BACKOFF", cast=float, default=[1.0, 2.0, 5.0])
 # How long the customer may take with card and PIN, plus the bank's answer.
 PINPAD_ANSWER_WAIT = env.float("PINPAD_ANSWER_WAIT", default=180.0)
 # Link-layer deadlines and retries (docs/pinpad-protocol.md).
@@ -412,3 +431,13 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+
+# --- What the checks refuse (payments/checks.py) ------------------------------------------
+# Values that could not be read, by variable; and variables still holding a template's
+# placeholder (deploy/production.env's CHANGE_ME, .env.example's change-me).
+UNREADABLE_SETTINGS = env.unreadable
+UNFILLED_SETTINGS = sorted(
+    name
+    for name, value in os.environ.items()
+    if "change_me" in value.lower().replace("-", "_")
+)

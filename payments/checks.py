@@ -43,13 +43,41 @@ def back_office_language(app_configs: Any, **kwargs: Any) -> list[Error]:
 EMULATOR_KEY_PREFIX = "EMULATOR_"
 
 
+@register()
+def readable_settings(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """Every variable could be read (config/settings.py notes those it could not, instead
+    of a traceback that names none)."""
+    return [
+        Error(
+            f"{problem}",
+            hint="Give it a value of its kind (docs/configuration.md), or remove it for the "
+            "default.",
+            id="payments.E009",
+        )
+        for problem in settings.UNREADABLE_SETTINGS
+    ]
+
+
 @register(deploy=False)
 def safe_to_serve(app_configs: Any, **kwargs: Any) -> list[Error]:
-    """With DEBUG off, refuse what only a test deployment may run with."""
-    if settings.DEBUG or settings.ALLOW_TEST_DEPLOYMENT:
+    """Refuse what only a test deployment may run with: whatever DEBUG says, for DEBUG is
+    one of those things (it shows settings, paths and versions to whoever errs)."""
+    if settings.ALLOW_TEST_DEPLOYMENT:
         return []
     hint = "Set it for this deployment, or ALLOW_TEST_DEPLOYMENT=true for a test one."
-    errors = []
+    errors = [
+        Error(f"{name} still holds the template's placeholder", hint=hint, id="payments.E010")
+        for name in settings.UNFILLED_SETTINGS
+    ]
+    if settings.DEBUG:
+        errors.append(
+            Error(
+                "DEBUG is on outside a test deployment",
+                hint="Set DEBUG=false (it shows settings and paths to any caller), or "
+                "ALLOW_TEST_DEPLOYMENT=true on a developer's machine.",
+                id="payments.E008",
+            )
+        )
     if settings.SECRET_KEY == settings.INSECURE_SECRET_KEY or len(settings.SECRET_KEY) < 50:
         errors.append(
             Error(

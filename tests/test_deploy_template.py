@@ -36,3 +36,41 @@ def test_the_production_template_passes_the_deployment_checklist(tmp_path) -> No
     )  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "System check identified no issues" in checked.stdout
+
+
+def _check(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "ERROR"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_the_unfilled_template_is_refused_naming_each_variable_without_a_traceback(
+    tmp_path,
+) -> None:
+    env = production_env(tmp_path)
+    for line in TEMPLATE.read_text().splitlines():  # as it is shipped
+        name, _, value = line.partition("=")
+        if "CHANGE_ME" in value:
+            env[name] = value
+    checked = _check(env)
+    assert checked.returncode == 1
+    assert "Traceback" not in checked.stderr, checked.stderr
+    assert "CLICK_SERVICE_ID='CHANGE_ME'" in checked.stderr  # a number's variable, unreadable
+    for name in ("SECRET_KEY", "CLICK_SECRET_KEY", "PAYME_KEY", "METRICS_TOKEN", "DATABASE_URL"):
+        assert f"{name} still holds the template's placeholder" in checked.stderr
+
+
+def test_a_malformed_or_empty_value_is_refused_with_its_name(tmp_path) -> None:
+    env = production_env(tmp_path) | {"PAYME_ACCOUNT": "{not json", "PINPAD_ANSWER_WAIT": ""}
+    checked = _check(env)
+    assert checked.returncode == 1
+    assert "Traceback" not in checked.stderr, checked.stderr
+    assert "PAYME_ACCOUNT='{not json'" in checked.stderr
+    assert "PINPAD_ANSWER_WAIT=''" in checked.stderr
+
+
+def test_debug_outside_a_test_deployment_is_refused(tmp_path) -> None:
+    checked = _check(production_env(tmp_path) | {"DEBUG": "true"})
+    assert checked.returncode == 1
+    assert "payments.E008" in checked.stderr

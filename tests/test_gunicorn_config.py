@@ -13,7 +13,7 @@ import requests
 from django.db import connection
 
 from providers.registry import GATEWAYS
-from tests.helpers import ROOT, gunicorn
+from tests.helpers import ROOT, gunicorn, migrated_gunicorn
 
 CONFIG = ROOT / "config" / "gunicorn.py"
 
@@ -104,3 +104,20 @@ def test_it_writes_nothing_into_the_service_users_home(tmp_path) -> None:
     with gunicorn(env, "--config", str(CONFIG)) as (base, _):
         assert requests.get(base + "/health/live", timeout=10).status_code == 200
     assert list(home.iterdir()) == []
+
+
+def test_a_second_server_on_a_port_in_use_exits_with_an_error(tmp_path) -> None:
+    """reuse_port would let it bind beside the first and serve part of the registers with
+    its own configuration, silently."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    with migrated_gunicorn(env) as (base, first):
+        port = base.rsplit(":", 1)[1]
+        second = subprocess.run(
+            [sys.executable, "-m", "gunicorn", "-c", str(CONFIG), "--bind", f"127.0.0.1:{port}",
+             "config.wsgi:application"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode != 0
+        assert f"127.0.0.1:{port} is in use" in second.stderr, second.stderr[-2000:]
+        assert first.poll() is None
+        assert requests.get(f"{base}/health/live", timeout=10).status_code == 200

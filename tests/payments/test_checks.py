@@ -70,6 +70,8 @@ def test_a_production_configuration_passes(settings) -> None:
         ("PAYME_BASE_URL", "http://[::1]:8102/api", "payments.E004"),
         ("PROVIDER_SECRETS", {"PROVIDER_SECRET_UZUM": "EMULATOR_UZUM_SECRET_KEY"}, "payments.E003"),
         ("UZUM_BASE_URL", "http://127.0.0.1:8104/api/apelsin-pay/merchant/", "payments.E004"),
+        ("DEBUG", True, "payments.E008"),
+        ("UNFILLED_SETTINGS", ["PAYME_KEY"], "payments.E010"),
     ],
 )
 def test_what_only_a_test_deployment_may_run_with_is_refused(
