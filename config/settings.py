@@ -48,9 +48,8 @@ environ.Env.read_env(ENV_FILE or BASE_DIR / ".env", overwrite=False)
 # command run by hand in that checkout, naming no database and no ENV_FILE of its own,
 # acts on that service's database as the service does (docs/operations.md's commands).
 LOCAL_RUN_ENV = os.environ.get("LOCAL_RUN_ENV", "")
-if LOCAL_RUN_ENV and not ENV_FILE and "DATABASE_URL" not in os.environ:
-    if Path(LOCAL_RUN_ENV).is_file():
-        environ.Env.read_env(LOCAL_RUN_ENV, overwrite=False)
+if not ENV_FILE and "DATABASE_URL" not in os.environ and Path(LOCAL_RUN_ENV or "-").is_file():
+    environ.Env.read_env(LOCAL_RUN_ENV, overwrite=False)
 
 # --- Django core -----------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
@@ -437,7 +436,5 @@ LOGGING = {
 # placeholder (deploy/production.env's CHANGE_ME, .env.example's change-me).
 UNREADABLE_SETTINGS = env.unreadable
 UNFILLED_SETTINGS = sorted(
-    name
-    for name, value in os.environ.items()
-    if "change_me" in value.lower().replace("-", "_")
+    name for name, value in os.environ.items() if "change_me" in value.lower().replace("-", "_")
 )
