@@ -62,7 +62,9 @@ class IdempotentView(APIView):
             return self.answer(self.run(request))
         if not key.strip() or len(key) > 255:
             raise exceptions.ValidationError({"Idempotency-Key": ["Must be 1 to 255 characters."]})
-        request_hash = idempotency.fingerprint(request.method, request.path, request.body)
+        # Parsed first: a body the parser refuses (not JSON, too large, nested too deep) is
+        # code 7 before any key is claimed.
+        request_hash = idempotency.fingerprint(request.method, request.path, request.data)
         row, first = idempotency.claim(request.user, key, request_hash)
         if first:
             self.key_row = row

@@ -4,6 +4,7 @@ import hashlib
 import json
 import time
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,12 +13,10 @@ from django.utils import timezone
 from payments.models import IdempotencyKey, Payment, Register
 
 
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    """The same request: method, path (either slash form) and body, JSON compared by value."""
-    try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-    except ValueError:
-        canonical = body.decode("utf-8", "replace")
+def fingerprint(method: str, path: str, data: Any) -> str:
+    """The same request: method, path (either slash form) and body, compared by value as
+    the parser read it (so a body it refuses, nested too deep say, never gets here)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     text = f"{method.upper()} {path.rstrip('/')}\n{canonical}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

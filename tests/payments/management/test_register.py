@@ -48,6 +48,25 @@ def test_an_account_a_register_and_a_key_then_the_register_charges(click, settin
     assert refused.status_code == 401
 
 
+@pytest.mark.parametrize("given", ["whole key", "listed prefix"])
+def test_a_key_is_revoked_by_itself_or_by_its_listed_prefix(shop, given) -> None:
+    register("add", "Till 4", "--inn", "1", "--kkm-id", "K4")
+    key = register("key", "issue", "Till 4").rsplit(" ", 1)[-1].strip()
+    other = register("key", "issue", "Till 4").rsplit(" ", 1)[-1].strip()
+    printed = register("key", "revoke", key if given == "whole key" else key[:10])
+    assert f"revoked {key[:10]}" in printed
+    states = {row.prefix: row.is_active for row in RegisterKey.objects.all()}
+    assert states == {key[:10]: False, other[:10]: True}
+
+
+def test_a_whole_key_that_is_no_key_revokes_nothing(shop) -> None:
+    register("add", "Till 5", "--inn", "1", "--kkm-id", "K5")
+    key = register("key", "issue", "Till 5").rsplit(" ", 1)[-1].strip()
+    with pytest.raises(CommandError, match="no key is"):
+        register("key", "revoke", key[:-1] + ("A" if key[-1] != "A" else "B"))
+    assert RegisterKey.objects.get().is_active
+
+
 def test_networks_and_deactivation(shop) -> None:
     register("add", "Till 3", "--inn", "1", "--kkm-id", "K3", "--network", "198.51.100.7/32")
     bound = APIClient(REMOTE_ADDR="198.51.100.7")
