@@ -1,4 +1,5 @@
-"""A request id on every request, in the logs and in the `X-Request-ID` answer header.
+"""A request id on every request, in the logs and in the `X-Request-ID` answer header; the
+request's connection noted for `payments.peer`.
 
 An operator who gets code 103 with a request id from a cashier finds the traceback by it.
 Each log line also says which register called and which payment it was about, once known.
@@ -10,6 +11,8 @@ import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+
+from payments import peer
 
 _current = threading.local()
 
@@ -36,10 +39,12 @@ class RequestIdMiddleware:
         request_id = uuid.uuid4().hex
         request.request_id = request_id
         _current.request_id = request_id
+        peer.serving(request.META.get("gunicorn.socket"))
         try:
             response = self.get_response(request)
         finally:
             _current.request_id, _current.register, _current.transaction_id = "-", "-", "-"
+            peer.serving(None)
         response["X-Request-ID"] = request_id
         return response
 

@@ -136,6 +136,11 @@ class ChargeView(IdempotentView):
     def answer(self, payment: Payment) -> Response:
         if payment.status == PaymentStatus.PAID:
             return success(self.output_serializer(payment).data)
+        if payment.register_hung_up:
+            # Nothing was sent: no provider's refusal to tell, and nothing was charged.
+            raise ApplicationError.conflict(
+                "register_hung_up", transaction_id=str(payment.transaction_id)
+            )
         if payment.status == PaymentStatus.FAILED:
             raise self.refusal(payment)
         if payment.is_open:

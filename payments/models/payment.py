@@ -58,6 +58,11 @@ OPEN_STATUSES = frozenset({PaymentStatus.CREATED, PaymentStatus.PROCESSING, Paym
 FISCAL_BACKLOG_STATUSES = (FiscalStatus.FAILED, FiscalStatus.PENDING)
 
 
+# Our own provider_status of a payment failed before it was sent: its register had closed
+# the connection while the request waited (payments.peer).
+REGISTER_HUNG_UP = "register_hung_up"
+
+
 class Payment(models.Model):
     transaction_id = models.UUIDField(
         _("transaction id"),
@@ -112,6 +117,8 @@ class Payment(models.Model):
         _("status"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED
     )
     # The provider's own words, kept verbatim: its status value, its error code and text.
+    # The provider's word for the payment's state; REGISTER_HUNG_UP where it never heard of
+    # it because the register had gone before it was sent.
     provider_status = models.CharField(_("provider status"), max_length=32, blank=True, default="")
     provider_code = models.CharField(_("provider code"), max_length=32, blank=True, default="")
     provider_message = models.TextField(_("provider message"), blank=True, default="")
@@ -244,6 +251,11 @@ class Payment(models.Model):
         return f"{self.get_provider_display()} {self.transaction_id} ({self.get_status_display()})"
 
     # --- what people ask of a payment ------------------------------------------------
+
+    @property
+    def register_hung_up(self) -> bool:
+        """Failed unsent: its register had gone before the provider would have heard of it."""
+        return self.status == PaymentStatus.FAILED and self.provider_status == REGISTER_HUNG_UP
 
     @property
     def is_open(self) -> bool:

@@ -15,9 +15,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payments import metrics
+from payments import metrics, peer
 from payments.errors import ApplicationError, ErrorCode
-from payments.models import Payment, PaymentStatus, Register, statements
+from payments.models import REGISTER_HUNG_UP, Payment, PaymentStatus, Register, statements
 from payments.selectors import payment_by_code
 from payments.services import accounts
 from payments.services.reconnect import on_live_connection, record_or_unknown
@@ -33,6 +33,8 @@ from providers import registry
 from providers.base import GatewayResult, Outcome, PaymentData, RegisterInfo
 
 logger = logging.getLogger(__name__)
+
+HUNG_UP_REASON = "the register hung up before it was sent"
 
 
 def charge(
@@ -99,6 +101,18 @@ def send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Paym
 
 def _send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Payment:
     gateway = registry.GATEWAYS[payment.provider]
+    if peer.caller_hung_up():
+        # It waited for a thread while its caller gave up: the customer may have paid
+        # another way meanwhile. Nothing is sent; the same code again hears why.
+        return on_live_connection(
+            lambda: change_payment(
+                payment,
+                status=PaymentStatus.FAILED,
+                reason=HUNG_UP_REASON,
+                provider_status=REGISTER_HUNG_UP,
+            ),
+            what=f"failing {payment.transaction_id}",
+        )
     if payment.status == PaymentStatus.CREATED:
         # An operation made `created` (a reversal, checked before it is sent): committed
         # as sent before the provider hears of it. A charge is born `processing`.
