@@ -142,11 +142,15 @@ def accounts_in_use(app_configs: Any, databases: Any = None, **kwargs: Any) -> l
     ]
 
 
-_IDS = {"misconfigured": "payments.W005", "equipment": "payments.W007"}
+_IDS = {"misconfigured": "payments.W005", "equipment": "payments.W007", "shared": "payments.W008"}
 _MENDS = {
     "misconfigured": (
         "Set the secret in the service's environment (the file ENV_FILE names; `make run` "
         "writes its own) and restart; until then only this account's requests are refused."
     ),
     "equipment": "Plug the PIN pad in, or correct the account's line in the back office.",
+    "shared": (
+        "Give each register its own PIN pad account; until then the end of day of that PIN "
+        "pad is refused (it would close every sharing register's shift)."
+    ),
 }

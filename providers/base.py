@@ -153,6 +153,9 @@ class Gateway(Protocol):
     takes_fiscal_receipts: bool
     # Whether the provider has a day to close (a terminal's shift, see `close_day`).
     closes_day: bool
+    # Whether an account is a device at one till (a PIN pad): one register only, or one
+    # register's end of day would close and print the other's shift.
+    account_is_a_device: bool
 
     # The settings of one account at this provider, as operators fill them in.
     account_fields: tuple[AccountField, ...]
@@ -227,6 +230,7 @@ class BaseGateway:
     knows_only_latest = False
     takes_fiscal_receipts = True
     closes_day = False
+    account_is_a_device = False
     account_fields: tuple[AccountField, ...] = ()
 
     def prepare(self, payment: PaymentData) -> GatewayResult | None:

@@ -44,11 +44,16 @@ class RegisterForm(forms.ModelForm):
 
     def clean_accounts(self) -> Any:
         chosen = self.cleaned_data["accounts"]
-        providers = [account.provider for account in chosen]
-        twice = sorted({p for p in providers if providers.count(p) > 1})
+        twice = registers.providers_twice(chosen)
         if twice:
             raise ValidationError(
                 _("One account per provider: %(twice)s chosen twice.") % {"twice": ", ".join(twice)}
+            )
+        taken = registers.device_taken(self.instance if self.instance.pk else None, chosen)
+        if taken is not None:
+            raise ValidationError(
+                _("%(account)s is the PIN pad of %(owners)s: one PIN pad serves one register.")
+                % {"account": taken[0].name, "owners": ", ".join(taken[1])}
             )
         return chosen
 

@@ -151,8 +151,9 @@ class AccountProblem:
     account: str
     provider: str
     registers: tuple[str, ...]
-    kind: str  # "misconfigured" (a secret not set, settings that make no account) or
-    # "equipment" (its own device, a PIN pad's line, is not there)
+    kind: str  # "misconfigured" (a secret not set, settings that make no account),
+    # "shared" (a device several registers have) or "equipment" (its own device, a PIN
+    # pad's line, is not there)
     detail: str
 
 
@@ -174,5 +175,27 @@ def problem_of(row: ProviderAccount) -> tuple[str, str] | None:
     account, problem = _built(row)
     if problem is not None:
         return "misconfigured", problem
+    sharing = shared_by(row)
+    if sharing:
+        return "shared", f"one PIN pad, several registers: {', '.join(sharing)}"
     problem = registry.GATEWAYS[row.provider].unreachable(account)
     return None if problem is None else ("equipment", problem)
+
+
+def shared_by(row: ProviderAccount) -> list[str]:
+    """The registers that share this device (a PIN pad two registers were given before one
+    register per device was the rule); empty when it is one register's, or no device."""
+    if not registry.GATEWAYS[row.provider].account_is_a_device:
+        return []
+    names = sorted(register.name for register in row.registers.all())
+    return names if len(names) > 1 else []
+
+
+def device_of(register_id: int, provider: str) -> Any:
+    """`account_of` for what acts on the device as a whole (its end of day): refused with
+    108 `shared` while several registers share it, or one would close the other's shift."""
+    account = account_of(register_id, provider)
+    row = register_and_accounts(register_id)[1][provider]
+    if shared_by(row):
+        raise ApplicationError.unavailable("shared", account=row.name)
+    return account

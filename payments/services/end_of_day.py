@@ -45,7 +45,7 @@ def close_day(provider: str, register: Register) -> DayClosed:
     day that does not close is the same refusal the register hears for a payment the
     terminal could not take (code 108)."""
     gateway = registry.GATEWAYS[provider]
-    result = gateway.close_day(accounts.account_of(register.pk, provider))
+    result = gateway.close_day(accounts.device_of(register.pk, provider))
     journal(None, result.exchanges, register=register)
     record_late_answers(result)
     if result.outcome is not Outcome.SUCCESS:

@@ -1,6 +1,7 @@
 """Registers and their API keys: issued (shown once), revoked, used."""
 
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from payments.models import ProviderAccount, Register, RegisterKey, parse_networks
 from payments.selectors import key_digest
+from providers import registry
 
 KEY_PREFIX = "rk_"
 # The last use is written at most this often per key: not one more write per request.
@@ -65,12 +67,40 @@ def add_register(
 
 
 def set_accounts(register: Register, accounts: list[ProviderAccount]) -> None:
-    """The accounts the register charges through: one per provider."""
-    providers = [account.provider for account in accounts]
-    twice = sorted({p for p in providers if providers.count(p) > 1})
+    """The accounts the register charges through: one per provider, and a device (a PIN
+    pad) no other register has."""
+    twice = providers_twice(accounts)
     if twice:
         raise ValueError(f"one account per provider: {', '.join(twice)} given twice")
+    taken = device_taken(register, accounts)
+    if taken is not None:
+        account, owners = taken
+        raise ValueError(
+            f"the account {account.name!r} is a device of {', '.join(owners)}: one PIN pad "
+            "serves one register (its end of day closes the shift of whoever shares it)"
+        )
     register.accounts.set(accounts)
+
+
+def providers_twice(accounts: Iterable[ProviderAccount]) -> list[str]:
+    """The providers that more than one of these accounts is at."""
+    providers = [account.provider for account in accounts]
+    return sorted({p for p in providers if providers.count(p) > 1})
+
+
+def device_taken(
+    register: Register | None, accounts: Iterable[ProviderAccount]
+) -> tuple[ProviderAccount, list[str]] | None:
+    """A device among these accounts (a PIN pad) that another register already has, and
+    whose it is; None when there is none. `register` is the one being set (None: new)."""
+    for account in accounts:
+        if not registry.GATEWAYS[account.provider].account_is_a_device:
+            continue
+        others = account.registers.exclude(pk=register.pk if register else None)
+        owners = sorted(str(other) for other in others)
+        if owners:
+            return account, owners
+    return None
 
 
 def first_register() -> Register:

@@ -74,6 +74,7 @@ class HumoGateway(BaseGateway):
     knows_only_latest = True  # the terminal remembers its last transaction only
     takes_fiscal_receipts = False
     closes_day = True  # the terminal's shift
+    account_is_a_device = True  # the PIN pad at one till
 
     account_fields = (
         AccountField("url", "Line", help_text="the serial port: /dev/ttyUSB0, rfc2217://host:port"),
