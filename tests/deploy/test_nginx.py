@@ -31,7 +31,7 @@ http {{
     fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
-    upstream payments_service {{ server 127.0.0.1:{service_port}; keepalive 8; }}
+    upstream payments_service {{ {servers} keepalive 8; }}
     server {{
         listen 127.0.0.1:{port};
         include {root}/deploy/nginx/payments-proxy.conf;
@@ -41,10 +41,12 @@ http {{
 
 
 @contextmanager
-def nginx(tmp: Path, service_port: int) -> Iterator[str]:
+def nginx(tmp: Path, *service_ports: int) -> Iterator[str]:
+    """nginx on a port of its own, with the service's instances on these ports upstream."""
     port = closed_port()
     config = tmp / "nginx.conf"
-    config.write_text(CONFIG.format(tmp=tmp, port=port, service_port=service_port, root=ROOT))
+    servers = " ".join(f"server 127.0.0.1:{service_port};" for service_port in service_ports)
+    config.write_text(CONFIG.format(tmp=tmp, port=port, servers=servers, root=ROOT))
     tested = subprocess.run([NGINX, "-t", "-c", str(config)], capture_output=True, text=True)
     assert tested.returncode == 0, tested.stderr
     server = subprocess.Popen([NGINX, "-c", str(config)], stderr=subprocess.DEVNULL)
