@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -200,3 +201,18 @@ def in_session(session: int) -> list[int]:
         if int(fields[3]) == session and fields[0] != "Z":
             found.append(int(stat.parent.name))
     return found
+
+
+@contextmanager
+def scratch_postgres(server_url: str) -> Iterator[str]:
+    """An empty PostgreSQL database of its own on the server `server_url` names (any of its
+    databases), dropped at the end: its URL."""
+    name = f"scratch_{uuid.uuid4().hex[:10]}"
+    subprocess.run(["psql", server_url, "-qc", f"CREATE DATABASE {name}"], check=True)
+    try:
+        yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        subprocess.run(
+            ["psql", server_url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+            check=True,
+        )

@@ -18,7 +18,7 @@ import requests
 from django.conf import settings
 
 from tests.conftest import service_env
-from tests.helpers import ROOT, SEED_URL, migrated_gunicorn
+from tests.helpers import ROOT, SEED_URL, migrated_gunicorn, scratch_postgres
 from tests.upgrade.release_fixture import dump_path
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -33,18 +33,12 @@ def release_database(tmp_path) -> Iterator[str]:
             database.executescript(dump_path("sqlite").read_text())
         yield f"sqlite:///{path}"
         return
-    server = os.environ["DATABASE_URL"]
-    name = f"release_{uuid.uuid4().hex[:8]}"
-    subprocess.run(["psql", server, "-qc", f"CREATE DATABASE {name}"], check=True)
-    url = server.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_postgres(os.environ["DATABASE_URL"]) as url:
         subprocess.run(
             ["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-f", str(dump_path("postgres"))],
             check=True, capture_output=True,
         )  # fmt: skip
         yield url
-    finally:
-        subprocess.run(["psql", server, "-qc", f"DROP DATABASE {name} WITH (FORCE)"], check=True)
 
 
 def rows_of(database_url: str) -> list[tuple[str, str, str, str, str]]:
