@@ -14,6 +14,7 @@ TEMPLATE = ROOT / "deploy" / "production.env"
 FILLED = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "CLICK_SERVICE_ID": "40012",
+    "UZUM_SERVICE_ID": "4012",
     "DATABASE_URL": "sqlite:///{tmp}/db.sqlite3",
 }
 
