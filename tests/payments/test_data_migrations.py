@@ -1,0 +1,61 @@
+"""Each data migration on the rows it was written for, from the state just before it (the
+first register's, 0010, and the PIN pads', 0020, have tests of their own)."""
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def migrate(name: str):
+    """The database brought to payments' migration `name` (back or forth); its models."""
+    target = [("payments", name)]
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(target)
+    return MigrationExecutor(connection).loader.project_state(target).apps
+
+
+@pytest.fixture(autouse=True)
+def back_to_the_latest():
+    yield
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def payment(apps, **fields):
+    defaults = {"provider": "humo", "amount": 500, "transaction_id": uuid.uuid4()}
+    return apps.get_model("payments", "Payment").objects.create(**{**defaults, **fields})
+
+
+def test_0004_a_humo_cancel_becomes_a_reversal_and_back() -> None:
+    before = migrate("0003_operators")
+    cancel, purchase = payment(before, operation="cancel"), payment(before)
+    after = migrate("0004_provider_boundary").get_model("payments", "Payment")
+    assert after.objects.get(pk=cancel.pk).operation == "reversal"
+    assert after.objects.get(pk=purchase.pk).operation == "purchase"
+    undone = migrate("0003_operators").get_model("payments", "Payment")
+    assert undone.objects.get(pk=cancel.pk).operation == "cancel"
+
+
+def test_0005_a_reversed_purchase_gave_all_of_it_back() -> None:
+    before = migrate("0004_provider_boundary")
+    reversed_ = payment(before, provider="click", status="reversed", amount=70000)
+    paid = payment(before, provider="click", status="paid", amount=30000)
+    after = migrate("0005_partial_reversals").get_model("payments", "Payment")
+    assert after.objects.get(pk=reversed_.pk).reversed_amount == 70000
+    assert after.objects.get(pk=paid.pk).reversed_amount == 0
+
+
+def test_0006_an_old_journal_row_started_when_it_was_written() -> None:
+    before = migrate("0005_partial_reversals")
+    row = before.get_model("payments", "ProviderExchange").objects.create(
+        payment=payment(before), provider="humo", operation="purchase", method="LINE", url="x"
+    )
+    after = migrate("0006_exchange_started_at").get_model("payments", "ProviderExchange")
+    moved = after.objects.get(pk=row.pk)
+    assert moved.started_at == moved.created_at
