@@ -123,6 +123,12 @@ class Command(BaseCommand):
             raise CommandError(problem)
         row = registers.put_account(options["provider"], options["name"], values)
         self.stdout.write(f"saved {row}")
+        problem = accounts.account_problem(row)
+        if problem is not None:  # saved all the same: the secret may come next
+            self.stderr.write(
+                f"warning: {problem}; until the service's environment has it, the registers "
+                "charging through this account are refused there (108 misconfigured)"
+            )
 
     def _key_issue(self, options: dict[str, Any]) -> None:
         row, key = registers.issue_key(_register(options["name"]), label=options["label"])

@@ -93,3 +93,14 @@ def test_bad_input_is_refused_and_changes_nothing(args: tuple[str, ...], message
     with pytest.raises(CommandError, match=message):
         register(*args)
     assert Register.objects.count() == before
+
+
+def test_an_account_naming_a_secret_not_yet_set_is_saved_with_a_warning(shop) -> None:
+    err = StringIO()
+    call_command(
+        "register", "account", "click", "CLICK shop 2",
+        "service_id=40777", "merchant_user_id=67890", "secret_key=PROVIDER_SECRET_CLICK_SHOP2",
+        stdout=StringIO(), stderr=err,
+    )  # fmt: skip
+    assert "warning: the environment has no PROVIDER_SECRET_CLICK_SHOP2" in err.getvalue()
+    assert "108 misconfigured" in err.getvalue()
