@@ -22,6 +22,9 @@ install: $(VENV)/.installed
 # The service on $(HOST):$(PORT) with SQLite and the provider emulators.
 run: export ALLOW_TEST_DEPLOYMENT = true
 run: install
+	@# The environment the last run left for the commands beside it: written anew below,
+	@# and not to be read by this run's own steps (its database may be gone).
+	rm -f .run/local.env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py run_local --host $(HOST) --port $(PORT) \
 		--emulator-base-port $(EMULATOR_BASE_PORT)

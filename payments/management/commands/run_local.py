@@ -163,6 +163,8 @@ class Command(BaseCommand):
             )
             children.append(gunicorn)
             own_groups.add(gunicorn.pid)
+            # Said here, not inherited: a shell starts a background job with SIGINT ignored.
+            signal.signal(signal.SIGINT, _interrupted)
             signal.signal(signal.SIGTERM, _interrupted)
             gunicorn.wait()
         except KeyboardInterrupt:
