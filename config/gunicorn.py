@@ -1,7 +1,8 @@
 """gunicorn's settings for this service: `gunicorn -c config/gunicorn.py config.wsgi`.
 
 `make run` uses it, and so does production. Each setting can be overridden on the command
-line (`--bind`, `--workers`, ...) or with GUNICORN_* variables below.
+line (`--bind`, `--workers`, ...) or with the GUNICORN_* variables (config/settings.py reads
+them, and the checks name one that cannot be read).
 
 Why these: provider calls and the PIN pad block a thread for seconds to minutes, so the
 workers are threaded (gthread). A graceful restart (SIGTERM, SIGHUP, a deploy) lets the
@@ -40,7 +41,7 @@ def _envelope_error(sock, status: int, reason: str, message: str) -> None:
 # HTML page; a register reads only the envelope.
 util.write_error = _envelope_error
 
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+bind = settings.GUNICORN_BIND
 worker_class = "gthread"
 # A charge holds its thread for the provider's whole answer (seconds), so an instance serves
 # at most workers x threads registers at once: size them so that workers x threads is at
@@ -49,8 +50,8 @@ worker_class = "gthread"
 # 64 registers of the benchmark (benchmarks/charge.py) at a provider's 300 ms within 10 %
 # of what 32 threads can do; with more registers than that in flight, raise the threads
 # (the database connections grow with them: one per thread, see config/settings.py).
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+workers = settings.GUNICORN_WORKERS
+threads = settings.GUNICORN_THREADS
 # Each worker listens on a socket of its own and the kernel spreads new connections over
 # them. On one shared socket, a worker whose threads are all busy still accepts, and one
 # worker could end up holding most registers' kept-alive connections while the other's
@@ -61,7 +62,7 @@ reuse_port = True
 timeout = 120
 # Longest request, plus a moment to write its answer.
 graceful_timeout = int(max(gateway.longest_wait() for gateway in GATEWAYS.values())) + 10
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+accesslog = settings.GUNICORN_ACCESS_LOG
 # gunicorn's control socket (worker counts, shutdown) would live in the service user's home,
 # which production keeps read-only; systemd's signals are how the service is managed.
 control_socket_disable = True

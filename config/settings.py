@@ -5,6 +5,8 @@ Defaults are chosen so that `make run` works on a fresh clone: SQLite in the pro
 provider emulators on loopback.
 """
 
+import ipaddress
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -80,7 +82,18 @@ if env.bool("SECURE_PROXY_SSL", default=False):
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 
 DEFAULT_DATABASE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": env.db("DATABASE_URL", default=DEFAULT_DATABASE_URL)}
+# What this service runs on: SQLite (embedded) and PostgreSQL (production).
+KNOWN_DATABASES = ("django.db.backends.sqlite3", "django.db.backends.postgresql")
+try:
+    DATABASES = {"default": env.db("DATABASE_URL", default=DEFAULT_DATABASE_URL)}
+except (ImproperlyConfigured, ValueError, KeyError):  # a scheme django-environ does not know
+    DATABASES = {"default": {}}
+if DATABASES["default"].get("ENGINE") not in KNOWN_DATABASES:
+    env.unreadable.append(
+        f"DATABASE_URL={os.environ.get('DATABASE_URL', '')!r}: not a sqlite:// or postgres:// URL"
+    )
+    # Only so that the checks can run and name it: nothing starts on it (payments.E009).
+    DATABASES = {"default": env.db_url_config(DEFAULT_DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several gunicorn threads and processes write at once. A transaction takes the write
     # lock when it begins (IMMEDIATE): one that began reading and then wanted to write would
@@ -253,11 +266,19 @@ REGISTER_INN = env.str("REGISTER_INN", default="000000000")
 REGISTER_KKM_ID = env.str("REGISTER_KKM_ID", default="00000001")
 REGISTER_DEVICE_ID = env.str("REGISTER_DEVICE_ID", default="00000001")
 REGISTER_CASHBOX_CODE = env.str("REGISTER_CASHBOX_CODE", default="POS-01")
+
+
 # A request without a key from these networks is the first register's, so that registers
 # that called before registers existed go on being served. The default is loopback and
 # the private ranges (a shop's LAN): narrow it to the registers' own addresses.
+def network(text: str) -> str:
+    """A network in CIDR (a bare address is its /32 or /128); anything else is refused."""
+    return str(ipaddress.ip_network(text.strip(), strict=False))
+
+
 FIRST_REGISTER_NETWORKS = env.list(
     "FIRST_REGISTER_NETWORKS",
+    cast=network,
     default=[
         "127.0.0.0/8",
         "::1/128",
@@ -269,12 +290,12 @@ FIRST_REGISTER_NETWORKS = env.list(
 )
 # Proxies (CIDR) whose X-Forwarded-For is believed when telling a register by its address.
 # Empty: the address is the connection's own, whatever the headers say.
-TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", cast=network, default=[])
 
 # Prometheus metrics at /metrics: readable from these networks (CIDR; the scraper's
 # address as TRUSTED_PROXIES tell it), or with `Authorization: Bearer <METRICS_TOKEN>`
 # from anywhere. Anyone else gets 111 / HTTP 401.
-METRICS_NETWORKS = env.list("METRICS_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+METRICS_NETWORKS = env.list("METRICS_NETWORKS", cast=network, default=["127.0.0.0/8", "::1/128"])
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Where reconcile and retry_fiscal leave the figures of their last run for /metrics
 # (a directory every instance can read). Empty: they leave none.
@@ -407,8 +428,22 @@ PINPAD_LINK_TIMING = {
     "frame_wait": env.float("PINPAD_FRAME_WAIT", default=15.0),
 }
 
+# --- gunicorn (config/gunicorn.py; its command line wins) -------------------------------
+GUNICORN_BIND = env.str("GUNICORN_BIND", default="127.0.0.1:8000")
+GUNICORN_WORKERS = env.int("GUNICORN_WORKERS", default=2)
+GUNICORN_THREADS = env.int("GUNICORN_THREADS", default=16)
+GUNICORN_ACCESS_LOG = env.str("GUNICORN_ACCESS_LOG", default="-")
+
 # --- Logging ---------------------------------------------------------------------------
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# plain for a person at a terminal, json for a log collector
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    env.unreadable.append(f"LOG_FORMAT={LOG_FORMAT!r}: plain or json")
+    LOG_FORMAT = "plain"
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in logging.getLevelNamesMapping():
+    env.unreadable.append(f"LOG_LEVEL={LOG_LEVEL!r}: one of DEBUG, INFO, WARNING, ERROR")
+    LOG_LEVEL = "INFO"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -424,7 +459,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             # plain for a person at a terminal, json for a log collector
-            "formatter": env.str("LOG_FORMAT", default="plain"),
+            "formatter": LOG_FORMAT,
             "filters": ["request_id", "scrub"],
         }
     },

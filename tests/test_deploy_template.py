@@ -6,6 +6,8 @@ import secrets
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import ROOT
 
 TEMPLATE = ROOT / "deploy" / "production.env"
@@ -62,13 +64,24 @@ def test_the_unfilled_template_is_refused_naming_each_variable_without_a_traceba
         assert f"{name} still holds the template's placeholder" in checked.stderr
 
 
-def test_a_malformed_or_empty_value_is_refused_with_its_name(tmp_path) -> None:
-    env = production_env(tmp_path) | {"PAYME_ACCOUNT": "{not json", "PINPAD_ANSWER_WAIT": ""}
-    checked = _check(env)
+MALFORMED = {
+    "PAYME_ACCOUNT": "{not json",
+    "PINPAD_ANSWER_WAIT": "",
+    "GUNICORN_WORKERS": "two",
+    "TRUSTED_PROXIES": "127.0.0.1/32,nginx",
+    "METRICS_NETWORKS": "300.1.1.1/8",
+    "LOG_LEVEL": "LOUD",
+    "LOG_FORMAT": "xml",
+}
+
+
+@pytest.mark.parametrize("name", [*MALFORMED, "DATABASE_URL"])
+def test_a_malformed_or_empty_value_is_refused_with_its_name(tmp_path, name) -> None:
+    value = MALFORMED.get(name, "")
+    checked = _check(production_env(tmp_path) | {name: value})
     assert checked.returncode == 1
     assert "Traceback" not in checked.stderr, checked.stderr
-    assert "PAYME_ACCOUNT='{not json'" in checked.stderr
-    assert "PINPAD_ANSWER_WAIT=''" in checked.stderr
+    assert f"(payments.E009) {name}={value!r}" in checked.stderr
 
 
 def test_debug_outside_a_test_deployment_is_refused(tmp_path) -> None:
