@@ -8,8 +8,8 @@ Three kinds of figures, each read where it is true:
   scrape adds the workers up; without it (a single process) they live in memory.
 - Read from the database at scrape time, so that every instance reports the same truth and
   nothing is lost with a restart: open and unknown payments, payments flagged for a person,
-  the fiscal backlog, the registers' accounts that cannot serve (a secret not set, a PIN
-  pad not there).
+  the fiscal backlog; and, from the services, the registers' accounts that cannot serve
+  (a secret not set, a PIN pad not there).
 - Written by the scheduled commands (reconcile, retry_fiscal) when they finish: a run is a
   process of its own, so its results go to a small text file in `METRICS_JOBS_DIR`, which
   a scrape includes (the last run of each command: when, how long, its exit code, what it
@@ -38,7 +38,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import REGISTRY, Collector
 
 from payments import selectors
-from payments.services import accounts
 from providers.base import Exchange
 
 logger = logging.getLogger(__name__)
@@ -123,17 +122,6 @@ class DatabaseCollector(Collector):
         for provider, fiscal_status, count in selectors.fiscal_backlog_counts():
             backlog.add_metric([provider, fiscal_status], count)
         yield backlog
-        unusable = GaugeMetricFamily(
-            "payments_accounts_unusable",
-            "Accounts of active registers that cannot serve as they stand (1 each): "
-            "misconfigured (a secret not set) or equipment (a PIN pad's line not there). "
-            "Their registers' requests at that provider are refused; every other register "
-            "is served.",
-            labels=["provider", "account", "kind"],
-        )
-        for problem in accounts.problems():
-            unusable.add_metric([problem.provider, problem.account, problem.kind], 1)
-        yield unusable
 
 
 # --- what the scheduled commands left ---------------------------------------------------
@@ -234,8 +222,9 @@ class _ThisProcess(Collector):
         yield from REGISTRY.collect()
 
 
-def exposition() -> bytes:
-    """Everything, in Prometheus' text format."""
+def exposition(*more: Collector) -> bytes:
+    """Everything, in Prometheus' text format; `more` is what the caller reads besides
+    (the registers' accounts, which only the services can judge)."""
     registry = CollectorRegistry()
     if settings.METRICS_WORKERS_DIR:
         multiprocess.MultiProcessCollector(registry, path=settings.METRICS_WORKERS_DIR)
@@ -243,6 +232,8 @@ def exposition() -> bytes:
         registry.register(_ThisProcess())
     registry.register(DatabaseCollector())
     registry.register(JobsCollector())
+    for collector in more:
+        registry.register(collector)
     return generate_latest(registry)
 
 

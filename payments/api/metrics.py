@@ -5,11 +5,14 @@ HTTP 401, in the envelope."""
 import hmac
 import ipaddress
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -18,6 +21,7 @@ from rest_framework.views import APIView
 
 from payments import metrics
 from payments.api.authentication import client_address
+from payments.services import accounts
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +72,29 @@ class IsScraper(BasePermission):
         return isinstance(request.user, Scraper)
 
 
+class AccountsCollector(Collector):
+    """The registers' accounts that cannot serve, as they stand at the scrape."""
+
+    def collect(self) -> Iterator[Metric]:
+        unusable = GaugeMetricFamily(
+            "payments_accounts_unusable",
+            "Accounts of active registers that cannot serve as they stand (1 each): "
+            "misconfigured (a secret not set), shared (a PIN pad several registers have) or "
+            "equipment (a PIN pad's line not there). Their registers' requests at that "
+            "provider are refused; every other register is served.",
+            labels=["provider", "account", "kind"],
+        )
+        for problem in accounts.problems():
+            unusable.add_metric([problem.provider, problem.account, problem.kind], 1)
+        yield unusable
+
+
 class MetricsView(APIView):
     authentication_classes = [ScraperAuthentication]
     permission_classes = [IsScraper]
     schema = None
 
     def get(self, request: Request) -> HttpResponse:
-        return HttpResponse(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
+        return HttpResponse(
+            metrics.exposition(AccountsCollector()), content_type=CONTENT_TYPE_LATEST
+        )
