@@ -62,11 +62,10 @@ def settle_open(
     *,
     dry_run: bool = False,
     workers: int | None = None,
-    processes: int | None = None,
     progress: Callable[[], None] = lambda: None,
 ) -> list[Settled]:
     """Ask the provider about each open payment and record what it says (`workers`
-    lookups at once, spread over `processes`: see `payments.services.asking`)."""
+    lookups at once: see `payments.services.asking`)."""
 
     def apply(payment: Payment, result: GatewayResult | str | None) -> Settled:
         before = payment.status
@@ -126,11 +125,7 @@ def settle_open(
         if registry.GATEWAYS[payment.provider].knows_only_latest and has_later_operation(payment):
             # The provider can speak only of its latest operation, and that is not this one.
             return "a later operation hides it: check the provider's own journal"
-        try:
-            return gateway_input(payment)
-        except ApplicationError as exc:  # this register's account cannot be used now
-            account = (exc.data or {}).get("account", payment.provider)
-            return f"cannot be asked: the account {account!r} is misconfigured"
+        return gateway_input(payment)
 
     return _ask_all(
         payments,
@@ -139,7 +134,6 @@ def settle_open(
         apply,
         dry_run=dry_run,
         workers=workers,
-        processes=processes,
         progress=progress,
         plan=plan,
     )
@@ -150,13 +144,14 @@ def check_paid(
     *,
     dry_run: bool = False,
     workers: int | None = None,
-    processes: int | None = None,
     progress: Callable[[], None] = lambda: None,
 ) -> list[Settled]:
     """Ask the provider about each paid payment; one it reversed is marked reversed."""
 
     def apply(payment: Payment, result: GatewayResult | str | None) -> Settled | None:
-        assert isinstance(result, GatewayResult)  # every paid payment is asked
+        if isinstance(result, str):  # it could not be asked, and says why
+            return _flag(payment, result, payment.status, dry_run)
+        assert isinstance(result, GatewayResult)  # every other paid payment is asked
         if result.outcome is not Outcome.FAILED:
             if not dry_run:
                 journal(payment, result.exchanges)
@@ -174,7 +169,6 @@ def check_paid(
         apply,
         dry_run=dry_run,
         workers=workers,
-        processes=processes,
         progress=progress,
     )
     return [s for s in settled if s is not None]
@@ -191,7 +185,6 @@ def _ask_all(
     *,
     dry_run: bool,
     workers: int | None,
-    processes: int | None = None,
     progress: Callable[[], None],
     plan: Callable[[Payment, GatewayResult | str | None], Planned | None] = (
         lambda payment, result: None
@@ -224,15 +217,15 @@ def _ask_all(
                 progress()
         answered.clear()
 
-    askers: Askers[Payment] = Askers(
-        ask,
-        workers=workers or settings.RECONCILE_WORKERS,
-        processes=processes or settings.RECONCILE_PROCESSES,
-    )
+    askers: Askers[Payment] = Askers(ask, workers=workers or settings.RECONCILE_WORKERS)
     with askers:
         for payment in payments:
             # Decided here, in the thread that reads the database; workers only ask.
-            data = to_ask(payment)
+            try:
+                data = to_ask(payment)
+            except ApplicationError as exc:  # its register's account cannot be used now
+                account = (exc.data or {}).get("account", payment.provider)
+                data = f"cannot be asked: the account {account!r} is misconfigured"
             if not isinstance(data, PaymentData):
                 answered.append((payment, data))
                 continue

@@ -120,3 +120,19 @@ def test_the_back_office_and_metrics_name_it(till2, admin_client) -> None:
     line = f"payments_accounts_unusable{{{labels}}} 1.0"
     assert line in scraped
     assert CLICK_SERVICE["secret_key"] not in scraped
+
+
+def test_reconcile_since_flags_its_paid_payments_and_goes_on(till2, click, settings) -> None:
+    settings.PROVIDER_SECRETS = {**settings.PROVIDER_SECRETS, "PROVIDER_SECRET_CLICK_SHOP2": "s"}
+    theirs = make_payment(register=till2, status=PaymentStatus.PAID, provider_payment_id="79")
+    settings.PROVIDER_SECRETS = {
+        k: v for k, v in settings.PROVIDER_SECRETS.items() if k != "PROVIDER_SECRET_CLICK_SHOP2"
+    }
+    accounts.forget()
+    out = StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command("reconcile", "--since", "2020-01-01", stdout=out, stderr=StringIO())
+    assert failed.value.returncode == 2
+    theirs.refresh_from_db()
+    assert (theirs.status, theirs.needs_attention) == (PaymentStatus.PAID, True)
+    assert "'CLICK shop 2' is misconfigured" in out.getvalue()
