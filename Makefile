@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
-# The emulators take this port and the next two (CLICK, Payme, the PIN pad's link name).
+# The emulators take this port and the next three (CLICK, Payme, the PIN pad's link name,
+# Uzum).
 EMULATOR_BASE_PORT ?= 8101
 
 .PHONY: run test lint install docs docs-check fuzz

@@ -1,4 +1,5 @@
-"""Taking money: one path for every gateway (CLICK PASS and PAYME GO codes, HUMO cards).
+"""Taking money: one path for every gateway (CLICK PASS, PAYME GO and Uzum Fast Pay codes,
+HUMO cards).
 
 The row is committed before the provider hears of it, already `processing`; the charge is
 sent once; what its answer changes is one more transaction. A lost answer is settled by

@@ -139,10 +139,14 @@ def test_switched_off_terminal_is_108_unavailable(api, pinpad) -> None:
     assert Payment.objects.get().status == PaymentStatus.FAILED
 
 
-def test_no_pinpad_configured_is_108_unavailable(api, settings) -> None:
-    settings.PINPAD_URL = ""
+def test_a_pin_pad_that_is_not_there_is_108_unavailable(api, shop, settings, tmp_path) -> None:
+    """The register's own PIN pad account names a line that is not there (unplugged): each
+    reopen after its short back-off fails, and the register hears 108 unavailable."""
+    settings.PINPAD_REOPEN_BACKOFF = [0.01, 0.01]  # the test's: the deployment's are seconds
+    shop.accounts.filter(provider="humo").update(settings={"url": str(tmp_path / "gone")})
     body = xumo(api, amount=50000)
-    assert body["error"]["data"]["reason"] == "unavailable"
+    assert (body["error"]["code"], body["error"]["data"]["reason"]) == (108, "unavailable")
+    assert Payment.objects.get().status == PaymentStatus.FAILED  # nothing charged
 
 
 @pytest.mark.parametrize("amount", [50906, 50911])
@@ -224,7 +228,8 @@ def test_close_day_report_totals_match_the_shift(api, pinpad) -> None:
     assert ProviderExchange.objects.filter(operation="close_day", payment=None).count() == 1
 
 
-def test_close_day_without_a_terminal_is_108(api, settings) -> None:
-    settings.PINPAD_URL = ""
+def test_close_day_without_a_terminal_is_108(api, shop, settings, tmp_path) -> None:
+    settings.PINPAD_REOPEN_BACKOFF = [0.01, 0.01]  # the test's: the deployment's are seconds
+    shop.accounts.filter(provider="humo").update(settings={"url": str(tmp_path / "gone")})
     body = json.loads(api.get("/payment/xumo_close/").content)
-    assert body["error"]["code"] == 108
+    assert (body["error"]["code"], body["error"]["data"]["reason"]) == (108, "unavailable")
