@@ -3,12 +3,14 @@
 Where the provider reverses a purchase as an operation of its own (a HUMO cancel, with its
 own RRN and slip), the reversal is a payment row of its own, committed before the provider
 hears of it and run like a charge, and may give back part of the purchase; otherwise the
-purchase itself is reversed, whole, at the provider. The purchase keeps how much was given
-back (`reversed_amount`) and ends `reversed` once all of it was, and only once the provider
-said so.
+purchase itself is reversed, whole, at the provider, flagged for a person from before the
+call until the provider's word (a lost answer is unknown, 110, never "declined"). The
+purchase keeps how much was given back (`reversed_amount`) and ends `reversed` once all of
+it was, and only once the provider said so.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -16,14 +18,14 @@ from payments.errors import ApplicationError
 from payments.models import Operation, Payment, PaymentStatus, Register
 from payments.selectors import paid_reversals_sum, purchase_by_reference
 from payments.services.charging import gateway_input, send
+from payments.services.reconnect import on_live_connection, record_or_unknown
 from payments.services.transitions import (
     IllegalTransitionError,
     change_payment,
-    journal,
     settled_meanwhile,
 )
 from providers import registry
-from providers.base import Outcome
+from providers.base import Exchange, Outcome
 
 
 def reverse_by_reference(
@@ -67,11 +69,61 @@ def reverse(
     on_payment(purchase)
     if amount != purchase.amount:
         raise ApplicationError.conflict("partial_reversal_not_supported", **named)
-    result = gateway.reverse(gateway_input(purchase))
-    journal(purchase, result.exchanges)
-    if result.outcome is not Outcome.SUCCESS:
+    return _reverse_in_place(purchase, actor)
+
+
+# Said on the purchase before the provider hears of its reversal, and kept while no answer
+# has told what became of it: a person (or `reconcile --since`, asking the provider)
+# settles it, never a second reversal sent blind.
+REVERSAL_SENT = "reversal sent to the provider"
+REVERSAL_UNANSWERED = "reversal sent, no answer: ask the provider before giving money back"
+
+
+def _reverse_in_place(purchase: Payment, actor: str) -> Payment:
+    """The purchase reversed whole at its provider (CLICK, Payme, Uzum): flagged before the
+    call, so that a process that dies meanwhile leaves it for a person, and the flag taken
+    off again only on the provider's word. No answer is not a refusal: the register or the
+    operator hears 110 with the purchase's id, and it stays flagged."""
+    gateway = registry.GATEWAYS[purchase.provider]
+    data = gateway_input(purchase)  # an account that cannot be used: refused, nothing written
+    flagged_before = purchase.needs_attention
+    purchase = on_live_connection(
+        lambda: change_payment(purchase, reason=REVERSAL_SENT, actor=actor, needs_attention=True),
+        what=f"sending the reversal of {purchase.transaction_id}",
+    )
+    result = gateway.reverse(data)
+    if result.outcome is Outcome.SUCCESS:
+        return _count_reversed(
+            purchase,
+            purchase.amount,
+            "reversed at the provider",
+            actor,
+            exchanges=result.exchanges,
+            needs_attention=flagged_before,
+        )
+    if result.outcome is Outcome.FAILED:  # the provider's word: nothing was given back
+        record_or_unknown(
+            lambda: change_payment(
+                purchase,
+                reason=f"reversal refused: {result.message}",
+                actor=actor,
+                exchanges=result.exchanges,
+                needs_attention=flagged_before,
+            ),
+            transaction_id=purchase.transaction_id,
+            exchanges=result.exchanges,
+            what="the provider's refusal of a reversal",
+        )
         raise ApplicationError.billing(purchase.provider, result.code, result.message)
-    return _count_reversed(purchase, purchase.amount, "reversed at the provider", actor)
+    record_or_unknown(
+        lambda: change_payment(
+            purchase, reason=REVERSAL_UNANSWERED, actor=actor, exchanges=result.exchanges
+        ),
+        transaction_id=purchase.transaction_id,
+        exchanges=result.exchanges,
+        what="a reversal's lost answer",
+    )
+    raise ApplicationError.outcome_unknown(purchase.transaction_id)
 
 
 def _reverse_as_operation(
@@ -107,14 +159,33 @@ def _reverse_as_operation(
     return reversal
 
 
-def _count_reversed(purchase: Payment, amount: int | None, reason: str, actor: str) -> Payment:
+def _count_reversed(
+    purchase: Payment,
+    amount: int | None,
+    reason: str,
+    actor: str,
+    exchanges: tuple[Exchange, ...] = (),
+    **fields: Any,
+) -> Payment:
     """Record on the purchase what has been given back: `amount`, or (None) the sum of its
-    paid reversal operations; all of it makes the purchase reversed."""
+    paid reversal operations; all of it makes the purchase reversed. The exchanges that
+    brought it are journaled with the change."""
     given_back = paid_reversals_sum(purchase) if amount is None else amount
     status = PaymentStatus.REVERSED if given_back >= purchase.amount else None
     try:
-        return change_payment(
-            purchase, status=status, reason=reason, actor=actor, reversed_amount=given_back
+        return record_or_unknown(
+            lambda: change_payment(
+                purchase,
+                status=status,
+                reason=reason,
+                actor=actor,
+                exchanges=exchanges,
+                reversed_amount=given_back,
+                **fields,
+            ),
+            transaction_id=purchase.transaction_id,
+            exchanges=exchanges,
+            what="a reversal's answer",
         )
     except IllegalTransitionError as exc:
         return settled_meanwhile(exc)

@@ -1,0 +1,102 @@
+"""A CLICK, Payme or Uzum reversal whose answer is lost is not a refusal: the reversal may
+have gone through. The purchase is flagged before the provider hears of it, the caller
+hears 110 with the purchase's id, the exchanges are journaled, the flag stays until someone
+settles it, and nothing is sent twice. Only the provider's word is a refusal (104)."""
+
+import pytest
+
+from emulators.server import AFTER
+from payments.errors import ErrorCode
+from payments.models import Payment, PaymentStatus, ProviderExchange
+from payments.services import reversals
+from tests.helpers import post_json
+
+pytestmark = pytest.mark.django_db
+
+UZUM_CODE = "7993:5061401:01KFDH7KB4KNBJD8QRVFBVQ39X:"
+# provider: (its route, a code it charges at once, its reversal's operation at the emulator)
+PROVIDERS = {
+    "click": ("/payment/click", "77001100{n:02d}", "payment/reversal"),
+    "payme": ("/payment/payme", "505011000{n:02d}", "receipts.cancel"),
+    "uzum": ("/payment/uzum", UZUM_CODE + "reversal-{n:02d}", "payment/reversal"),
+}
+LOST = ["timeout_before", "timeout_after", "server_error", "reset", "reset_after", "not_json"]
+
+
+def paid_purchase(request, api, provider: str, n: int) -> tuple[Payment, object]:
+    """A purchase paid through the register API, and its provider's emulator server."""
+    server = request.getfixturevalue(f"{provider}_server")
+    request.getfixturevalue(provider)  # emptied, and the service pointed at it
+    route, code, _ = PROVIDERS[provider]
+    answer = post_json(api, route, {"amount": 500, "qr_code": code.format(n=n)})
+    assert answer["is_success"] is True, answer
+    return Payment.objects.get(transaction_id=answer["data"]["transaction_id"]), server
+
+
+def reversal_requests(server, provider: str) -> int:
+    """The reversals the provider's emulator acted on (a fault before acting: none)."""
+    operation = PROVIDERS[provider][2]
+    return sum(1 for line in server.emulator.stats()["requests"] if operation in line)
+
+
+@pytest.mark.parametrize("fault", LOST)
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_reversal_whose_answer_is_lost_is_unknown_and_flagged(
+    request, api, provider: str, fault: str
+) -> None:
+    purchase, server = paid_purchase(request, api, provider, LOST.index(fault))
+    operation = PROVIDERS[provider][2]
+    server.faults.inject(operation, fault)
+    with pytest.raises(reversals.ApplicationError) as raised:
+        reversals.reverse(purchase, actor="op")
+    assert raised.value.code == ErrorCode.OUTCOME_UNKNOWN  # never "declined"
+    assert raised.value.data == {"transaction_id": str(purchase.transaction_id)}
+    purchase.refresh_from_db()
+    assert purchase.status == PaymentStatus.PAID  # not known to be reversed either
+    assert purchase.needs_attention
+    journaled = ProviderExchange.objects.filter(payment=purchase, operation=operation)
+    assert journaled.count() >= 1
+    # Sent once: the fault was met once, and the provider acted at most once.
+    assert server.faults.take(operation) is None
+    assert reversal_requests(server, provider) == (1 if fault in AFTER else 0)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_reversal_answered_is_counted_and_the_flag_goes(request, api, provider: str) -> None:
+    purchase, server = paid_purchase(request, api, provider, 50)
+    reversed_ = reversals.reverse(purchase, actor="op")
+    assert (reversed_.status, reversed_.needs_attention) == (PaymentStatus.REVERSED, False)
+    assert ProviderExchange.objects.filter(
+        payment=purchase, operation=PROVIDERS[provider][2]
+    ).exists()
+    assert reversal_requests(server, provider) == 1
+
+
+def test_only_the_providers_word_is_a_refusal(request, api) -> None:
+    purchase, _ = paid_purchase(request, api, "click", 60)
+    Payment.objects.filter(pk=purchase.pk).update(provider_payment_id="999999999")
+    purchase.refresh_from_db()  # a payment CLICK does not know: it refuses the reversal
+    with pytest.raises(reversals.ApplicationError) as raised:
+        reversals.reverse(purchase, actor="op")
+    assert raised.value.code == ErrorCode.BILLING
+    purchase.refresh_from_db()
+    assert (purchase.status, purchase.needs_attention) == (PaymentStatus.PAID, False)
+
+
+def test_a_process_that_dies_during_the_call_leaves_the_purchase_flagged(
+    request, api, monkeypatch
+) -> None:
+    """Flagged before the provider hears of it: what dies between the call and its record
+    leaves a purchase a person looks at, not one that reads as never reversed."""
+    from providers import registry
+
+    purchase, _ = paid_purchase(request, api, "click", 70)
+
+    def dies(data):
+        raise SystemExit("the worker was killed mid-call")
+
+    monkeypatch.setattr(registry.GATEWAYS["click"], "reverse", dies)
+    with pytest.raises(SystemExit):
+        reversals.reverse(purchase, actor="op")
+    purchase.refresh_from_db()
+    assert (purchase.status, purchase.needs_attention) == (PaymentStatus.PAID, True)
