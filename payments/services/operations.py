@@ -35,7 +35,15 @@ def run(
     try:
         outcome, done = do(payment, actor, status=status, reason=reason), True
     except ApplicationError as exc:
-        outcome, done = gettext("refused: %(why)s") % {"why": why_refused(exc)}, False
+        if exc.code == ErrorCode.OUTCOME_UNKNOWN:
+            # Not a refusal: the provider may have acted. The payment says so (flagged).
+            outcome = gettext(
+                "no answer from the provider: it may have gone through; the payment is "
+                "flagged until the provider says"
+            )
+        else:
+            outcome = gettext("refused: %(why)s") % {"why": why_refused(exc)}
+        done = False
     except IllegalTransitionError as exc:
         now = label_of(PaymentStatus, exc.payment.status)
         outcome, done = (
@@ -78,6 +86,11 @@ def why_refused(exc: ApplicationError) -> str:
             else data.get("provider", ""),
             "code": data.get("code", ""),
             "note": data.get("note", ""),
+        }
+    if exc.code == ErrorCode.XUMO and data.get("account"):
+        return gettext("the account %(account)s cannot be used now (%(reason)s)") % {
+            "account": data["account"],
+            "reason": data.get("reason", ""),
         }
     if exc.code == ErrorCode.XUMO:
         return gettext("the PIN pad answered %(code)s: %(reason)s") % {

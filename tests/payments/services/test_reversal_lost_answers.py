@@ -100,3 +100,21 @@ def test_a_process_that_dies_during_the_call_leaves_the_purchase_flagged(
         reversals.reverse(purchase, actor="op")
     purchase.refresh_from_db()
     assert (purchase.status, purchase.needs_attention) == (PaymentStatus.PAID, True)
+
+
+def test_the_operators_reversal_without_an_answer_reads_as_unknown_not_refused(
+    request, api
+) -> None:
+    from django.contrib.auth.models import User
+
+    from payments.models import OperatorAction
+    from payments.services import operations
+
+    purchase, server = paid_purchase(request, api, "uzum", 80)
+    server.faults.inject("payment/reversal", "timeout_after")
+    user = User.objects.create_user("op", password="pw", is_staff=True)
+    done, outcome = operations.run("reverse_payments", purchase, user=user, reason="returned")
+    assert done is False
+    assert outcome.startswith("no answer from the provider: it may have gone through")
+    assert "refused" not in outcome
+    assert OperatorAction.objects.get().outcome == outcome
