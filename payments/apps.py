@@ -8,4 +8,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from payments import checks  # noqa: F401 - registers the system checks
-        from payments.services import accounts  # noqa: F401 - forgets changed accounts
+        from payments.services import (
+            accounts,  # noqa: F401 - forgets changed accounts
+            tallies,  # noqa: F401 - hears of payments that moved
+        )

@@ -96,11 +96,14 @@ BELOW_SERVICES = ("payments.services", *ENTRY_POINTS)
         ("payments/admin", ("payments.api", "payments.management")),
         ("payments/management", ("payments.api", "payments.admin")),
         ("payments/services", ENTRY_POINTS),
+        # The write path tells what moved; the overview's tallies listen (payments.signals).
+        ("payments/services/transitions.py", ("payments.services.tallies",)),
         ("payments/selectors.py", BELOW_SERVICES),
         ("payments/models", ("payments.selectors", *BELOW_SERVICES)),
         # What every layer leans on (counting, the request's context, errors, receipts).
         ("payments/metrics.py", BELOW_SERVICES),
         ("payments/peer.py", ("payments", "providers")),
+        ("payments/signals.py", ("payments", "providers")),
         ("payments/middleware.py", BELOW_SERVICES),
         ("payments/logformat.py", BELOW_SERVICES),
         ("payments/errors.py", ("payments.models", "payments.selectors", *BELOW_SERVICES)),

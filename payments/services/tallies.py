@@ -1,21 +1,31 @@
 """Past days' payments counted for the overview, and counted again when one changed.
 
 A payment of a past day that changes status (a late outcome, a receipt, an operator's
-repair) marks its day once the change has committed; the overview counts a day again
-when it changed after its count. See `payments.models.tally` for why the order holds.
+repair) marks its day once the change has committed (heard from the write path's
+`payments.signals.status_moved`: the write path does not know the overview); the overview
+counts a day again when it changed after its count. See `payments.models.tally` for why the
+order holds.
 """
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 
 from payments import selectors
 from payments.models import CountedDay, DayTally, Payment
+from payments.signals import status_moved
 
 # The overview shows this many days, today included; the days before today are tallied.
 OVERVIEW_DAYS = 30
+
+
+@receiver(status_moved)
+def _status_moved(sender: Any, payments: Iterable[Payment], **_: Any) -> None:
+    note_changed(payments)
 
 
 def note_changed(payments: Iterable[Payment]) -> None:

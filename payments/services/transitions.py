@@ -24,7 +24,7 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from payments import metrics
+from payments import metrics, signals
 from payments.errors import ApplicationError
 from payments.models import (
     FISCAL_SENDING_ABANDONED,
@@ -37,7 +37,6 @@ from payments.models import (
     statements,
 )
 from payments.selectors import payment_with_provider_id, unknown_payment
-from payments.services import tallies
 from providers.base import Exchange, GatewayResult, Outcome
 
 logger = logging.getLogger(__name__)
@@ -164,7 +163,7 @@ def change_payment(
             if event is not None:
                 statements.insert([event])
     if status is not None or fiscal_status is not None:
-        tallies.note_changed([row])
+        signals.status_moved.send(sender=Payment, payments=[row])
     return row
 
 
@@ -224,7 +223,8 @@ def change_payments(changes: list[Change]) -> list[Payment | IllegalTransitionEr
                 events.append(event)
         statements.update_many(changed, sorted(written))
         statements.insert(events)
-        tallies.note_changed(event.payment for event in events)
+        if events:
+            signals.status_moved.send(sender=Payment, payments=[e.payment for e in events])
     return outcomes
 
 
