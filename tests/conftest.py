@@ -221,6 +221,37 @@ def pinpad_e_plus(request, tmp_path, settings) -> Iterator[PinpadEmulator]:
 MATRIX_FILE = Path(__file__).resolve().parents[1] / ".run" / "fault-matrix.json"
 
 
+# The modules whose tests start processes of their own (gunicorn, make run's command, nginx,
+# manage.py, pg_dump): marked `slow`, so that `pytest -m "not slow"` is the quick pass while
+# working (`make test` runs them all).
+STARTS_PROCESSES = {
+    "tests/deploy/test_backup_restore.py",
+    "tests/deploy/test_connections.py",
+    "tests/deploy/test_hung_up.py",
+    "tests/deploy/test_metrics.py",
+    "tests/deploy/test_nginx.py",
+    "tests/deploy/test_two_instances.py",
+    "tests/payments/test_crash.py",
+    "tests/payments/test_make_run_again.py",
+    "tests/payments/test_run_local.py",
+    "tests/reliability/test_races.py",
+    "tests/reliability/test_sqlite_load.py",
+    "tests/test_deploy_template.py",
+    "tests/test_gunicorn_config.py",
+    "tests/upgrade/test_previous_release.py",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).resolve().parents[1]
+    gone = sorted(name for name in STARTS_PROCESSES if not (root / name).exists())
+    if gone:  # a module renamed would quietly lose its mark
+        raise pytest.UsageError(f"STARTS_PROCESSES names modules that are not there: {gone}")
+    for item in items:
+        if str(item.path.relative_to(root)) in STARTS_PROCESSES:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.fault_matrix = []  # cells observed by tests/reliability
 
