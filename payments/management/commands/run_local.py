@@ -240,8 +240,8 @@ def _operator_login() -> str:
 
 def _demo_register() -> str:
     """The first register, charging through the emulators (as the settings now point at
-    them) and bound to loopback (so the README's curl examples work without a key), with a
-    new key on every start."""
+    them) and bound to loopback (so the README's curl examples work without a key), with
+    the key the last start printed (`_demo_key`)."""
     from payments.services import registers
     from providers import registry
 
