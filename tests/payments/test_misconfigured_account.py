@@ -38,6 +38,16 @@ def till2(shop: Register) -> Register:
     )
 
 
+def paid_before_the_secret_went(settings, till2: Register, **fields) -> Payment:
+    """A paid payment of the till's, made while its account's secret was still set (the
+    secret went afterwards: a deployment's environment changed)."""
+    settings.PROVIDER_SECRETS = {**settings.PROVIDER_SECRETS, "PROVIDER_SECRET_CLICK_SHOP2": "s"}
+    paid = make_payment(register=till2, status=PaymentStatus.PAID, **fields)
+    del settings.PROVIDER_SECRETS["PROVIDER_SECRET_CLICK_SHOP2"]
+    accounts.forget()
+    return paid
+
+
 def client_of(register: Register) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_key(register)[1]}")
@@ -56,12 +66,7 @@ def test_its_charge_is_refused_as_misconfigured_and_nothing_is_sent(till2, api, 
 
 
 def test_its_receipt_is_refused_before_anything_is_claimed(till2, click, settings) -> None:
-    settings.PROVIDER_SECRETS = {**settings.PROVIDER_SECRETS, "PROVIDER_SECRET_CLICK_SHOP2": "s"}
-    paid = make_payment(register=till2, status=PaymentStatus.PAID, provider_payment_id="77")
-    settings.PROVIDER_SECRETS = {
-        k: v for k, v in settings.PROVIDER_SECRETS.items() if k != "PROVIDER_SECRET_CLICK_SHOP2"
-    }
-    accounts.forget()
+    paid = paid_before_the_secret_went(settings, till2, provider_payment_id="77")
     answer = post_json(
         client_of(till2), "/payment/click_confirm", {"payment_id": "77", "qrcode": SEED_URL}
     )
@@ -87,19 +92,14 @@ def test_reconcile_flags_its_payments_settles_the_others_and_exits_2(till2, clic
 
 
 def test_retry_fiscal_reports_it_and_goes_on(till2, click, settings) -> None:
-    settings.PROVIDER_SECRETS = {**settings.PROVIDER_SECRETS, "PROVIDER_SECRET_CLICK_SHOP2": "s"}
-    make_payment(
-        register=till2,
-        status=PaymentStatus.PAID,
+    paid_before_the_secret_went(
+        settings,
+        till2,
         provider_payment_id="78",
         fiscal_status="failed",
         fiscal_receipt_url=SEED_URL,
         fiscal_next_attempt_at=timezone.now(),
     )
-    settings.PROVIDER_SECRETS = {
-        k: v for k, v in settings.PROVIDER_SECRETS.items() if k != "PROVIDER_SECRET_CLICK_SHOP2"
-    }
-    accounts.forget()
     out = StringIO()
     with pytest.raises(CommandError) as failed:
         call_command("retry_fiscal", stdout=out, stderr=StringIO())
@@ -123,12 +123,7 @@ def test_the_back_office_and_metrics_name_it(till2, admin_client) -> None:
 
 
 def test_reconcile_since_flags_its_paid_payments_and_goes_on(till2, click, settings) -> None:
-    settings.PROVIDER_SECRETS = {**settings.PROVIDER_SECRETS, "PROVIDER_SECRET_CLICK_SHOP2": "s"}
-    theirs = make_payment(register=till2, status=PaymentStatus.PAID, provider_payment_id="79")
-    settings.PROVIDER_SECRETS = {
-        k: v for k, v in settings.PROVIDER_SECRETS.items() if k != "PROVIDER_SECRET_CLICK_SHOP2"
-    }
-    accounts.forget()
+    theirs = paid_before_the_secret_went(settings, till2, provider_payment_id="79")
     out = StringIO()
     with pytest.raises(CommandError) as failed:
         call_command("reconcile", "--since", "2020-01-01", stdout=out, stderr=StringIO())
