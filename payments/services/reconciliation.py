@@ -62,10 +62,11 @@ def settle_open(
     *,
     dry_run: bool = False,
     workers: int | None = None,
+    processes: int | None = None,
     progress: Callable[[], None] = lambda: None,
 ) -> list[Settled]:
     """Ask the provider about each open payment and record what it says (`workers`
-    lookups at once: see `payments.services.asking`)."""
+    lookups at once, spread over `processes`: see `payments.services.asking`)."""
 
     def apply(payment: Payment, result: GatewayResult | str | None) -> Settled:
         before = payment.status
@@ -134,6 +135,7 @@ def settle_open(
         apply,
         dry_run=dry_run,
         workers=workers,
+        processes=processes,
         progress=progress,
         plan=plan,
     )
@@ -144,6 +146,7 @@ def check_paid(
     *,
     dry_run: bool = False,
     workers: int | None = None,
+    processes: int | None = None,
     progress: Callable[[], None] = lambda: None,
 ) -> list[Settled]:
     """Ask the provider about each paid payment; one it reversed is marked reversed."""
@@ -169,6 +172,7 @@ def check_paid(
         apply,
         dry_run=dry_run,
         workers=workers,
+        processes=processes,
         progress=progress,
     )
     return [s for s in settled if s is not None]
@@ -185,6 +189,7 @@ def _ask_all(
     *,
     dry_run: bool,
     workers: int | None,
+    processes: int | None = None,
     progress: Callable[[], None],
     plan: Callable[[Payment, GatewayResult | str | None], Planned | None] = (
         lambda payment, result: None
@@ -217,7 +222,11 @@ def _ask_all(
                 progress()
         answered.clear()
 
-    askers: Askers[Payment] = Askers(ask, workers=workers or settings.RECONCILE_WORKERS)
+    askers: Askers[Payment] = Askers(
+        ask,
+        workers=workers or settings.RECONCILE_WORKERS,
+        processes=processes or settings.RECONCILE_PROCESSES,
+    )
     with askers:
         for payment in payments:
             # Decided here, in the thread that reads the database; workers only ask.

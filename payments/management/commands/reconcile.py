@@ -44,6 +44,11 @@ class Command(OneAtATimeCommand):
             "--workers", type=int, help="parallel lookups; default RECONCILE_WORKERS"
         )
         parser.add_argument(
+            "--processes",
+            type=int,
+            help="processes the lookups are spread over; default RECONCILE_PROCESSES",
+        )
+        parser.add_argument(
             "--dry-run", action="store_true", help="ask the providers, change nothing"
         )
 
@@ -55,12 +60,14 @@ class Command(OneAtATimeCommand):
         }
         min_age = timedelta(seconds=options["min_age"]) if options["min_age"] is not None else None
         dry_run, workers = options["dry_run"], options["workers"]
+        processes = options["processes"]
 
         open_payments = list(selectors.open_payments(**period, min_age=min_age))
         settled = reconciliation.settle_open(
             open_payments,
             dry_run=dry_run,
             workers=workers,
+            processes=processes,
             progress=Progress(len(open_payments), self.stderr, "open payments "),
         )
         reversed_ = []
@@ -72,6 +79,7 @@ class Command(OneAtATimeCommand):
                 paid,
                 dry_run=dry_run,
                 workers=workers,
+                processes=processes,
                 progress=Progress(len(paid), self.stderr, "paid payments "),
             )
         purged = idempotency.purge_expired(dry_run=dry_run)
