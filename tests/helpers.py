@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import requests
 from django.db import connections
 from rest_framework.test import APIClient
 
@@ -31,6 +32,18 @@ def post_json(api: APIClient, path: str, body: dict) -> dict:
     response = api.post(path, body, format="json")
     assert response.status_code == 200
     return response.json()
+
+
+def confirm_click_over_http(
+    base: str, payment_id: str, path: str = "/payment/click_confirm"
+) -> dict:
+    """The register's fiscal confirm of a CLICK payment (the seed's receipt), sent to a
+    running service."""
+    return requests.post(
+        f"{base}{path}",
+        json={"payment_id": payment_id, "qrcode": SEED_URL},
+        timeout=10,
+    ).json()
 
 
 def closed_port() -> int:

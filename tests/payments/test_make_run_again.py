@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from tests.helpers import ROOT, SEED_URL, in_session, local_run
+from tests.helpers import ROOT, confirm_click_over_http, in_session, local_run
 
 # What the tests' own environment says for the service (tests/conftest.py) and a person's
 # shell beside `make run` does not: a command must find it all in what make run left.
@@ -71,11 +71,7 @@ def test_stop_and_start_again_serves_yesterdays_payments_and_new_ones(tmp_path) 
         assert status["data"]["status"] == "paid", status
         today = charge_click(base, "880101000202", key)
         assert today["is_success"] is True, today
-        confirm = requests.post(
-            f"{base}/payment/click_confirm",
-            json={"payment_id": today["data"]["payment_id"], "qrcode": SEED_URL},
-            timeout=10,
-        ).json()
+        confirm = confirm_click_over_http(base, today["data"]["payment_id"])
         assert confirm["is_success"] is True, confirm
 
         # An answer lost (CLICK answers HTTP 500): the payment stays unknown for reconcile.

@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import OTHER_URL, ROOT, SEED_URL, closed_port, listening, local_run
+from tests.helpers import (
+    OTHER_URL,
+    ROOT,
+    closed_port,
+    confirm_click_over_http,
+    listening,
+    local_run,
+)
 
 
 def status_of(base: str, answer: dict) -> dict:
@@ -41,11 +48,9 @@ def test_the_seed_flow_over_real_http(service) -> None:
     assert charge["is_success"] is True, charge
     assert charge["data"]["amount"] == 500
 
-    confirm = requests.post(
-        f"{base}/payment/click_confirm/",
-        json={"payment_id": charge["data"]["payment_id"], "qrcode": SEED_URL},
-        timeout=10,
-    ).json()
+    confirm = confirm_click_over_http(
+        base, charge["data"]["payment_id"], path="/payment/click_confirm/"
+    )
     assert confirm["is_success"] is True, confirm
 
     status = status_of(base, charge)
