@@ -115,7 +115,9 @@ class ClickEmulator(MerchantServices):
         route = path[len(PREFIX) :].strip("/")
         with self._lock:
             self.counters.received(
-                f"{method} {route}", is_charge=(method, route) == ("POST", "click_pass/payment")
+                f"{method} {route}",
+                is_charge=(method, route) == ("POST", "click_pass/payment"),
+                is_reversal=method == "DELETE" and route.startswith("payment/reversal/"),
             )
         services = self._authorized(headers.get("auth", ""))
         if not services:
@@ -304,6 +306,7 @@ class ClickEmulator(MerchantServices):
             if payment.status != 2:
                 return Reply(body={"error_code": -1, "error_note": "Платёж не может быть отменён"})
             payment.status = REVERSED
+            self.counters.reversed(payment.otp_data)
             return Reply(
                 body={"error_code": 0, "error_note": "Успешно", "payment_id": payment.payment_id}
             )

@@ -1,8 +1,9 @@
 """The counters every emulator keeps, under the same names, so a test reads any of them
 alike: each charge request received (refused repeats included, so a second send shows),
 each charge that moved money by the code it charged and by the merchant account that
-took it, and the operations received in order. The emulator that owns them holds its own
-lock around every call."""
+took it, each reversal request received and each reversal that gave money back (by the
+code of the purchase it gave back), and the operations received in order. The emulator
+that owns them holds its own lock around every call."""
 
 import threading
 from typing import Any
@@ -16,12 +17,22 @@ class ChargeCounters:
         self.charge_requests = 0
         self.charges_by_code: dict[str, int] = {}
         self.charges_by_account: dict[str, int] = {}
+        self.reversal_requests = 0
+        self.reversals_by_code: dict[str, int] = {}
         self.operations: list[str] = []
 
-    def received(self, operation: str, *, is_charge: bool = False) -> None:
+    def received(
+        self, operation: str, *, is_charge: bool = False, is_reversal: bool = False
+    ) -> None:
         self.operations.append(operation)
         if is_charge:
             self.charge_requests += 1
+        if is_reversal:
+            self.reversal_requests += 1
+
+    def reversed(self, code: str) -> None:
+        """A purchase's money given back (once per purchase: a repeat gives nothing)."""
+        self.reversals_by_code[code] = self.reversals_by_code.get(code, 0) + 1
 
     def charged(self, code: str, account: str = "") -> None:
         self.charges_by_code[code] = self.charges_by_code.get(code, 0) + 1
@@ -33,6 +44,9 @@ class ChargeCounters:
             "charges": sum(self.charges_by_code.values()),
             "charges_by_code": dict(self.charges_by_code),
             "charges_by_account": dict(self.charges_by_account),
+            "reversal_requests": self.reversal_requests,
+            "reversals": sum(self.reversals_by_code.values()),
+            "reversals_by_code": dict(self.reversals_by_code),
             "requests": list(self.operations),
         }
 

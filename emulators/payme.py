@@ -145,7 +145,9 @@ class PaymeEmulator:
         request_id, name = request.get("id"), str(request.get("method", ""))
         params = request.get("params") if isinstance(request.get("params"), dict) else {}
         with self._lock:
-            self.counters.received(name, is_charge=name == "receipts.pay")
+            self.counters.received(
+                name, is_charge=name == "receipts.pay", is_reversal=name == "receipts.cancel"
+            )
         cashbox = self._cashbox_of(headers.get("x-auth", ""))
         if cashbox is None:
             return _error_reply(request_id, PaymeError(-32504, "Недостаточно привилегий"))
@@ -256,6 +258,7 @@ class PaymeEmulator:
                 receipt.state = 50
             elif receipt.state == 4:
                 receipt.state = 21  # a paid receipt is queued for reversal
+                self.counters.reversed(receipt.token)
             elif receipt.state not in (21, 50):
                 raise PaymeError(-31007, "Невозможно отменить чек в этом состоянии")
             receipt.cancel_time = receipt.cancel_time or _now_ms()

@@ -124,7 +124,9 @@ class UzumEmulator(MerchantServices):
         route = path[len(PREFIX) :].strip("/")
         with self._lock:
             self.counters.received(
-                f"{method} {route}", is_charge=(method, route) == ("POST", "v2/payment")
+                f"{method} {route}",
+                is_charge=(method, route) == ("POST", "v2/payment"),
+                is_reversal=method == "PUT" and route.startswith("v2/payment/reversal/"),
             )
         refused, services = self._authorized(headers.get("authorization", ""))
         if refused is not None:
@@ -299,6 +301,7 @@ class UzumEmulator(MerchantServices):
                 return Reply(body=error(400, "operation.not.found"))
             if payment.status == "SUCCESS":
                 payment.status = "REVERSED"
+                self.counters.reversed(payment.otp_data)
             if payment.status != "REVERSED":
                 return Reply(body=error(400, "apelsin.pay.unsupported.operation"))
             return Reply(body=self._brief(payment))

@@ -13,7 +13,7 @@ from django.utils.translation import gettext, gettext_lazy
 from payments.errors import ApplicationError, ErrorCode
 from payments.models import FiscalStatus, OperatorAction, Payment, PaymentStatus, label_of
 from payments.services import fiscal, reversals
-from payments.services.charging import check_status
+from payments.services.charging import check_status, gateway_input
 from payments.services.transitions import IllegalTransitionError, change_payment
 from providers import registry
 
@@ -109,7 +109,11 @@ def ask_status(payment: Payment, actor: str, **_: str) -> str:
             "provider": gateway.label,
         }
     before = payment.status
-    payment = check_status(payment, actor=actor)
+    if payment.reversal_in_flight:  # its reversal's answer was lost: settled by the answer
+        result = gateway.check(gateway_input(payment))
+        payment = reversals.settle_in_flight(payment, result, actor=actor)
+    else:
+        payment = check_status(payment, actor=actor)
     said = payment.provider_status or gettext("no status")
     return f"{label_of(PaymentStatus, before)} → {label_of(PaymentStatus, payment.status)} ({said})"
 
@@ -126,9 +130,7 @@ def retry_fiscal(payment: Payment, actor: str, **_: str) -> str:
 
 
 def reverse(payment: Payment, actor: str, **_: str) -> str:
-    """Give the money back at the payment's provider."""
-    if not payment.can_reverse:
-        raise ApplicationError.conflict("not_paid", status=payment.status)
+    """Give the money back at the payment's provider (which says why it cannot)."""
     answered = reversals.reverse(payment, actor=actor)
     if answered.pk == payment.pk:
         return label_of(PaymentStatus, answered.status)

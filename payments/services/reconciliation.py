@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -16,10 +17,12 @@ from django.db import transaction
 from payments.errors import ApplicationError
 from payments.models import OPEN_STATUSES, Payment, PaymentStatus
 from payments.selectors import has_later_operation, made_before
+from payments.services import reversals
 from payments.services.asking import Askers
 from payments.services.charging import gateway_input
 from payments.services.transitions import (
     CHECK_STATUS,
+    REVERSAL_CHECK_STATUS,
     Change,
     IllegalTransitionError,
     change_payment,
@@ -162,19 +165,56 @@ def check_paid(
         note = f"reversed at the provider: {result.message}"
         return _change(payment, PaymentStatus.REVERSED, note, dry_run, flag=True, result=result)
 
+    return _check_each(
+        payments, apply, dry_run=dry_run, workers=workers, processes=processes, progress=progress
+    )
+
+
+def settle_reversals(
+    purchases: Iterable[Payment],
+    *,
+    dry_run: bool = False,
+    workers: int | None = None,
+    processes: int | None = None,
+    progress: Callable[[], None] = lambda: None,
+) -> list[Settled]:
+    """Ask the provider about each purchase whose reversal was sent and not answered, and
+    record its word (`reversals.settle_in_flight`): reversed, or not done; what it cannot
+    tell yet stays flagged."""
+
+    def apply(purchase: Payment, result: GatewayResult | str | None) -> Settled:
+        before = purchase.status
+        if not isinstance(result, GatewayResult):  # it could not be asked, and says why
+            return _flag(purchase, str(result), before, dry_run)
+        settles_to = REVERSAL_CHECK_STATUS.get(result.outcome)
+        if settles_to is None:
+            note = f"reversal still unanswered: {result.message or result.outcome}"
+            if not dry_run:
+                journal(purchase, result.exchanges)
+            return _settled(purchase, before, before, True, note)
+        reversed_ = settles_to == PaymentStatus.REVERSED
+        note = "reversed at the provider" if reversed_ else reversals.REVERSAL_NOT_DONE
+        if dry_run:
+            return _settled(purchase, before, settles_to, False, note)
+        now = reversals.settle_in_flight(purchase, result, actor=ACTOR)
+        return _settled(now, before, now.status, now.needs_attention, note)
+
+    return _check_each(
+        purchases, apply, dry_run=dry_run, workers=workers, processes=processes, progress=progress
+    )
+
+
+def _check_each(
+    payments: Iterable[Payment],
+    apply: Callable[[Payment, GatewayResult | str | None], Settled | None],
+    **how: Any,
+) -> list[Settled]:
+    """Ask each payment's provider `check` (read-only) and keep what `apply` reports."""
+
     def ask(data: PaymentData, provider: str) -> GatewayResult:
         return registry.GATEWAYS[provider].check(data)
 
-    settled = _ask_all(
-        payments,
-        gateway_input,
-        ask,
-        apply,
-        dry_run=dry_run,
-        workers=workers,
-        processes=processes,
-        progress=progress,
-    )
+    settled = _ask_all(payments, gateway_input, ask, apply, **how)
     return [s for s in settled if s is not None]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from payments.errors import ApplicationError
 from payments.models import Operation, Payment, PaymentStatus, Register
@@ -20,12 +21,14 @@ from payments.selectors import paid_reversals_sum, purchase_by_reference
 from payments.services.charging import gateway_input, send
 from payments.services.reconnect import on_live_connection, record_or_unknown
 from payments.services.transitions import (
+    REVERSAL_CHECK_STATUS,
     IllegalTransitionError,
     change_payment,
+    journal,
     settled_meanwhile,
 )
 from providers import registry
-from providers.base import Exchange, Outcome
+from providers.base import Exchange, GatewayResult, Outcome
 
 
 def reverse_by_reference(
@@ -59,6 +62,8 @@ def reverse(
     amount = purchase.reversible_amount if amount is None else amount
     if purchase.status == PaymentStatus.REVERSED:
         raise ApplicationError.conflict("already_reversed", **named)
+    if purchase.reversal_in_flight:
+        raise ApplicationError.conflict("cancel_in_progress", **named)
     if not purchase.can_reverse:
         raise ApplicationError.conflict("not_paid", **named, status=purchase.status)
     if amount > purchase.reversible_amount:
@@ -73,34 +78,37 @@ def reverse(
 
 
 # Said on the purchase before the provider hears of its reversal, and kept while no answer
-# has told what became of it: a person (or `reconcile --since`, asking the provider)
-# settles it, never a second reversal sent blind.
+# has told what became of it: `reconcile` (or a person) settles it by asking the provider,
+# never by a second reversal sent blind.
 REVERSAL_SENT = "reversal sent to the provider"
 REVERSAL_UNANSWERED = "reversal sent, no answer: ask the provider before giving money back"
 
 
 def _reverse_in_place(purchase: Payment, actor: str) -> Payment:
-    """The purchase reversed whole at its provider (CLICK, Payme, Uzum): flagged before the
-    call, so that a process that dies meanwhile leaves it for a person, and the flag taken
-    off again only on the provider's word. No answer is not a refusal: the register or the
-    operator hears 110 with the purchase's id, and it stays flagged."""
+    """The purchase reversed whole at its provider (CLICK, Payme, Uzum), under the charge's
+    rules: the reversal is written on the purchase (in flight, flagged) before the call,
+    so that a process that dies meanwhile leaves it for reconcile and a person; it is taken
+    off again only on the provider's word. No answer is not a refusal: the caller hears 110
+    with the purchase's id, and the reversal stays in flight for reconcile to ask about."""
     gateway = registry.GATEWAYS[purchase.provider]
     data = gateway_input(purchase)  # an account that cannot be used: refused, nothing written
     flagged_before = purchase.needs_attention
-    purchase = on_live_connection(
-        lambda: change_payment(purchase, reason=REVERSAL_SENT, actor=actor, needs_attention=True),
-        what=f"sending the reversal of {purchase.transaction_id}",
-    )
+    try:
+        purchase = on_live_connection(
+            lambda: change_payment(
+                purchase,
+                reason=REVERSAL_SENT,
+                actor=actor,
+                needs_attention=True,
+                reversal_sent_at=timezone.now(),
+            ),
+            what=f"sending the reversal of {purchase.transaction_id}",
+        )
+    except IllegalTransitionError as exc:  # another reversal (or a settling) came first
+        raise _refusal(exc.payment) from exc
     result = gateway.reverse(data)
     if result.outcome is Outcome.SUCCESS:
-        return _count_reversed(
-            purchase,
-            purchase.amount,
-            "reversed at the provider",
-            actor,
-            exchanges=result.exchanges,
-            needs_attention=flagged_before,
-        )
+        return _reversed_whole(purchase, result, actor, needs_attention=flagged_before)
     if result.outcome is Outcome.FAILED:  # the provider's word: nothing was given back
         record_or_unknown(
             lambda: change_payment(
@@ -109,6 +117,7 @@ def _reverse_in_place(purchase: Payment, actor: str) -> Payment:
                 actor=actor,
                 exchanges=result.exchanges,
                 needs_attention=flagged_before,
+                reversal_sent_at=None,
             ),
             transaction_id=purchase.transaction_id,
             exchanges=result.exchanges,
@@ -124,6 +133,57 @@ def _reverse_in_place(purchase: Payment, actor: str) -> Payment:
         what="a reversal's lost answer",
     )
     raise ApplicationError.outcome_unknown(purchase.transaction_id)
+
+
+def settle_in_flight(purchase: Payment, result: GatewayResult, *, actor: str) -> Payment:
+    """Record what a lookup (`check`) says of a purchase whose reversal is in flight: the
+    provider reports it reversed or cancelled -> reversed; still paid -> the reversal was
+    not done, the purchase stands; anything else settles nothing (it stays in flight and
+    flagged). The lookup's exchanges are journaled with the change."""
+    settles_to = REVERSAL_CHECK_STATUS.get(result.outcome)
+    if not purchase.reversal_in_flight or settles_to is None:
+        journal(purchase, result.exchanges)
+        return purchase
+    if settles_to == PaymentStatus.REVERSED:
+        return _reversed_whole(purchase, result, actor, needs_attention=False)
+    try:
+        return change_payment(
+            purchase,
+            reason=REVERSAL_NOT_DONE,
+            actor=actor,
+            exchanges=result.exchanges,
+            needs_attention=False,
+            reversal_sent_at=None,
+        )
+    except IllegalTransitionError as exc:
+        return settled_meanwhile(exc, result.exchanges)
+
+
+REVERSAL_NOT_DONE = "the provider did not reverse it: the purchase stands"
+
+
+def _reversed_whole(
+    purchase: Payment, result: GatewayResult, actor: str, *, needs_attention: bool
+) -> Payment:
+    """The provider's word that the whole purchase went back: no longer in flight."""
+    return _count_reversed(
+        purchase,
+        purchase.amount,
+        "reversed at the provider",
+        actor,
+        exchanges=result.exchanges,
+        needs_attention=needs_attention,
+        reversal_sent_at=None,
+    )
+
+
+def _refusal(now: Payment) -> ApplicationError:
+    """Why a reversal cannot be sent now that the purchase is as `now` is."""
+    if now.status == PaymentStatus.REVERSED:
+        return ApplicationError.conflict("already_reversed")
+    if now.reversal_in_flight:
+        return ApplicationError.conflict("cancel_in_progress")
+    return ApplicationError.conflict("not_paid", status=now.status)
 
 
 def _reverse_as_operation(

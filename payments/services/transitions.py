@@ -55,6 +55,10 @@ CHARGE_STATUS = {
 CHECK_STATUS = {k: v for k, v in CHARGE_STATUS.items() if k is not Outcome.UNKNOWN}
 # Preparing charges nothing: only a refusal changes the payment (to failed).
 PREPARE_STATUS = {Outcome.FAILED: S.FAILED}
+# A lookup about a purchase whose reversal was sent and not answered: the provider reports
+# it cancelled or reversed (its "failed") -> the reversal went through; still paid -> the
+# reversal was not done and the purchase stands. Nothing else settles it.
+REVERSAL_CHECK_STATUS = {Outcome.FAILED: S.REVERSED, Outcome.SUCCESS: S.PAID}
 
 ALLOWED_STATUS_CHANGES: dict[str, set[str]] = {
     S.CREATED: {S.PROCESSING, S.FAILED, S.UNKNOWN},
@@ -93,6 +97,7 @@ WRITABLE_FIELDS = frozenset(
         "reversed_amount",
         "fiscal_sending_url",
         "fiscal_sending_since",
+        "reversal_sent_at",
     }
 )
 
@@ -232,6 +237,12 @@ def _apply(locked: Payment, change: Change) -> tuple[PaymentEvent | None, list[s
     """The change made on the locked row in memory: the step of the timeline it makes (None
     when neither status moves) and the fields to write."""
     status, fiscal_status, fields = change.status, change.fiscal_status, dict(change.fields)
+    if fields.get("reversal_sent_at") is not None and (
+        locked.reversal_in_flight or locked.status != S.PAID
+    ):
+        # One reversal in flight at a time, and only of a paid purchase: a second one sent
+        # before the first is answered could give the money back twice.
+        raise IllegalTransitionError(locked, "reversal", "in flight", "sent")
     event = PaymentEvent(payment=locked, actor=change.actor, reason=change.reason[:255])
     if status is not None and status != locked.status:
         if status not in ALLOWED_STATUS_CHANGES[locked.status]:

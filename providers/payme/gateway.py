@@ -298,8 +298,9 @@ def _submit_fiscal(payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
 
 
 def _reverse(payment: PaymentData) -> GatewayResult:
-    """`receipts.cancel` of a paid receipt: queued for reversal (21), money goes back."""
-    cancelled = _cancel(payment)
+    """`receipts.cancel` of a paid receipt: queued for reversal (21), money goes back. One
+    that never left us is a refusal: nothing was given back."""
+    cancelled = _cancel(payment, not_sent_fails=True)
     if cancelled.outcome is Outcome.SUCCESS or cancelled.needs_attention:
         return GatewayResult(
             Outcome.SUCCESS,
@@ -351,24 +352,27 @@ def _create(payment: PaymentData) -> GatewayResult:
     )
 
 
-def _on_receipt(payment: PaymentData, method: str) -> tuple[HttpExchange, GatewayResult | None]:
+def _on_receipt(
+    payment: PaymentData, method: str, *, not_sent_fails: bool = False
+) -> tuple[HttpExchange, GatewayResult | None]:
     """Call `method` on the payment's receipt. A call that got no answer, or an error, says
-    nothing about the receipt: then the second value is an UNKNOWN result to return."""
+    nothing about the receipt: then the second value is an UNKNOWN result to return (with
+    `not_sent_fails`, FAILED for one that never left us)."""
     exchange = _rpc(
         payment, method, {"id": payment.provider_payment_id}, settings.PAYME_READ_TIMEOUT
     )
     if not exchange.answered:
-        return exchange, http.unanswered(exchange, LABEL, not_sent_fails=False)
+        return exchange, http.unanswered(exchange, LABEL, not_sent_fails=not_sent_fails)
     error = _error(exchange)
     if error:
         return exchange, GatewayResult(Outcome.UNKNOWN, code=error.code, message=error.message)
     return exchange, None
 
 
-def _cancel(payment: PaymentData) -> GatewayResult:
+def _cancel(payment: PaymentData, *, not_sent_fails: bool = False) -> GatewayResult:
     """`receipts.cancel`: SUCCESS when the receipt ended cancelled (50); a 21 means money
     had moved and is now being returned, which a person must know."""
-    exchange, failed = _on_receipt(payment, "receipts.cancel")
+    exchange, failed = _on_receipt(payment, "receipts.cancel", not_sent_fails=not_sent_fails)
     if failed:
         return failed
     state = as_int(_receipt(exchange).get("state"))

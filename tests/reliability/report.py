@@ -48,6 +48,11 @@ answer to an Uzum charge is 110 at first. `reconcile` then sends the identical r
 again once Uzum's 50 s window on the first has shut; Uzum refuses a repeated order id, so
 the repeat names the first payment or, if the first never ran, is the one charge.
 
+The reversal rows give a paid purchase back whole (as the back office's action does): the
+number in brackets counts the reversals the provider did, and the final state is the
+purchase's after `reconcile` asked about a reversal whose answer was lost (`reversed`, or
+`paid` where the provider never acted), with nothing left in flight or flagged.
+
 Our own database failing around a provider call has its own table, observed on
 PostgreSQL: [reliability-database.md](reliability-database.md).
 """

@@ -7,7 +7,8 @@ three promises:
 - the register's answer is the one the cell expects (`EXPECTED_CODE`), and a true one:
   success only if the money moved, a failure (104/108) only if it certainly did not, 110
   while nobody can know;
-- the provider (or terminal) took at most one charge;
+- the provider (or terminal) took at most one charge (for a reversal row: gave back at
+  most once);
 - after the commands, the payment is in its true final state (what the emulator did).
 
 The observed cells are collected into `.run/fault-matrix.json`; `python -m
@@ -24,7 +25,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from payments.errors import ApplicationError
 from payments.models import FiscalStatus, Operation, Payment, PaymentStatus
+from payments.services import reversals
 from providers.uzum.gateway import REPEAT_AFTER
 from tests.helpers import SEED_URL, closed_port, post_json
 
@@ -94,6 +97,26 @@ def fiscal(provider: str, post: Callable = post_json) -> Callable:
     return run
 
 
+def reversal(provider: str) -> Callable:
+    """A paid charge, then the fault is armed, then its whole reversal (as the back office's
+    action sends it: the register API has no QR reversal). The answer is the code the
+    service's error carries, 0 when the provider reversed it."""
+
+    def run(api, arm) -> dict:
+        code = PAID_CODE[provider]
+        paid = post_json(api, f"/payment/{provider}", {"amount": 500, "qr_code": code})
+        assert paid["is_success"], paid
+        purchase = Payment.objects.get(transaction_id=paid["data"]["transaction_id"])
+        arm()
+        try:
+            reversals.reverse(purchase, actor="operator")
+        except ApplicationError as exc:
+            return {"is_success": False, "error": {"code": int(exc.code)}}
+        return {"is_success": True}
+
+    return run
+
+
 CALLS = [
     Call("click", "CLICK pay", "click_pass/payment", charge("click", "7700112233"), refusable=True),
     Call("click", "CLICK confirm", "click_pass/confirm", charge("click", "9909000001")),
@@ -110,6 +133,9 @@ CALLS = [
     # In process (HOLD), paid at the first status call that Uzum processes.
     Call("uzum", "Uzum status", "payment/status", charge("uzum", "99091" + UZUM_CODE[5:])),
     Call("uzum", "Uzum fiscal", "payment/fiscal", fiscal("uzum"), refusable=True),
+    Call("click", "CLICK reversal", "payment/reversal", reversal("click"), refusable=True),
+    Call("payme", "Payme reversal", "receipts.cancel", reversal("payme"), refusable=True),
+    Call("uzum", "Uzum reversal", "payment/reversal", reversal("uzum"), refusable=True),
 ]
 
 
@@ -134,6 +160,12 @@ EXPECTED_CODE = {
     "Uzum status": [None, 110, 110, 110, 110, 110, 110],
     # Uzum cannot be asked whether it holds a receipt: as Payme.
     "Uzum fiscal": [104, 104, 104, 104, 104, 104, 104],
+    # A reversal whose answer is lost is unknown (110), never "declined": the purchase keeps
+    # its reversal in flight, flagged, and reconcile asks the provider what became of it.
+    # Only a connection refused before anything left us is a certain refusal.
+    "CLICK reversal": [104, 110, 110, 110, 110, 110, 110],
+    "Payme reversal": [104, 110, 110, 110, 110, 110, 110],
+    "Uzum reversal": [104, 110, 110, 110, 110, 110, 110],
 }
 
 
@@ -205,7 +237,21 @@ def test_provider_call_under_fault(
     settle(shut_after=REPEAT_AFTER if call.provider == "uzum" else timedelta(0))
 
     payment = Payment.objects.get()
-    if call.name.endswith("fiscal"):
+    if call.name.endswith("reversal"):
+        # A cell of money given back: "charges" counts the reversals the provider did.
+        charges = server.emulator.stats()["reversals_by_code"].get(payment.qr_code, 0)
+        final = payment.status
+        truth = PaymentStatus.REVERSED if charges else PaymentStatus.PAID
+        true_answer = (code == 0 and charges) or (code == 104 and not charges) or code == 110
+        settled = not payment.reversal_in_flight and not payment.needs_attention
+        holds = (
+            code == expected(call.name, fault)
+            and bool(true_answer)
+            and final == truth
+            and settled
+            and charges <= 1
+        )
+    elif call.name.endswith("fiscal"):
         charges = 1
         final = payment.fiscal_status
         holds = (

@@ -118,3 +118,142 @@ def test_the_operators_reversal_without_an_answer_reads_as_unknown_not_refused(
     assert outcome.startswith("no answer from the provider: it may have gone through")
     assert "refused" not in outcome
     assert OperatorAction.objects.get().outcome == outcome
+
+
+# --- settled by asking, never by sending again ---------------------------------------------
+
+
+def reconcile(*args: str) -> tuple[int, str]:
+    """`manage.py reconcile --min-age 0`: (exit status, what it printed)."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    try:
+        call_command("reconcile", "--min-age", "0", *args, stdout=out, stderr=StringIO())
+    except CommandError as exc:
+        return exc.returncode, out.getvalue()
+    return 0, out.getvalue()
+
+
+# Whether the provider acted before the answer was lost, by fault: what reconcile must find.
+ACTED = {"timeout_before": False, "timeout_after": True, "reset": False, "reset_after": True}
+
+
+@pytest.mark.parametrize("fault", list(ACTED))
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_reconcile_settles_a_lost_reversal_by_asking(
+    request, api, provider: str, fault: str
+) -> None:
+    purchase, server = paid_purchase(request, api, provider, 10 + list(ACTED).index(fault))
+    operation = PROVIDERS[provider][2]
+    server.faults.inject(operation, fault)
+    with pytest.raises(reversals.ApplicationError):
+        reversals.reverse(purchase, actor="op")
+    purchase.refresh_from_db()
+    assert purchase.reversal_in_flight
+    assert purchase.needs_attention
+
+    status, _ = reconcile()
+    purchase.refresh_from_db()
+    acted = ACTED[fault]
+    assert status == 0  # the provider's word settles it: nothing left for a person
+    assert purchase.status == (PaymentStatus.REVERSED if acted else PaymentStatus.PAID)
+    assert purchase.reversed_amount == (purchase.amount if acted else 0)
+    assert (purchase.reversal_in_flight, purchase.needs_attention) == (False, False)
+    # Settled by asking: the reversal was sent once, whatever reconcile learnt.
+    assert reversal_requests(server, provider) == (1 if acted else 0)
+    asked = ProviderExchange.objects.filter(payment=purchase).exclude(operation=operation)
+    assert asked.filter(created_at__gt=purchase.reversal_sent_at or purchase.paid_at).exists()
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_reversal_in_flight_is_never_sent_again(request, api, provider: str) -> None:
+    purchase, server = paid_purchase(request, api, provider, 20)
+    server.faults.inject(PROVIDERS[provider][2], "timeout_after")
+    with pytest.raises(reversals.ApplicationError):
+        reversals.reverse(purchase, actor="op")
+    purchase.refresh_from_db()
+    with pytest.raises(reversals.ApplicationError) as again:
+        reversals.reverse(purchase, actor="op")
+    assert again.value.data["reason"] == "cancel_in_progress"
+    assert reversal_requests(server, provider) == 1
+
+
+def test_two_reversals_read_at_once_send_one(request, api) -> None:
+    """Two operators who read the purchase before either sent: the second finds the first's
+    reversal in flight under the row lock and sends nothing."""
+    purchase, server = paid_purchase(request, api, "click", 30)
+    stale = Payment.objects.get(pk=purchase.pk)
+    server.faults.inject("payment/reversal", "timeout_after")
+    with pytest.raises(reversals.ApplicationError):
+        reversals.reverse(purchase, actor="first")
+    with pytest.raises(reversals.ApplicationError) as second:
+        reversals.reverse(stale, actor="second")  # read before the first one was sent
+    assert second.value.data["reason"] == "cancel_in_progress"
+    assert reversal_requests(server, "click") == 1
+
+
+def test_a_dry_run_reports_a_lost_reversal_and_changes_nothing(request, api) -> None:
+    purchase, server = paid_purchase(request, api, "uzum", 40)
+    server.faults.inject("payment/reversal", "timeout_after")
+    with pytest.raises(reversals.ApplicationError):
+        reversals.reverse(purchase, actor="op")
+    status, printed = reconcile("--dry-run")
+    after = Payment.objects.get(pk=purchase.pk)
+    assert (after.status, after.reversal_in_flight, after.needs_attention) == (
+        PaymentStatus.PAID,
+        True,
+        True,
+    )
+    assert "reversed" in printed
+    assert "dry run" in printed
+    assert status == 0
+
+
+def test_a_reversal_the_provider_cannot_tell_yet_stays_flagged(request, api) -> None:
+    purchase, server = paid_purchase(request, api, "payme", 41)
+    server.faults.inject("receipts.cancel", "timeout_after")
+    with pytest.raises(reversals.ApplicationError):
+        reversals.reverse(purchase, actor="op")
+    server.faults.inject("receipts.check", "server_error")
+    status, printed = reconcile()
+    purchase.refresh_from_db()
+    assert status == 2  # a person is told
+    assert (purchase.status, purchase.reversal_in_flight, purchase.needs_attention) == (
+        PaymentStatus.PAID,
+        True,
+        True,
+    )
+    assert "reversal still unanswered" in printed
+    assert reversal_requests(server, "payme") == 1
+    status, _ = reconcile()  # the provider answers now
+    purchase.refresh_from_db()
+    assert (status, purchase.status, purchase.reversal_in_flight) == (
+        0,
+        PaymentStatus.REVERSED,
+        False,
+    )
+
+
+def test_the_operators_status_question_settles_a_lost_reversal(request, api) -> None:
+    from django.contrib.auth.models import User
+
+    from payments.services import operations
+
+    purchase, server = paid_purchase(request, api, "click", 42)
+    server.faults.inject("payment/reversal", "reset_after")
+    with pytest.raises(reversals.ApplicationError):
+        reversals.reverse(purchase, actor="op")
+    purchase.refresh_from_db()
+    user = User.objects.create_user("op", password="pw", is_staff=True)
+    done, _ = operations.run("check_status", purchase, user=user, reason="asked")
+    purchase.refresh_from_db()
+    assert done
+    assert (purchase.status, purchase.reversal_in_flight, purchase.needs_attention) == (
+        PaymentStatus.REVERSED,
+        False,
+        False,
+    )
+    assert reversal_requests(server, "click") == 1
