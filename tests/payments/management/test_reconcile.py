@@ -71,6 +71,29 @@ def test_no_such_payment_at_the_provider(api, click, settings) -> None:
     assert (code, payment.status) == (0, PaymentStatus.FAILED)
 
 
+def test_a_trusted_not_found_is_failed_on_every_path(api, click, settings, monkeypatch) -> None:
+    """The one-at-a-time path (a dry run, a batch that cannot be written together) reads a
+    trusted "not found" as the batch does: failed, never paid."""
+    from payments.services import reconciliation
+
+    settings.RECONCILE_NOT_FOUND_IS_FAILED = True
+    post_json(api, "/payment/click", {"amount": 500, "qr_code": "9905123456"})  # nothing charged
+    payment = Payment.objects.get()
+    code, out, _ = reconcile("--dry-run")
+    assert "click     unknown  failed  1" in out
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.UNKNOWN
+
+    def batch_refused(changes):
+        raise RuntimeError("a provider id another payment holds")
+
+    monkeypatch.setattr(reconciliation, "change_payments", batch_refused)
+    code, out, _ = reconcile()
+    payment.refresh_from_db()
+    assert (code, payment.status) == (0, PaymentStatus.FAILED)
+    assert click.stats()["charges"] == 0
+
+
 def test_a_payme_receipt_still_waiting_is_cancelled(payme) -> None:
     payment = processing("payme", "50501010793410803298")
     prepared = PAYME.prepare(data_of(payment))

@@ -1,3 +1,4 @@
+import contextlib
 import threading
 
 import pytest
@@ -157,25 +158,7 @@ def test_two_changes_at_once_take_turns_on_the_row_lock(monkeypatch) -> None:
         return real_update(row, names, **guarded)
 
     monkeypatch.setattr(statements, "update_with", update_when_both_have_read)
-    outcomes: list[str] = []
-
-    def change(status: str) -> None:
-        try:
-            change_payment(Payment.objects.get(pk=payment.pk), status=status, reason=status)
-            outcomes.append(status)
-        except IllegalTransitionError:
-            outcomes.append("refused")
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=change, args=(s,)) for s in ("paid", "failed")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
-    assert sorted(outcomes) in (["paid", "refused"], ["failed", "refused"])
-    payment.refresh_from_db()
-    assert payment.events.filter(to_status__in=["paid", "failed"]).count() == 1
+    paid_and_failed_at_once(payment)
 
 
 def test_the_exchanges_survive_a_change_that_fails(monkeypatch) -> None:
@@ -242,3 +225,51 @@ def test_changes_in_one_batch_are_each_what_change_payment_makes() -> None:
     assert paid.exchanges.get().operation == "payment/status"
     settled_first.refresh_from_db()
     assert settled_first.status == PaymentStatus.FAILED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_changes_in_the_locked_path_at_once_take_turns(monkeypatch) -> None:
+    """Both writers forced past the guarded write into the locked path at the same moment:
+    the row lock makes the second read the row only once the first committed, so it judges
+    `paid` and refuses `failed`. Without the lock both would read `processing`, both would
+    write, and the payment would go paid -> failed."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes one writer at a time anyway; the lock is proven on PostgreSQL")
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    monkeypatch.setattr(transitions, "_change_as_read", lambda change: None)
+    # Each waits, having read the row, for the other to have read it too: under the lock the
+    # other cannot, the wait times out and the first goes on alone.
+    both_read = threading.Barrier(2)
+    real_apply = transitions._apply
+
+    def apply_when_both_have_read(locked, change):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait(timeout=1.0)
+        return real_apply(locked, change)
+
+    monkeypatch.setattr(transitions, "_apply", apply_when_both_have_read)
+    paid_and_failed_at_once(payment)
+
+
+def paid_and_failed_at_once(payment: Payment) -> None:
+    """Two threads change the payment at once, to paid and to failed: exactly one wins, the
+    other is refused, and the timeline holds one of the two."""
+    outcomes: list[str] = []
+
+    def change(status: str) -> None:
+        try:
+            change_payment(Payment.objects.get(pk=payment.pk), status=status, reason=status)
+            outcomes.append(status)
+        except IllegalTransitionError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=change, args=(s,)) for s in ("paid", "failed")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(outcomes) in (["paid", "refused"], ["failed", "refused"])
+    payment.refresh_from_db()
+    assert payment.events.filter(to_status__in=["paid", "failed"]).count() == 1
