@@ -88,6 +88,8 @@ def test_charge_answers_map_to_outcomes(http, answer: dict, outcome: str, code: 
     http.post(BASE + "click_pass/payment", **answer)
     result = CLICK.charge(PAYMENT)
     assert (result.outcome, result.code) == (Outcome(outcome), code)
+    # Sent once, whatever came back: a lost answer is never settled by sending again.
+    assert [call.request.url for call in http.calls] == [BASE + "click_pass/payment"]
 
 
 def test_a_decline_with_a_payment_id_is_verified_once(http) -> None:
