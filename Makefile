@@ -43,6 +43,7 @@ fuzz: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The generated parts of docs/: the browser screenshots and the fault-matrix tables.
 # A plain `make test` writes nothing into the tree. The database rows of the matrix run on

@@ -99,6 +99,6 @@ def refuse_a_taken_port(address: Any) -> None:
             ) from None
 
 
-def child_exit(server: object, worker: object) -> None:
+def child_exit(server: object, worker: Any) -> None:
     """A worker's counts stay in the totals; its process-bound figures go with it."""
     metrics.worker_exited(worker.pid)

@@ -27,7 +27,7 @@ class CheckedEnv(environ.Env):
         super().__init__()
         self.unreadable: list[str] = []
 
-    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):  # type: ignore[no-untyped-def]
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
         try:
             return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
         except (ValueError, TypeError) as exc:

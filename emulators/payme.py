@@ -143,7 +143,8 @@ class PaymeEmulator:
         if method != "POST" or not isinstance(request, dict):
             return _error_reply(None, PaymeError(-32300, "Неверный запрос"))
         request_id, name = request.get("id"), str(request.get("method", ""))
-        params = request.get("params") if isinstance(request.get("params"), dict) else {}
+        given = request.get("params")
+        params: dict[str, Any] = given if isinstance(given, dict) else {}
         with self._lock:
             self.counters.received(
                 name, is_charge=name == "receipts.pay", is_reversal=name == "receipts.cancel"

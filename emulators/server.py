@@ -144,7 +144,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault in BEFORE:
             return BEFORE[fault]  # the provider never acts
         reply = app.handle(self.command, path, headers, raw)
-        return AFTER.get(fault, reply)  # the provider acted; its answer is lost or garbled
+        # The provider acted; its answer is lost or garbled.
+        return AFTER.get(fault, reply) if fault is not None else reply
 
     def _control(self, path: str, raw: bytes) -> Reply | None:
         if self.command == "GET" and path.rstrip("/") == "/_emulator/stats":
@@ -199,13 +200,16 @@ class EmulatorServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}{self.path}"
+        return f"{self._origin}{self.path}"
 
     @property
     def control_url(self) -> str:
+        return f"{self._origin}/_emulator/"
+
+    @property
+    def _origin(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/_emulator/"
+        return f"http://{host if isinstance(host, str) else host.decode()}:{port}"
 
     def start_in_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="emulator", daemon=True)

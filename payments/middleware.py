@@ -37,7 +37,6 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = uuid.uuid4().hex
-        request.request_id = request_id
         _current.request_id = request_id
         peer.serving(request.META.get("gunicorn.socket"))
         try:

@@ -63,30 +63,21 @@ class ProviderSession(requests.Session):
         of `requests` (its errors, its proxies), no redirects, nothing carried over."""
         prepared = requests.PreparedRequest()
         prepared.prepare(method=method, url=url, headers={**BASE_HEADERS, **headers}, data=data)
-        environment = self.merge_environment_settings(url, {}, False, None, None)
+        environment = self.environment_of(url)
         response = self.get_adapter(url).send(prepared, timeout=timeout, **environment)
         response.content  # noqa: B018 (reads to the end: the connection goes back to the pool)
         return response
 
-    def merge_environment_settings(
-        self, url: str | None, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
+    def environment_of(self, url: str) -> dict[str, Any]:
         """The environment's proxy and certificate settings (HTTPS_PROXY, NO_PROXY,
-        REQUESTS_CA_BUNDLE, ...), read once per provider host: the environment does not
-        change while the process runs."""
-        parts = urlsplit(url or "")
-        key = (
-            parts.scheme,
-            parts.netloc,
-            stream,
-            verify,
-            cert,
-            tuple(sorted((proxies or {}).items())),
-        )
+        REQUESTS_CA_BUNDLE, ...) for `url`, read once per provider host: the environment
+        does not change while the process runs."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
         with self._environment_lock:
             merged = self._environment.get(key)
         if merged is None:
-            merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            merged = dict(self.merge_environment_settings(url, {}, False, None, None))
             with self._environment_lock:
                 self._environment[key] = merged
         return {**merged, "proxies": dict(merged["proxies"])}

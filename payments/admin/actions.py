@@ -4,10 +4,11 @@ audit row whatever came of it."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -20,7 +21,7 @@ from payments.services import operations
 
 
 @dataclass(frozen=True)
-class OperatorAction:
+class BackOfficeAction:
     name: str  # also the operations service's name for it
     permission: str  # codename in payments.Payment's Meta.permissions
     description: str | Promise  # the button
@@ -31,7 +32,7 @@ class OperatorAction:
 
 
 ACTIONS = [
-    OperatorAction(
+    BackOfficeAction(
         "check_status",
         "check_status",
         _("Ask the provider for the status"),
@@ -40,7 +41,7 @@ ACTIONS = [
             "of each payment, and its answer is recorded on the payment. Nothing is charged."
         ),
     ),
-    OperatorAction(
+    BackOfficeAction(
         "retry_fiscal",
         "retry_fiscal",
         _("Retry the fiscal submission"),
@@ -51,18 +52,20 @@ ACTIONS = [
         ),
         applies=lambda payment: payment.can_retry_fiscal,
     ),
-    OperatorAction(
+    BackOfficeAction(
         "reverse_payments",
         "reverse_payment",
         _("Reverse (give the money back)"),
         _(
-            "Each paid payment is undone at its provider: a CLICK reversal, a Payme "
+            "Each paid payment is undone at its provider: a CLICK or Uzum reversal, a Payme "
             "receipts.cancel, or a cancel on the HUMO PIN pad. The customer gets the money "
-            "back; the register must issue its own refund receipt."
+            "back; the register must issue its own refund receipt. When the provider does not "
+            "answer, the payment stays flagged with its reversal under way until the provider "
+            "says (reconcile, or the status question), and nobody gives cash meanwhile."
         ),
         applies=lambda payment: payment.can_reverse,
     ),
-    OperatorAction(
+    BackOfficeAction(
         "settle_by_hand",
         "settle_payment",
         _("Settle an unknown payment by hand"),
@@ -74,6 +77,13 @@ ACTIONS = [
         applies=lambda payment: payment.can_settle_by_hand,
     ),
 ]
+
+
+def operator(request: HttpRequest) -> User:
+    """The signed-in operator (the admin site lets no one else this far)."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
 
 
 class ConfirmForm(forms.Form):
@@ -106,8 +116,9 @@ class ConfirmForm(forms.Form):
         return status
 
 
-def admin_action(action: OperatorAction) -> Callable:
-    @admin.action(description=action.description, permissions=[action.permission])
+def admin_action(action: BackOfficeAction) -> Callable:
+    # The description is lazy text, read in the operator's language when shown.
+    @admin.action(description=cast(str, action.description), permissions=[action.permission])
     def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> Any:
         form = ConfirmForm(request.POST, choose_status=action.choose_status)
         if form.is_confirmed:
@@ -116,7 +127,7 @@ def admin_action(action: OperatorAction) -> Callable:
                     done, outcome = operations.run(
                         action.name,
                         payment,
-                        user=request.user,
+                        user=operator(request),
                         reason=form.cleaned_data["reason"],
                         status=form.cleaned_data["status"],
                     )
@@ -125,7 +136,7 @@ def admin_action(action: OperatorAction) -> Callable:
                 return None
             for errors in form.errors.values():
                 for error in errors:
-                    modeladmin.message_user(request, error, messages.ERROR)
+                    modeladmin.message_user(request, str(error), messages.ERROR)
         context = {
             **modeladmin.admin_site.each_context(request),
             "title": action.description,

@@ -5,7 +5,7 @@ This module only places shapes; `templates/admin/payments/charts/` turns them in
 """
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 # One colour per provider, in the registry's order; colour-blind-safe (Okabe and Ito).
@@ -97,7 +97,7 @@ def stacked_bars(
     title: str,
     categories: Sequence[tuple[object, str]],
     series: Sequence[Series],
-    values: dict[tuple[object, str], float],
+    values: Mapping[tuple[object, str], float],
     show: Callable[[float], str],
     describe: Callable[[str, str, str], str],
     label_every: int = 1,

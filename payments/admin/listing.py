@@ -35,13 +35,13 @@ class CreatedBetweenFilter(admin.FieldListFilter):
         super().__init__(field, request, params, model, model_admin, field_path)
         self.title = _("created between")
 
-    def expected_parameters(self) -> list[str]:
+    def expected_parameters(self) -> list[str | None]:
         return [self.since_key, self.until_key]
 
     def _day(self, key: str) -> Any:
         value = self.used_parameters.get(key)
         value = value[-1] if isinstance(value, list) else value
-        return parse_date(value) if value else None
+        return parse_date(str(value)) if value else None
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         since, until = self._day(self.since_key), self._day(self.until_key)
@@ -51,7 +51,7 @@ class CreatedBetweenFilter(admin.FieldListFilter):
             queryset = queryset.filter(created_at__lt=start_of(until + timedelta(days=1)))
         return queryset
 
-    def choices(self, changelist: Any) -> Iterator[dict]:
+    def choices(self, changelist: Any) -> Iterator[Any]:
         kept = {
             k: v
             for k, v in changelist.get_filters_params().items()
@@ -75,12 +75,16 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        query = getattr(self.object_list, "query", None)
-        if connection.vendor == "postgresql" and query is not None and not query.where:
+        objects = self.object_list
+        if (
+            connection.vendor == "postgresql"
+            and isinstance(objects, QuerySet)
+            and not objects.query.where
+        ):
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
-                    [self.object_list.model._meta.db_table],
+                    [objects.model._meta.db_table],
                 )
                 row = cursor.fetchone()
             if row and row[0] > 10_000:

@@ -6,7 +6,7 @@ changed, so thirty days of a busy chain cost a few hundred small rows, not a mil
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -69,7 +69,16 @@ def build_charts(
     last = {"days": len(days)}
     # Each chart: its name, title, categories, values, how a value reads, every which
     # category is labelled.
-    drawn = [
+    drawn: list[
+        tuple[
+            str,
+            str,
+            Sequence[tuple[object, str]],
+            Mapping[tuple[object, str], float],
+            Callable[[float], str],
+            int,
+        ]
+    ] = [
         (
             "payments-per-hour",
             _("Payments per hour, today"),

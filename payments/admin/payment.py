@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
@@ -106,7 +107,7 @@ class PaymentAdmin(ViewOnlyAdmin):
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+        return flatten_fieldsets(self.fieldsets)
 
     def change_view(
         self,
@@ -119,9 +120,10 @@ class PaymentAdmin(ViewOnlyAdmin):
         payment = self.get_object(request, object_id)
         allowed = self.get_actions(request)
         buttons = [
-            (name, description)
-            for name, (_, _, description) in allowed.items()
-            if payment is None or name not in BY_NAME or BY_NAME[name].applies(payment)
+            (name, entry[2])
+            for name, entry in allowed.items()
+            if entry is not None
+            and (payment is None or name not in BY_NAME or BY_NAME[name].applies(payment))
         ]
         context = {
             **(extra_context or {}),
@@ -155,7 +157,7 @@ class PaymentAdmin(ViewOnlyAdmin):
     @admin.display(description=_("purchase / reversals"))
     def related(self, payment: Payment) -> str:
         links = []
-        if payment.reverses_id:
+        if payment.reverses is not None:
             links.append((_("reverses purchase"), payment.reverses))
         links += [(_("reversed by"), reversal) for reversal in payment.reversals.all()]
         if not links:

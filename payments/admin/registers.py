@@ -60,8 +60,7 @@ class RegisterForm(forms.ModelForm):
 
 class KeyInline(ReadOnlyInline):
     model = RegisterKey
-    fields = ["prefix", "label", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("prefix", "label", "created_at", "last_used_at", "revoked_at")
     verbose_name_plural = _("API keys (issue one with the button above; revoke from the key list)")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -143,8 +142,14 @@ class RegisterKeyAdmin(admin.ModelAdmin):
     list_filter = ["register", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "label"]
     actions = ["revoke"]
-    fields = ["register", "prefix", "label", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "register",
+        "prefix",
+        "label",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # issued from the register's page, where the key is shown once
@@ -177,7 +182,7 @@ class ProviderAccountForm(forms.ModelForm):
         }
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         provider, values = cleaned.get("provider"), cleaned.get("settings")
         if provider and isinstance(values, dict):
             problem = accounts.values_problem(provider, values)
@@ -221,7 +226,7 @@ class ProviderAccountAdmin(admin.ModelAdmin):
                 _("missing"),
                 ", ".join(missing),
             )
-        return _("set")
+        return str(_("set"))
 
     @admin.display(description=_("registers"))
     def used_by(self, account: ProviderAccount) -> str:
@@ -231,7 +236,7 @@ class ProviderAccountAdmin(admin.ModelAdmin):
     def serves(self, account: ProviderAccount) -> str:
         problem = accounts.problem_of(account)
         if problem is None:
-            return _("yes")
+            return str(_("yes"))
         return format_html(
             '<span class="badge" style="background:#dc3545">{}</span> {}',
             _("no"),

@@ -4,6 +4,7 @@ import csv
 from collections.abc import Iterator
 
 from django.contrib import admin
+from django.db.models import Field
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -96,7 +97,15 @@ class _Echo:
         return value
 
 
-def export_csv(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
+def _verbose_name(name: str) -> str:
+    field = Payment._meta.get_field(name)
+    assert isinstance(field, Field)  # a column of the payment itself
+    return str(field.verbose_name)
+
+
+def export_csv(
+    model_admin: admin.ModelAdmin, request: HttpRequest
+) -> HttpResponse | StreamingHttpResponse:
     """The list as filtered and searched on the page, as CSV, streamed. Behind its own
     permission (a file leaves the back office); payers' phones and cards are masked unless
     the operator may also see personal data."""
@@ -109,10 +118,7 @@ def export_csv(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRespo
     # Headed in the operator's language (written now: the rows stream after this returns);
     # the values stay as stored, so a file reads the same whatever language exported it.
     # The amount goes out in UZS, so its column says so.
-    header = [
-        str(_("amount, UZS") if c == "amount" else Payment._meta.get_field(c).verbose_name)
-        for c in CSV_COLUMNS
-    ]
+    header = [str(_("amount, UZS")) if c == "amount" else _verbose_name(c) for c in CSV_COLUMNS]
 
     def lines() -> Iterator[str]:
         yield writer.writerow(header)

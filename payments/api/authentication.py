@@ -10,7 +10,7 @@ is the connection's own unless the connection comes from a proxy the settings tr
 
 import ipaddress
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -93,7 +93,7 @@ class RegisterAuthentication(BaseAuthentication):
         return 'Bearer realm="registers"'
 
     @staticmethod
-    def _refuse(why: str, address: Address | None) -> None:
+    def _refuse(why: str, address: Address | None) -> NoReturn:
         logger.warning("refused %s: %s", address, why)
         raise exceptions.AuthenticationFailed(why)
 
@@ -103,3 +103,10 @@ class IsRegister(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return isinstance(request.user, Register)
+
+
+def calling_register(request: Request) -> Register:
+    """The register a request of a register endpoint comes from (`IsRegister` let it in)."""
+    register = request.user
+    assert isinstance(register, Register)
+    return register

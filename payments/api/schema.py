@@ -53,13 +53,13 @@ _ERROR_CODES: dict[str, list[int]] = {}
 
 def _envelope(name: str, data: serializers.Field | None, codes: Iterable[ErrorCode]) -> type:
     """An envelope whose error, when there is one, carries one of `codes`."""
-    codes = sorted(int(code) for code in codes)
+    numbers = sorted(int(code) for code in codes)
     meanings = ", ".join(
-        f"{code} {ERROR_MESSAGES.get(ErrorCode(code), 'VALIDATION')}" for code in codes
+        f"{code} {ERROR_MESSAGES.get(ErrorCode(code), 'VALIDATION')}" for code in numbers
     )
     code = serializers.IntegerField(help_text=f"One of: {meanings}.")
     error = type(f"{name}Error", (ErrorOutput,), {"code": code})
-    _ERROR_CODES[error.__name__] = codes
+    _ERROR_CODES[error.__name__] = numbers
     fields = {
         "error": error(allow_null=True, help_text="null when is_success is true."),
         "is_success": serializers.BooleanField(),

@@ -295,7 +295,7 @@ class UzumConfirmInput(AliasedInput):
 class UzumConfirmOutput(UzumChargeOutput):
     """The charge's answer, without our id: what fbox's registers read after a confirm."""
 
-    transaction_id = None
+    transaction_id = None  # type: ignore[assignment]  # DRF's way to drop an inherited field
 
     def get_payment_status(self, payment: Payment) -> str:
         # Uzum's word in its answer to the link, else the paid payment's.
@@ -398,4 +398,6 @@ class ErrorOutput(Serializer):
     message = serializers.CharField(
         help_text="For code 7 the field errors as compact JSON; else the code's name."
     )
-    data = serializers.JSONField(allow_null=True, help_text="Details, e.g. the provider's code.")
+    data = serializers.JSONField(  # type: ignore[assignment]  # a field named like Serializer.data
+        allow_null=True, help_text="Details, e.g. the provider's code."
+    )

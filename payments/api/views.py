@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payments.api.authentication import calling_register
 from payments.api.envelope import EnvelopeJSONRenderer, exception_handler, success
 from payments.api.schema import answers
 from payments.api.serializers import (
@@ -56,7 +57,7 @@ class IdempotentView(APIView):
     # The key's row while its first request runs: told the payment the moment it exists.
     key_row: IdempotencyKey | None = None
 
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponse:
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return self.answer(self.run(request))
@@ -64,8 +65,8 @@ class IdempotentView(APIView):
             raise exceptions.ValidationError({"Idempotency-Key": ["Must be 1 to 255 characters."]})
         # Parsed first: a body the parser refuses (not JSON, too large, nested too deep) is
         # code 7 before any key is claimed.
-        request_hash = idempotency.fingerprint(request.method, request.path, request.data)
-        row, first = idempotency.claim(request.user, key, request_hash)
+        request_hash = idempotency.fingerprint("POST", request.path, request.data)
+        row, first = idempotency.claim(calling_register(request), key, request_hash)
         if first:
             self.key_row = row
             return self._remembered(row, request, lambda: self.run(request))
@@ -82,7 +83,8 @@ class IdempotentView(APIView):
             )
         # Still running, or its outcome was open: answer from the payment as it stands now
         # (reconcile may have settled it), never by running it again.
-        payment = payment_by_transaction_id(str(row.transaction_id or ""), register=request.user)
+        register = calling_register(request)
+        payment = payment_by_transaction_id(str(row.transaction_id or ""), register=register)
         if payment is None:
             raise ApplicationError.outcome_unknown(row.transaction_id)
         return self._remembered(row, request, lambda: payment, replay=True)
@@ -162,7 +164,7 @@ class QrChargeView(ChargeView):
         given = self.input_serializer(data=request.data)
         given.is_valid(raise_exception=True)
         return charge(
-            register=request.user,
+            register=calling_register(request),
             provider=self.provider,
             on_payment=self.payment_made,
             on_payment_writes=self.key_row is not None,
@@ -182,7 +184,7 @@ class FiscalConfirmView(IdempotentView):
         given = self.input_serializer(data=request.data)
         given.is_valid(raise_exception=True)
         return submit_receipt(
-            register=request.user,
+            register=calling_register(request),
             provider=self.provider,
             reference=given.validated_data[self.reference_field],
             receipt=given.validated_data[self.receipt_field],
@@ -375,7 +377,7 @@ class HumoView(ChargeView):
         amount = given.validated_data["amount"]
         if not given.validated_data["is_return"]:
             return charge(
-                register=request.user,
+                register=calling_register(request),
                 provider=self.provider,
                 amount=amount,
                 on_payment=self.payment_made,
@@ -384,7 +386,7 @@ class HumoView(ChargeView):
         return reversals.reverse_by_reference(
             self.provider,
             rrn,
-            register=request.user,
+            register=calling_register(request),
             amount=amount,
             on_payment=self.payment_made,
         )
@@ -401,7 +403,7 @@ class HumoCloseView(APIView):
         "code 106 `no_account` when the register has no PIN pad.",
     )
     def get(self, request: Request) -> Response:
-        closed = end_of_day.close_day(HumoView.provider, request.user)
+        closed = end_of_day.close_day(HumoView.provider, calling_register(request))
         return success({"message": closed.report, "ppt_id": None})
 
     def head(self, request: Request) -> Response:
@@ -429,7 +431,7 @@ class PaymentStatusView(APIView):
     )
     def get(self, request: Request, transaction_id: str) -> Response:
         # Another register's payment is as unknown as one that does not exist.
-        payment = payment_by_transaction_id(transaction_id, register=request.user)
+        payment = payment_by_transaction_id(transaction_id, register=calling_register(request))
         if payment is None:
             raise ApplicationError.conflict("not_found", transaction_id=transaction_id)
         return success(PaymentStatusOutput(payment).data)

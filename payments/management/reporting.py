@@ -2,7 +2,7 @@
 
 import time
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from django.core.management.base import BaseCommand
 
@@ -10,10 +10,18 @@ from payments import metrics
 from payments.services import locks
 
 
+class Output(Protocol):
+    """Where a command writes (its `self.stderr`, a file)."""
+
+    def write(self, text: str) -> Any: ...
+
+    def flush(self) -> None: ...
+
+
 class Progress:
     """`[#####.....] 512/1000` on one line, redrawn at most every 0.2 s."""
 
-    def __init__(self, total: int, out: TextIO, label: str = "", width: int = 30) -> None:
+    def __init__(self, total: int, out: Output, label: str = "", width: int = 30) -> None:
         self.total, self.out, self.label, self.width = total, out, label, width
         self.done = 0
         self._drawn = 0.0

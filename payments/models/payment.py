@@ -43,9 +43,12 @@ def label_of(choices: type[models.TextChoices], value: str) -> str:
     return str(choices(value).label) if value in choices.values else value
 
 
-class Operation(models.TextChoices):
-    PURCHASE = base.Operation.PURCHASE, _("Purchase")
-    REVERSAL = base.Operation.REVERSAL, _("Reversal of a purchase")
+# The gateways' one enum of operations, stored as its values and shown by these labels.
+Operation = base.Operation
+OPERATION_CHOICES = [
+    (Operation.PURCHASE.value, _("Purchase")),
+    (Operation.REVERSAL.value, _("Reversal of a purchase")),
+]
 
 
 # A fiscal submission this old is taken to have died with its process (or its answer
@@ -80,7 +83,7 @@ class Payment(models.Model):
         help_text=_("The register that asked for it: only it sees the payment."),
     )
     operation = models.CharField(
-        _("operation"), max_length=16, choices=Operation.choices, default=Operation.PURCHASE
+        _("operation"), max_length=16, choices=OPERATION_CHOICES, default=Operation.PURCHASE
     )
     # A reversal that is an operation of its own points at the purchase it reverses.
     reverses = models.ForeignKey(

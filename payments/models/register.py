@@ -97,8 +97,9 @@ class RegisterKey(models.Model):
     register = models.ForeignKey(
         Register, on_delete=models.CASCADE, related_name="keys", verbose_name=_("register")
     )
+    PREFIX_LENGTH = 16  # the longest listed prefix: a longer text is a whole key
     prefix = models.CharField(
-        _("prefix"), max_length=16, help_text=_("The key's first characters.")
+        _("prefix"), max_length=PREFIX_LENGTH, help_text=_("The key's first characters.")
     )
     digest = models.CharField(_("digest"), max_length=64, unique=True)
     label = models.CharField(_("label"), max_length=100, blank=True, default="")

@@ -84,7 +84,43 @@ def _arrays(db: BaseDatabaseWrapper, fields: Sequence[Field]) -> list[str]:
 def _type(db: BaseDatabaseWrapper, field: Field) -> str:
     """The column's type without its length: varchar, not varchar(32), whose cast would cut
     what is too long instead of refusing it."""
-    return field.db_type(db).split("(")[0]
+    return str(field.db_type(db)).split("(")[0]
+
+
+# --- the models' metadata, as this module reads it ---------------------------------------
+# Django types a name's field and a field's column loosely (a relation, None); every name
+# this module is given is a concrete field with a column, and these say so once.
+
+
+def _field(model: type[Model], name: str) -> Field:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field), f"{model.__name__}.{name} is not a concrete field"
+    return field
+
+
+def _pk(model: type[Model]) -> Field:
+    pk = model._meta.pk
+    assert pk is not None
+    return pk
+
+
+def _column(field: Field) -> str:
+    assert field.column is not None
+    return field.column
+
+
+def _parent(model: type[Model], link: str) -> type[Model]:
+    """The model the foreign key `link` points to."""
+    parent = _field(model, link).related_model
+    assert isinstance(parent, type)
+    assert issubclass(parent, Model)
+    return parent
+
+
+def _foreign_key(model: type[Model], name: str) -> models.ForeignKey:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.ForeignKey)
+    return field
 
 
 def first(model: type[M], where: Mapping[str, Any], *, joined: str) -> M | None:
@@ -103,7 +139,7 @@ def first(model: type[M], where: Mapping[str, Any], *, joined: str) -> M | None:
     if found is None:
         return None
     values = _from_database(db, [*own, *parents], found)
-    parent_model = model._meta.get_field(joined).related_model
+    parent_model = _parent(model, joined)
     row = model.from_db(db.alias, [f.attname for f in own], values[: len(own)])
     parent = parent_model.from_db(db.alias, [f.attname for f in parents], values[len(own) :])
     setattr(row, joined, parent)
@@ -160,7 +196,7 @@ def insert_with(parent: Model, children: Sequence[Model], *, link: str) -> None:
         return
     fields, head, tail = _insert_sql(type(parent), db.vendor)
     values = ", ".join(["%s"] * len(fields))
-    first = ("parent", f"{head} VALUES ({values}) {tail}", parent._meta.pk.column)
+    first = ("parent", f"{head} VALUES ({values}) {tail}", _column(_pk(type(parent))))
     params = _values(db, parent, fields, adding=True)
     keys = _run_together(db, first, params, children, link=link)
     assert keys is not None  # an insert of one row returns it
@@ -183,7 +219,7 @@ def update_with(
             insert([child])
         return True
     sql, params = _guarded_update(db, row, names, where)
-    pk = row._meta.pk.column
+    pk = _column(_pk(type(row)))
     first = ("written", f"{sql} RETURNING {db.ops.quote_name(pk)}", pk)
     keys = _run_together(db, first, params, children, link=None)
     if keys is None:
@@ -224,25 +260,25 @@ def _together_sql(
     quote = _database().ops.quote_name
     parts, given = [(source, statement, key)], []
     for number, model in enumerate(children):
-        linked = model._meta.get_field(link) if link is not None else None
+        linked = _foreign_key(model, link) if link is not None else None
         fields = _insert_sql(model, "postgresql")[0]
         given.append([f for f in fields if f != linked])
-        parts.append((f"c{number}", _insert_from(model, source, linked), model._meta.pk.column))
+        parts.append((f"c{number}", _insert_from(model, source, linked), _column(_pk(model))))
     named = ", ".join(f"{name} AS ({sql})" for name, sql, _ in parts)
     keys = ", ".join(f"{name}.{quote(column)}" for name, _, column in parts)
     froms = ", ".join(name for name, _, _ in parts)
     return f"WITH {named} SELECT {keys} FROM {froms}", given
 
 
-def _insert_from(model: type[Model], source: str, linked: Field | None) -> str:
+def _insert_from(model: type[Model], source: str, linked: models.ForeignKey | None) -> str:
     """An insert of one row of `model` that happens once per row of `source` (a part of the
     same WITH): its values are parameters, cast to their columns' types (a SELECT list
     does not take them from the columns), except `linked`, the source's primary key."""
     db = _database()
     fields, head, tail = _insert_sql(model, db.vendor)
     values = [
-        f"{source}.{db.ops.quote_name(f.target_field.column)}"
-        if f == linked
+        f"{source}.{db.ops.quote_name(_column(linked.target_field))}"
+        if linked is not None and f == linked
         else f"%s::{_type(db, f)}"
         for f in fields
     ]
@@ -321,7 +357,7 @@ def _database() -> BaseDatabaseWrapper:
 
 
 def _prepared(db: BaseDatabaseWrapper, model: type[Model], name: str, value: Any) -> Any:
-    return model._meta.get_field(name).get_db_prep_value(value, db)
+    return _field(model, name).get_db_prep_value(value, db)
 
 
 @functools.cache
@@ -330,8 +366,10 @@ def _insert_sql(model: type[Model], vendor: str) -> tuple[list[Field], str, str]
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     quote = _database().ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    returning, _ = _database().ops.return_insert_columns([meta.pk])
+    columns = ", ".join(quote(_column(f)) for f in fields)
+    # Every backend this service runs on has it (PostgreSQL, SQLite 3.35+).
+    ops = _database().ops
+    returning, _ = ops.return_insert_columns([_pk(model)])  # type: ignore[attr-defined]
     return fields, f"INSERT INTO {quote(meta.db_table)} ({columns})", returning
 
 
@@ -348,20 +386,21 @@ def _select_sql(
 ) -> tuple[str, list[Field], list[Field]]:
     """The statement of `first`, and the fields of the row and of its parent, in order."""
     meta = model._meta
-    relation = meta.get_field(joined)
-    parent_meta = relation.related_model._meta
+    relation, parent = _field(model, joined), _parent(model, joined)
+    parent_meta = parent._meta
     quote = _database().ops.quote_name
     table, parent_table = quote(meta.db_table), quote(parent_meta.db_table)
     own, parents = list(meta.concrete_fields), list(parent_meta.concrete_fields)
-    columns = [f"{table}.{quote(f.column)}" for f in own]
-    columns += [f"{parent_table}.{quote(f.column)}" for f in parents]
+    columns = [f"{table}.{quote(_column(f))}" for f in own]
+    columns += [f"{parent_table}.{quote(_column(f))}" for f in parents]
     conditions = [
-        f"{table}.{quote(meta.get_field(name).column)} {'IS NULL' if empty else '= %s'}"
+        f"{table}.{quote(_column(_field(model, name)))} {'IS NULL' if empty else '= %s'}"
         for name, empty in names
     ]
+    parent_key = quote(_column(_pk(parent)))
     sql = (
         f"SELECT {', '.join(columns)} FROM {table} INNER JOIN {parent_table}"
-        f" ON {table}.{quote(relation.column)} = {parent_table}.{quote(parent_meta.pk.column)}"
+        f" ON {table}.{quote(_column(relation))} = {parent_table}.{parent_key}"
         f" WHERE {' AND '.join(conditions)} LIMIT 1"
     )
     return sql, own, parents
@@ -374,11 +413,11 @@ def _update_sql(
     meta = model._meta
     written = dict.fromkeys(names)
     written.update(dict.fromkeys(f.name for f in meta.concrete_fields if _auto_now(f)))
-    fields = [meta.get_field(name) for name in written]
+    fields = [_field(model, name) for name in written]
     quote = _database().ops.quote_name
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    conditions = [f"{quote(meta.get_field(name).column)} = %s" for name in guards]
-    conditions.append(f"{quote(meta.pk.column)} = %s")
+    assignments = ", ".join(f"{quote(_column(f))} = %s" for f in fields)
+    conditions = [f"{quote(_column(_field(model, name)))} = %s" for name in guards]
+    conditions.append(f"{quote(_column(_pk(model)))} = %s")
     table = quote(meta.db_table)
     return fields, f"UPDATE {table} SET {assignments} WHERE {' AND '.join(conditions)}"
 
@@ -389,16 +428,17 @@ def _update_from_arrays_sql(model: type[Model], names: tuple[str, ...]) -> str:
     meta = model._meta
     db = _database()
     quote = db.ops.quote_name
-    fields = [meta.get_field(name) for name in names] + [meta.pk]
+    fields = [_field(model, name) for name in names] + [_pk(model)]
     aliases = [f"v{i}" for i in range(len(fields))]
     assignments = ", ".join(
-        f"{quote(f.column)} = given.{alias}" for f, alias in zip(fields[:-1], aliases, strict=False)
+        f"{quote(_column(f))} = given.{alias}"
+        for f, alias in zip(fields[:-1], aliases, strict=False)
     )
     table = quote(meta.db_table)
     return (
         f"UPDATE {table} SET {assignments}"
         f" FROM UNNEST({', '.join(_arrays(db, fields))}) AS given({', '.join(aliases)})"
-        f" WHERE {table}.{quote(meta.pk.column)} = given.{aliases[-1]}"
+        f" WHERE {table}.{quote(_column(_pk(model)))} = given.{aliases[-1]}"
     )
 
 

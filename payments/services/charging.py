@@ -8,7 +8,7 @@ asking the provider, never by charging again.
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import timedelta
 
@@ -31,7 +31,7 @@ from payments.services.transitions import (
     start_payment,
 )
 from providers import registry
-from providers.base import GatewayResult, Outcome, PaymentData, RegisterInfo
+from providers.base import GatewayResult, Operation, Outcome, PaymentData, RegisterInfo
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def _send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Pay
 
 
 def _record(
-    payment: Payment, result: GatewayResult, statuses: dict[Outcome, str], reason: str
+    payment: Payment, result: GatewayResult, statuses: Mapping[Outcome, str], reason: str
 ) -> Payment:
     """`record_result`; once the provider may have acted, its answer must not be lost."""
     return record_or_unknown(
@@ -185,7 +185,7 @@ def gateway_input(payment: Payment) -> PaymentData:
             device_id=register.device_id,
             cashbox_code=register.cashbox_code,
         ),
-        operation=payment.operation,
+        operation=Operation(payment.operation),
         qr_code=payment.qr_code or "",
         provider_payment_id=payment.provider_payment_id,
         payer_phone=payment.payer_phone,

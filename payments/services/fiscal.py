@@ -48,8 +48,9 @@ def submit_receipt(
         )
         raise ApplicationError.conflict("receipt_reused", **mine)
     accounts.account_of(register.pk, provider)  # misconfigured: refused before the claim
+    found: Payment = payment  # what the lambda below sees (a name never rebound)
     claimed = on_live_connection(
-        lambda: claim_fiscal_sending(payment, receipt.url),
+        lambda: claim_fiscal_sending(found, receipt.url),
         what=f"claiming the fiscal submission of {payment.transaction_id}",
     )
     if claimed is None:

@@ -7,7 +7,7 @@ request's late answer) settled a moment earlier refuses the action with a clear 
 
 from collections.abc import Callable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.translation import gettext, gettext_lazy
 
 from payments.errors import ApplicationError, ErrorCode
@@ -25,12 +25,12 @@ def run(
     action: str,
     payment: Payment,
     *,
-    user: AbstractBaseUser,
+    user: User,
     reason: str,
     status: str = "",
 ) -> tuple[bool, str]:
     """Run one operator action on one payment and audit it: (done, what came of it)."""
-    do: Callable[[Payment, str], str] = ACTIONS[action]
+    do = ACTIONS[action]
     actor = user.get_username()
     try:
         outcome, done = do(payment, actor, status=status, reason=reason), True

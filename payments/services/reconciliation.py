@@ -214,8 +214,7 @@ def _check_each(
     def ask(data: PaymentData, provider: str) -> GatewayResult:
         return registry.GATEWAYS[provider].check(data)
 
-    settled = _ask_all(payments, gateway_input, ask, apply, **how)
-    return [s for s in settled if s is not None]
+    return _ask_all(payments, gateway_input, ask, apply, **how)
 
 
 # --- the parallel part -------------------------------------------------------------------
@@ -234,7 +233,7 @@ def _ask_all(
     plan: Callable[[Payment, GatewayResult | str | None], Planned | None] = (
         lambda payment, result: None
     ),
-) -> list[Settled | None]:
+) -> list[Settled]:
     """`to_ask` says, in this thread, what to ask about a payment: its gateway input, or
     why it cannot be asked (a note), or None for nothing to ask; `apply` writes what came
     of it, a batch at a time."""
@@ -286,7 +285,7 @@ def _ask_all(
                 write()
                 written = time.monotonic()
         write()
-    return settled
+    return [s for s in settled if s is not None]  # a paid payment found still paid: None
 
 
 def _write_planned(
@@ -345,7 +344,7 @@ def _change(
     if dry_run:
         return _settled(payment, before, status, flag, note)
     rows = result.exchanges if result is not None else ()
-    fields = {"needs_attention": True} if flag else {}
+    fields: dict[str, Any] = {"needs_attention": True} if flag else {}
     try:
         payment = change_payment(
             payment, status=status, reason=note, actor=ACTOR, exchanges=rows, **fields

@@ -51,10 +51,11 @@ def read_checking_connection(read: Callable[[], T]) -> T:
     asked once more, as the check would have replaced it. Only for a read: a write may
     have been done before its connection died. Once the check is done, or on a new
     connection, `read()` just runs."""
-    kept = connection.connection is not None and connection.health_check_enabled
-    if not kept or connection.health_check_done or connection.in_atomic_block:
+    # Django 5.1's health check attributes (django-stubs does not know them yet).
+    kept = connection.connection is not None and connection.health_check_enabled  # type: ignore[attr-defined]
+    if not kept or connection.health_check_done or connection.in_atomic_block:  # type: ignore[attr-defined]
         return read()
-    connection.health_check_done = True  # this read is the check
+    connection.health_check_done = True  # type: ignore[attr-defined]  # this read is the check
     try:
         return read()
     except CONNECTION_ERRORS as exc:

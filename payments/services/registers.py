@@ -1,7 +1,7 @@
 """Registers and their API keys: issued (shown once), revoked, used."""
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -51,7 +51,7 @@ def add_register(
     device_id: str = "",
     cashbox_code: str = "",
     networks: str = "",
-    accounts: list[ProviderAccount] = (),
+    accounts: Sequence[ProviderAccount] = (),
 ) -> Register:
     parse_networks(networks)  # refused before anything is written
     register = Register.objects.create(
@@ -66,7 +66,7 @@ def add_register(
     return register
 
 
-def set_accounts(register: Register, accounts: list[ProviderAccount]) -> None:
+def set_accounts(register: Register, accounts: Sequence[ProviderAccount]) -> None:
     """The accounts the register charges through: one per provider, and a device (a PIN
     pad) no other register has."""
     twice = providers_twice(accounts)
@@ -96,7 +96,9 @@ def device_taken(
     for account in accounts:
         if not registry.GATEWAYS[account.provider].account_is_a_device:
             continue
-        others = account.registers.exclude(pk=register.pk if register else None)
+        others = account.registers.all()
+        if register is not None:
+            others = others.exclude(pk=register.pk)
         owners = sorted(str(other) for other in others)
         if owners:
             return account, owners

@@ -16,7 +16,7 @@ transaction, and answers to earlier operations applied to those. Its policy when
 import contextlib
 import copy
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
@@ -45,20 +45,22 @@ S = PaymentStatus
 F = FiscalStatus
 
 # What an outcome means for the payment's status, by the kind of step that gave it.
-CHARGE_STATUS = {
+CHARGE_STATUS: dict[Outcome, str] = {
     Outcome.SUCCESS: S.PAID,
     Outcome.PENDING: S.PROCESSING,
     Outcome.FAILED: S.FAILED,
     Outcome.UNKNOWN: S.UNKNOWN,
 }
 # A lookup that got no answer changes nothing: UNKNOWN is absent on purpose.
-CHECK_STATUS = {k: v for k, v in CHARGE_STATUS.items() if k is not Outcome.UNKNOWN}
+CHECK_STATUS: dict[Outcome, str] = {
+    k: v for k, v in CHARGE_STATUS.items() if k is not Outcome.UNKNOWN
+}
 # Preparing charges nothing: only a refusal changes the payment (to failed).
-PREPARE_STATUS = {Outcome.FAILED: S.FAILED}
+PREPARE_STATUS: dict[Outcome, str] = {Outcome.FAILED: S.FAILED}
 # A lookup about a purchase whose reversal was sent and not answered: the provider reports
 # it cancelled or reversed (its "failed") -> the reversal went through; still paid -> the
 # reversal was not done and the purchase stands. Nothing else settles it.
-REVERSAL_CHECK_STATUS = {Outcome.FAILED: S.REVERSED, Outcome.SUCCESS: S.PAID}
+REVERSAL_CHECK_STATUS: dict[Outcome, str] = {Outcome.FAILED: S.REVERSED, Outcome.SUCCESS: S.PAID}
 
 ALLOWED_STATUS_CHANGES: dict[str, set[str]] = {
     S.CREATED: {S.PROCESSING, S.FAILED, S.UNKNOWN},
@@ -294,7 +296,7 @@ def claim_fiscal_sending(payment: Payment, url: str) -> Payment | None:
 def result_change(
     payment: Payment,
     result: GatewayResult,
-    status_by_outcome: dict[Outcome, str],
+    status_by_outcome: Mapping[Outcome, str],
     *,
     reason: str,
     actor: str = "system",
@@ -336,7 +338,7 @@ def result_change(
 def record_result(
     payment: Payment,
     result: GatewayResult,
-    status_by_outcome: dict[Outcome, str],
+    status_by_outcome: Mapping[Outcome, str],
     *,
     reason: str,
     actor: str = "system",

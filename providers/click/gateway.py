@@ -8,7 +8,7 @@ sections 4-10.
 import hashlib
 import time as clock
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -59,7 +59,7 @@ class ClickGateway(BaseGateway):
     label = "CLICK"
     title = "CLICK PASS"
 
-    account_fields = (
+    account_fields: tuple[AccountField, ...] = (
         AccountField("service_id", "Service id", help_text="CLICK's number of the service"),
         AccountField("merchant_user_id", "Merchant user id"),
         secret_field("secret_key", "Secret key", "the service's key"),
@@ -285,26 +285,27 @@ def _payment_result(exchange: HttpExchange) -> GatewayResult:
     error_code = as_int(answer.get("error_code"))
     payment_id = "" if answer.get("payment_id") in (None, "") else str(answer["payment_id"])
     raw_status = answer.get("payment_status")
-    common = {
-        "provider_payment_id": payment_id,
-        "provider_status": "" if raw_status is None else str(raw_status),
-        "code": error_code,
-        "message": str(answer.get("error_note", "")),
-        "payer_phone": str(answer.get("phone_number") or ""),
-        "masked_card": str(answer.get("card_number") or ""),
-    }
-    if error_code is None:
-        return GatewayResult(Outcome.UNKNOWN, **common)
-    if error_code < 0:
-        return GatewayResult(Outcome.FAILED, **common)
+    read = GatewayResult(
+        Outcome.UNKNOWN,
+        provider_payment_id=payment_id,
+        provider_status="" if raw_status is None else str(raw_status),
+        code=error_code,
+        message=str(answer.get("error_note", "")),
+        payer_phone=str(answer.get("phone_number") or ""),
+        masked_card=str(answer.get("card_number") or ""),
+    )
     status = as_int(raw_status)
+    if error_code is None:
+        return read
+    if error_code < 0:
+        return replace(read, outcome=Outcome.FAILED)
     if status is None:
-        return GatewayResult(Outcome.UNKNOWN, **common)
+        return read
     if status == PAID:
-        return GatewayResult(Outcome.SUCCESS, **common)
+        return replace(read, outcome=Outcome.SUCCESS)
     if status < 0:
-        return GatewayResult(Outcome.FAILED, **common)
-    return GatewayResult(Outcome.PENDING, **common)
+        return replace(read, outcome=Outcome.FAILED)
+    return replace(read, outcome=Outcome.PENDING)
 
 
 def _status_result(exchange: HttpExchange) -> GatewayResult:
@@ -312,12 +313,13 @@ def _status_result(exchange: HttpExchange) -> GatewayResult:
     if not exchange.answered:
         return http.unanswered(exchange, LABEL, not_sent_fails=False)
     result = _payment_result(exchange)
-    lookup_failed = exchange.status_code >= 400 or (
+    status_code = exchange.status_code or 0  # an answered exchange has one
+    lookup_failed = status_code >= 400 or (
         result.code is not None and int(result.code) < 0 and not result.provider_status
     )
     if lookup_failed:
         # An answered lookup with an error and no payment: CLICK says it has none.
-        absent = exchange.status_code < 400 and not result.provider_payment_id
+        absent = status_code < 400 and not result.provider_payment_id
         return GatewayResult(
             Outcome.UNKNOWN, code=result.code, message=result.message, not_found=absent
         )

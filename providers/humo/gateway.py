@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -69,14 +70,15 @@ class PinpadAccount:
 class HumoGateway(BaseGateway):
     name = "humo"
     label = "HUMO"
-    title = _("HUMO (PIN pad)")
+    # Lazy: read in the language of whoever is shown it.
+    title = cast(str, _("HUMO (PIN pad)"))
     reversal_is_operation = True  # a cancel has its own RRN and slip
     knows_only_latest = True  # the terminal remembers its last transaction only
     takes_fiscal_receipts = False
     closes_day = True  # the terminal's shift
     account_is_a_device = True  # the PIN pad at one till
 
-    account_fields = (
+    account_fields: tuple[AccountField, ...] = (
         AccountField("url", "Line", help_text="the serial port: /dev/ttyUSB0, rfc2217://host:port"),
         AccountField("protocol", "Protocol", default="tlv", choices=tuple(PROTOCOLS)),
         AccountField("baudrate", "Baud rate", default="9600"),

@@ -77,7 +77,7 @@ class PaymeGateway(BaseGateway):
     label = LABEL
     title = "PAYME GO"
 
-    account_fields = (
+    account_fields: tuple[AccountField, ...] = (
         AccountField("cashbox_id", "Cashbox id", help_text="Payme's id of the cashbox"),
         secret_field("key", "Cashbox key", "the cashbox's key"),
     )
@@ -406,26 +406,27 @@ def _from_receipt(receipt: dict[str, Any]) -> GatewayResult:
 
 
 def state_result(state: int | None, receipt_id: str) -> GatewayResult:
-    common = {
-        "provider_payment_id": receipt_id,
-        "provider_status": "" if state is None else str(state),
-    }
+    read = GatewayResult(
+        Outcome.PENDING,
+        provider_payment_id=receipt_id,
+        provider_status="" if state is None else str(state),
+    )
     if state is None:
-        return GatewayResult(Outcome.UNKNOWN, message="Payme gave no receipt state", **common)
+        return replace(read, outcome=Outcome.UNKNOWN, message="Payme gave no receipt state")
     if state == PAID:
-        return GatewayResult(Outcome.SUCCESS, **common)
+        return replace(read, outcome=Outcome.SUCCESS)
     if state in CANCELLED:
-        return GatewayResult(
-            Outcome.FAILED, message=f"the receipt is cancelled (state {state})", **common
+        return replace(
+            read, outcome=Outcome.FAILED, message=f"the receipt is cancelled (state {state})"
         )
     if state == MANUAL:
-        return GatewayResult(
-            Outcome.UNKNOWN,
+        return replace(
+            read,
+            outcome=Outcome.UNKNOWN,
             message="Payme paused the receipt for manual review (state 20)",
             needs_attention=True,
-            **common,
         )
-    return GatewayResult(Outcome.PENDING, **common)
+    return read
 
 
 def _error(exchange: HttpExchange) -> GatewayResult | None:

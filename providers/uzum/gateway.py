@@ -80,7 +80,7 @@ class UzumGateway(BaseGateway):
     label = "Uzum"
     title = "Uzum Fast Pay"
 
-    account_fields = (
+    account_fields: tuple[AccountField, ...] = (
         AccountField("service_id", "Service id", help_text="Uzum's number of the service"),
         AccountField(
             "merchant_service_user_id",

@@ -72,7 +72,7 @@ def test_the_environments_proxy_settings_are_honoured_and_read_once_per_host(
     provider_session = ProviderSession()
 
     def proxies(url: str) -> dict:
-        merged = provider_session.merge_environment_settings(url, {}, None, None, None)
+        merged = provider_session.environment_of(url)
         return {k: v for k, v in merged["proxies"].items() if k == "http"}
 
     assert proxies("http://api.click.uz/v2/merchant/") == {"http": "http://proxy.shop.lan:3128"}

@@ -136,7 +136,7 @@ class Command(BaseCommand):
 
     def _key_revoke(self, options: dict[str, Any]) -> None:
         given = options["prefix"]
-        if len(given) > RegisterKey._meta.get_field("prefix").max_length:
+        if len(given) > RegisterKey.PREFIX_LENGTH:
             # Longer than any listed prefix: the whole key, as the register has it.
             found = list(RegisterKey.objects.filter(digest=key_digest(given)))
             if not found:
