@@ -182,3 +182,76 @@ def test_a_click_charge_runs_through_the_documented_files(api, click) -> None:
     # Every file whose code ran is documented, and every documented file ran (the URL
     # table is read when the URLconf loads, not per request).
     assert ran == (set(path) | set(leans)) - {"payments/api/urls.py"}
+
+
+def _service_calls(path: Path) -> list[tuple[str, ast.Call]]:
+    """The calls a module makes into payments.services (by a name imported from it, or an
+    attribute of a services module it imported), with the name called."""
+    tree = ast.parse(path.read_text())
+    functions, modules = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("payments.services"):
+            for alias in node.names:
+                name = alias.asname or alias.name
+                (modules if node.module == "payments.services" else functions).add(name)
+    calls = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in functions:
+            calls.append((func.id, node))
+        elif (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in modules
+        ):
+            calls.append((f"{func.value.id}.{func.attr}", node))
+    return calls
+
+
+def _methods(path: Path) -> set[str]:
+    return {
+        item.name
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef)
+    }
+
+
+def _is_callback(node: ast.AST, methods: set[str]) -> bool:
+    """A function handed over: a lambda, or a method of the caller's own object."""
+    if isinstance(node, ast.Lambda):
+        return True
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+        and node.attr in methods
+    )
+
+
+def test_views_pass_services_data_not_callbacks() -> None:
+    """A view validates, calls one service with plain values and renders: it hands a
+    service no function of its own, and no flag about transactions. The one service whose
+    very job is to run the view's work once per key (idempotency.run_once) is the one that
+    takes it."""
+    views = ROOT / "payments" / "api" / "views.py"
+    calls, methods = _service_calls(views), _methods(views)
+    assert calls, "the views call services"
+    handed = [
+        name
+        for name, call in calls
+        if name != "idempotency.run_once"
+        and any(
+            _is_callback(arg, methods) for arg in [*call.args, *(k.value for k in call.keywords)]
+        )
+    ]
+    flags = [
+        (name, k.arg)
+        for name, call in calls
+        for k in call.keywords
+        if k.arg and ("writes" in k.arg or "atomic" in k.arg or k.arg.startswith("on_"))
+    ]
+    assert (handed, flags) == ([], [])

@@ -35,91 +35,63 @@ from payments.api.serializers import (
     pinpad_refusal,
 )
 from payments.errors import ApplicationError, ErrorCode
-from payments.middleware import note_transaction
 from payments.models import IdempotencyKey, Payment, PaymentStatus
 from payments.selectors import payment_by_transaction_id
 from payments.services import end_of_day, idempotency, reversals
 from payments.services.charging import charge
 from payments.services.fiscal import submit_receipt
-from payments.services.reconnect import CONNECTION_ERRORS
+from payments.services.idempotency import Answer
 
 logger = logging.getLogger(__name__)
 
 
+JSON = "application/json; charset=utf-8"
+
+
 class IdempotentView(APIView):
-    """A POST endpoint that honours `Idempotency-Key`: the first answer is kept and a replay
-    of the same request gets it unchanged; the same key with another request is code 106;
-    a replay while the first still runs (or its outcome is open) is code 110.
+    """A POST endpoint that honours `Idempotency-Key` (`idempotency.run_once`): the first
+    answer is kept and a replay of the same request gets it unchanged; the same key with
+    another request is code 106; a replay while the first still runs (or its outcome is
+    open) is code 110, or the payment's answer as it stands now.
 
     A subclass validates and calls one service in `run`, which returns the payment the
     request is about; `answer` renders it (a refusal raises)."""
 
-    # The key's row while its first request runs: told the payment the moment it exists.
-    key_row: IdempotencyKey | None = None
-
     def post(self, request: Request) -> HttpResponse:
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            return self.answer(self.run(request))
+            return self.answer(self.run(request, None))
         if not key.strip() or len(key) > 255:
             raise exceptions.ValidationError({"Idempotency-Key": ["Must be 1 to 255 characters."]})
         # Parsed first: a body the parser refuses (not JSON, too large, nested too deep) is
         # code 7 before any key is claimed.
         request_hash = idempotency.fingerprint("POST", request.path, request.data)
-        row, first = idempotency.claim(calling_register(request), key, request_hash)
-        if first:
-            self.key_row = row
-            return self._remembered(row, request, lambda: self.run(request))
-        if row.request_hash != request_hash:
-            raise ApplicationError.conflict("idempotency_key_reused")
-        row, known = idempotency.bound_payment(row)
-        if not known:
-            raise ApplicationError.outcome_unknown(None)
-        if row.response_body is not None:
-            return HttpResponse(
-                row.response_body.encode(),
-                status=row.response_status,
-                content_type="application/json; charset=utf-8",
-            )
-        # Still running, or its outcome was open: answer from the payment as it stands now
-        # (reconcile may have settled it), never by running it again.
-        register = calling_register(request)
-        payment = payment_by_transaction_id(str(row.transaction_id or ""), register=register)
-        if payment is None:
-            raise ApplicationError.outcome_unknown(row.transaction_id)
-        return self._remembered(row, request, lambda: payment, replay=True)
+        answer = idempotency.run_once(
+            calling_register(request),
+            key,
+            request_hash,
+            work=lambda claimed: self.run(request, claimed),
+            respond=lambda outcome, replay: self._respond(request, outcome, replay),
+        )
+        return HttpResponse(
+            answer.body.encode(),
+            status=answer.status,
+            content_type="application/json; charset=utf-8",
+        )
 
-    def _remembered(
-        self,
-        row: IdempotencyKey,
-        request: Request,
-        produce: Callable[[], Payment],
-        replay: bool = False,
-    ) -> Response:
-        payment: Payment | None = None
+    def _respond(self, request: Request, outcome: Payment | Exception, replay: bool) -> Answer:
+        """The envelope for a payment (or the error that stood for it), as sent."""
         try:
-            payment = produce()
-            response = self.replay_answer(payment) if replay else self.answer(payment)
-        except Exception as exc:  # every answer is remembered, errors too
+            if isinstance(outcome, Exception):
+                raise outcome
+            response = self.replay_answer(outcome) if replay else self.answer(outcome)
+        except Exception as exc:
             response = exception_handler(exc, {"request": request})
         rendered = EnvelopeJSONRenderer().render(response.data).decode()
-        transaction_id = str(payment.transaction_id) if payment is not None else None
-        try:
-            idempotency.remember(row, response.status_code, response.data, rendered, transaction_id)
-        except CONNECTION_ERRORS:
-            # Our database is gone for now. The answer still goes out: the key already knows
-            # its payment (bound when the payment was made), so a replay answers from it.
-            logger.exception("could not remember the answer under key %s", row.key)
-        return response
+        return Answer(response.status_code, response.data, rendered)
 
-    def run(self, request: Request) -> Payment:
+    def run(self, request: Request, key: IdempotencyKey | None) -> Payment:
         raise NotImplementedError
-
-    def payment_made(self, payment: Payment) -> None:
-        """Services call this in the transaction that makes (or finds) the payment."""
-        note_transaction(payment.transaction_id)
-        if self.key_row is not None:
-            idempotency.bind(self.key_row, payment)
 
     def answer(self, payment: Payment) -> Response:
         raise NotImplementedError
@@ -160,14 +132,13 @@ class QrChargeView(ChargeView):
     provider = ""
     input_serializer: type[serializers.Serializer] = QrChargeInput
 
-    def run(self, request: Request) -> Payment:
+    def run(self, request: Request, key: IdempotencyKey | None) -> Payment:
         given = self.input_serializer(data=request.data)
         given.is_valid(raise_exception=True)
         return charge(
             register=calling_register(request),
             provider=self.provider,
-            on_payment=self.payment_made,
-            on_payment_writes=self.key_row is not None,
+            key=key,
             **given.validated_data,
         )
 
@@ -180,7 +151,7 @@ class FiscalConfirmView(IdempotentView):
     reference_field = "payment_id"
     receipt_field = "qrcode"
 
-    def run(self, request: Request) -> Payment:
+    def run(self, request: Request, key: IdempotencyKey | None) -> Payment:
         given = self.input_serializer(data=request.data)
         given.is_valid(raise_exception=True)
         return submit_receipt(
@@ -188,7 +159,7 @@ class FiscalConfirmView(IdempotentView):
             provider=self.provider,
             reference=given.validated_data[self.reference_field],
             receipt=given.validated_data[self.receipt_field],
-            on_payment=self.payment_made,
+            key=key,
         )
 
 
@@ -371,24 +342,16 @@ class HumoView(ChargeView):
     output_serializer = HumoOutput
     refusal = staticmethod(pinpad_refusal)
 
-    def run(self, request: Request) -> Payment:
+    def run(self, request: Request, key: IdempotencyKey | None) -> Payment:
         given = HumoInput(data=request.data)
         given.is_valid(raise_exception=True)
         amount = given.validated_data["amount"]
+        register = calling_register(request)
         if not given.validated_data["is_return"]:
-            return charge(
-                register=calling_register(request),
-                provider=self.provider,
-                amount=amount,
-                on_payment=self.payment_made,
-            )
+            return charge(register=register, provider=self.provider, amount=amount, key=key)
         rrn = given.validated_data["request_id"]
         return reversals.reverse_by_reference(
-            self.provider,
-            rrn,
-            register=calling_register(request),
-            amount=amount,
-            on_payment=self.payment_made,
+            self.provider, rrn, register=register, amount=amount, key=key
         )
 
 

@@ -18,9 +18,16 @@ from django.utils import timezone
 
 from payments import metrics, peer
 from payments.errors import ApplicationError, ErrorCode
-from payments.models import REGISTER_HUNG_UP, Payment, PaymentStatus, Register, statements
+from payments.models import (
+    REGISTER_HUNG_UP,
+    IdempotencyKey,
+    Payment,
+    PaymentStatus,
+    Register,
+    statements,
+)
 from payments.selectors import payment_by_code
-from payments.services import accounts
+from payments.services import accounts, idempotency
 from payments.services.reconnect import on_live_connection, record_or_unknown
 from payments.services.transitions import (
     CHARGE_STATUS,
@@ -44,13 +51,12 @@ def charge(
     provider: str,
     amount: int,
     qr_code: str | None = None,
-    on_payment: Callable[[Payment], None] = lambda payment: None,
-    on_payment_writes: bool = True,
+    key: IdempotencyKey | None = None,
 ) -> Payment:
     """Charge `amount` tiyin once, through the register's own account at the provider;
-    return the payment as it now stands. `on_payment` hears of the payment in the very
-    transaction that makes it (or finds it again); when it writes nothing
-    (`on_payment_writes=False`), the payment's own statement is that transaction.
+    return the payment as it now stands. The request's Idempotency-Key (`key`) is bound to
+    the payment in the very transaction that makes it (or finds it again); without a key,
+    the payment's own statement is that transaction.
 
     A scanned code is charged once per provider: the same code again from the same register
     within the replay window returns the first request's payment untouched (another amount
@@ -59,24 +65,19 @@ def charge(
     """
     accounts.account_of(register.pk, provider)  # no account there: refused, nothing made
     if qr_code is None:
-        with _making(on_payment_writes):
+        with _making(key):
             payment = start_payment(register=register, provider=provider, amount=amount)
-            on_payment(payment)
+            idempotency.about(payment, key)
     else:
         payment, created = _create_once(
-            register=register,
-            provider=provider,
-            amount=amount,
-            qr_code=qr_code,
-            on_payment=on_payment,
-            on_payment_writes=on_payment_writes,
+            register=register, provider=provider, amount=amount, qr_code=qr_code, key=key
         )
         if not created:
             window = timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
             age = timezone.now() - payment.created_at
             if payment.register_id != register.pk or age > window:
                 raise ApplicationError.conflict("qr_code_used")
-            on_payment(payment)  # the first request's payment: the key speaks of it too
+            idempotency.about(payment, key)  # the first request's: the key speaks of it too
             if payment.amount != amount:
                 raise ApplicationError.conflict(
                     "qr_code_reused", transaction_id=str(payment.transaction_id)
@@ -193,11 +194,11 @@ def gateway_input(payment: Payment) -> PaymentData:
     )
 
 
-def _making(on_payment_writes: bool) -> AbstractContextManager:
-    """What holds the payment's making: one transaction with what `on_payment` writes (an
-    Idempotency-Key learns its payment in the same commit), or else only what the payment's
-    own writes need (on PostgreSQL one statement, with no BEGIN and COMMIT round trips)."""
-    return transaction.atomic() if on_payment_writes else statements.atomic_together()
+def _making(key: IdempotencyKey | None) -> AbstractContextManager:
+    """What holds the payment's making: one transaction with its key's binding (the key
+    learns its payment in the same commit), or else only what the payment's own writes need
+    (on PostgreSQL one statement, with no BEGIN and COMMIT round trips)."""
+    return transaction.atomic() if key is not None else statements.atomic_together()
 
 
 def _create_once(
@@ -206,15 +207,14 @@ def _create_once(
     provider: str,
     amount: int,
     qr_code: str,
-    on_payment: Callable[[Payment], None],
-    on_payment_writes: bool,
+    key: IdempotencyKey | None,
 ) -> tuple[Payment, bool]:
     try:
-        with _making(on_payment_writes):
+        with _making(key):
             payment = start_payment(
                 register=register, provider=provider, amount=amount, qr_code=qr_code
             )
-            on_payment(payment)
+            idempotency.about(payment, key)
             return payment, True
     except IntegrityError:
         # The unique (provider, qr_code) constraint: this code was seen before.

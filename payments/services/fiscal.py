@@ -1,7 +1,6 @@
 """Passing the register's fiscal receipt (its OFD URL) to the provider of a paid payment,
 and sending refused ones again later."""
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -10,10 +9,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from payments.errors import ApplicationError
-from payments.models import FiscalStatus, Payment, PaymentStatus, Register
+from payments.models import FiscalStatus, IdempotencyKey, Payment, PaymentStatus, Register
 from payments.ofd import parse_receipt_url
 from payments.selectors import other_payment_with_receipt, payment_by_reference
-from payments.services import accounts
+from payments.services import accounts, idempotency
 from payments.services.charging import gateway_input
 from payments.services.reconnect import on_live_connection, record_or_unknown
 from payments.services.transitions import change_payment, claim_fiscal_sending, journal
@@ -27,14 +26,15 @@ def submit_receipt(
     provider: str,
     reference: str,
     receipt: OfdReceipt,
-    on_payment: Callable[[Payment], None] = lambda payment: None,
+    key: IdempotencyKey | None = None,
 ) -> Payment:
     """Submit the receipt once. The same URL again succeeds without a second provider call;
-    another URL after success is a conflict. `on_payment` hears which payment it is about."""
+    another URL after success is a conflict. The request's Idempotency-Key (`key`) is bound
+    to the payment it names."""
     payment = payment_by_reference(provider, reference, register=register)
     if payment is None:
         raise ApplicationError.conflict("not_found", payment_id=reference)
-    on_payment(payment)
+    idempotency.about(payment, key)
     if payment.status != PaymentStatus.PAID:
         raise ApplicationError.conflict("not_paid", status=payment.status)
     other = other_payment_with_receipt(receipt.url, payment)

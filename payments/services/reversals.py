@@ -9,15 +9,15 @@ purchase keeps how much was given back (`reversed_amount`) and ends `reversed` o
 it was, and only once the provider said so.
 """
 
-from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from payments.errors import ApplicationError
-from payments.models import Operation, Payment, PaymentStatus, Register
+from payments.models import IdempotencyKey, Operation, Payment, PaymentStatus, Register
 from payments.selectors import paid_reversals_sum, purchase_by_reference
+from payments.services import idempotency
 from payments.services.charging import gateway_input, send
 from payments.services.reconnect import on_live_connection, record_or_unknown
 from payments.services.transitions import (
@@ -37,14 +37,15 @@ def reverse_by_reference(
     *,
     register: Register,
     amount: int,
-    on_payment: Callable[[Payment], None] = lambda payment: None,
+    key: IdempotencyKey | None = None,
 ) -> Payment:
     """Reverse a purchase the register names by the provider's id for it (a HUMO RRN) or
-    by our transaction id; only its own purchases."""
+    by our transaction id; only its own purchases. The request's Idempotency-Key (`key`)
+    is bound to the payment the answer is about."""
     purchase = purchase_by_reference(provider, reference, register=register)
     if purchase is None:
         raise ApplicationError.conflict("not_found", request_id=reference)
-    return reverse(purchase, amount=amount, reference=reference, on_payment=on_payment)
+    return reverse(purchase, amount=amount, reference=reference, key=key)
 
 
 def reverse(
@@ -53,7 +54,7 @@ def reverse(
     amount: int | None = None,
     reference: str = "",
     actor: str = "system",
-    on_payment: Callable[[Payment], None] = lambda payment: None,
+    key: IdempotencyKey | None = None,
 ) -> Payment:
     """Reverse `amount` tiyin (all of it by default) of a paid purchase. Returns the
     payment the answer is about: the reversal where it is an operation of its own, else
@@ -70,8 +71,8 @@ def reverse(
         raise _exceeds(purchase, purchase.reversed_amount)
     gateway = registry.GATEWAYS[purchase.provider]
     if gateway.reversal_is_operation:
-        return _reverse_as_operation(purchase, amount, named, actor, on_payment)
-    on_payment(purchase)
+        return _reverse_as_operation(purchase, amount, named, actor, key)
+    idempotency.about(purchase, key)
     if amount != purchase.amount:
         raise ApplicationError.conflict("partial_reversal_not_supported", **named)
     return _reverse_in_place(purchase, actor)
@@ -191,7 +192,7 @@ def _reverse_as_operation(
     amount: int,
     named: dict[str, str],
     actor: str,
-    on_payment: Callable[[Payment], None],
+    key: IdempotencyKey | None,
 ) -> Payment:
     try:
         with transaction.atomic():
@@ -202,7 +203,7 @@ def _reverse_as_operation(
                 reverses=purchase,
                 amount=amount,
             )
-            on_payment(reversal)
+            idempotency.about(reversal, key)
     except IntegrityError as exc:
         # The partial unique constraint: another reversal of this purchase is open. (The
         # register contract names the reason after the terminal's word.)
