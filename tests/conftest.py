@@ -24,6 +24,7 @@ from payments.models import Register
 from payments.services.registers import issue_key
 from pinpad.link import LinkTiming
 from providers.uzum.gateway import FIRST_REGISTER_SECRET as UZUM_FIRST_SECRET
+from tests import one_writer
 from tests.factories import shop_register
 
 CLICK_SECRET = "TEST_CLICK_SECRET_7f3e"
@@ -254,6 +255,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_configure(config: pytest.Config) -> None:
     config.fault_matrix = []  # cells observed by tests/reliability
+    one_writer.install()  # the store is the one writer of payments, in every test
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -10,7 +10,7 @@ from payments.models import Payment, PaymentStatus, Register
 from payments.services import accounts
 from payments.services.charging import gateway_input
 from payments.services.registers import first_register, put_account, set_accounts
-from payments.services.transitions import change_payment
+from payments.store import change_payment
 from providers import registry
 from providers.base import PaymentData
 

@@ -96,8 +96,12 @@ BELOW_SERVICES = ("payments.services", *ENTRY_POINTS)
         ("payments/admin", ("payments.api", "payments.management")),
         ("payments/management", ("payments.api", "payments.admin")),
         ("payments/services", ENTRY_POINTS),
-        # The write path tells what moved; the overview's tallies listen (payments.signals).
-        ("payments/services/transitions.py", ("payments.services.tallies",)),
+        # The one writer sits below the services, and tells what moved without knowing who
+        # listens (the overview's tallies, through payments.signals).
+        ("payments/store.py", BELOW_SERVICES),
+        # The state machine is plain code: no database, nothing of ours but the gateways'
+        # value types.
+        ("payments/states.py", ("django", "payments", "rest_framework")),
         ("payments/selectors.py", BELOW_SERVICES),
         ("payments/models", ("payments.selectors", *BELOW_SERVICES)),
         # What every layer leans on (counting, the request's context, errors, receipts).
@@ -255,3 +259,72 @@ def test_views_pass_services_data_not_callbacks() -> None:
         if k.arg and ("writes" in k.arg or "atomic" in k.arg or k.arg.startswith("on_"))
     ]
     assert (handed, flags) == ([], [])
+
+
+# --- the one store -------------------------------------------------------------------------
+
+WRITES = {"create", "bulk_create", "bulk_update", "update", "get_or_create", "update_or_create"}
+
+
+def _writes_payments_by_orm(path: Path) -> list[int]:
+    """Lines that write payments through the ORM's manager (`Payment.objects...`)."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr not in WRITES | {"delete", "save"}:
+            continue
+        chain = ast.unparse(node.func.value)
+        if chain.startswith("Payment.objects"):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_store_is_the_one_writer_of_payments_in_the_source() -> None:
+    """Nothing but payments/store.py creates, updates or deletes payments through the
+    ORM, or sends the store's own statements (tests/one_writer.py watches every other way
+    while the suite runs)."""
+    found = {}
+    for path in python_files("payments"):
+        relative = str(path.relative_to(ROOT))
+        if relative in ("payments/store.py", "payments/models/statements.py"):
+            continue
+        lines = _writes_payments_by_orm(path)
+        sends = [
+            node.lineno
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "statements"
+            and node.attr != "first"  # the register's key, read
+        ]
+        if lines or sends:
+            found[relative] = lines + sends
+    assert found == {}
+
+
+@pytest.mark.django_db
+def test_a_payment_written_outside_the_store_fails_the_test_that_wrote_it() -> None:
+    """The guard every test runs under: code of `payments/` other than the store that
+    saves or updates a payment is stopped, with its line."""
+    from payments.models import Payment
+    from tests.factories import make_payment
+    from tests.one_writer import WrittenOutsideTheStore
+
+    payment = make_payment(status="processing")
+    rogue = compile(
+        "def settle(payment):\n"
+        "    Payment.objects.filter(pk=payment.pk).update(status='paid')\n"
+        "def save(payment):\n"
+        "    payment.save()\n",
+        str(ROOT / "payments" / "services" / "rogue.py"),
+        "exec",
+    )
+    module: dict = {"Payment": Payment}
+    exec(rogue, module)
+    with pytest.raises(WrittenOutsideTheStore, match="payments/services/rogue.py:2"):
+        module["settle"](payment)
+    with pytest.raises(WrittenOutsideTheStore, match="payments/services/rogue.py:4"):
+        module["save"](payment)
+    payment.refresh_from_db()
+    assert payment.status == "processing"

@@ -1,16 +1,16 @@
 """The payment record, its timeline and the journal of every exchange with a provider.
 
-Money is integer tiyin everywhere (1 UZS = 100 tiyin). Rows here are changed only through
-`payments.services.transitions.change_payment`, which locks the row first.
+Money is integer tiyin everywhere (1 UZS = 100 tiyin). A payment is created and changed
+only through `payments.store`, as `payments.states` decides.
 """
 
 import uuid
-from datetime import timedelta
 
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from payments import states
 from providers import base
 from providers.money import ExactJSONDecoder, ExactJSONEncoder
 from providers.registry import GATEWAYS
@@ -21,20 +21,22 @@ def provider_choices() -> list[tuple[str, str]]:
     return [(gateway.name, gateway.title) for gateway in GATEWAYS.values()]
 
 
+# The state machine's statuses (payments.states), as the database stores them and people
+# read them.
 class PaymentStatus(models.TextChoices):
-    CREATED = "created", _("Created")
-    PROCESSING = "processing", _("Processing")
-    PAID = "paid", _("Paid")
-    FAILED = "failed", _("Failed")
-    UNKNOWN = "unknown", _("Outcome unknown")
-    REVERSED = "reversed", _("Reversed")
+    CREATED = states.Status.CREATED.value, _("Created")
+    PROCESSING = states.Status.PROCESSING.value, _("Processing")
+    PAID = states.Status.PAID.value, _("Paid")
+    FAILED = states.Status.FAILED.value, _("Failed")
+    UNKNOWN = states.Status.UNKNOWN.value, _("Outcome unknown")
+    REVERSED = states.Status.REVERSED.value, _("Reversed")
 
 
 class FiscalStatus(models.TextChoices):
-    NOT_REQUIRED = "not_required", _("Not required")
-    PENDING = "pending", _("Waiting for the receipt")
-    SUBMITTED = "submitted", _("Submitted")
-    FAILED = "failed", _("Submission failed")
+    NOT_REQUIRED = states.Fiscal.NOT_REQUIRED.value, _("Not required")
+    PENDING = states.Fiscal.PENDING.value, _("Waiting for the receipt")
+    SUBMITTED = states.Fiscal.SUBMITTED.value, _("Submitted")
+    FAILED = states.Fiscal.FAILED.value, _("Submission failed")
 
 
 def label_of(choices: type[models.TextChoices], value: str) -> str:
@@ -51,12 +53,9 @@ OPERATION_CHOICES = [
 ]
 
 
-# A fiscal submission this old is taken to have died with its process (or its answer
-# could not be written): another may start, and `retry_fiscal` asks the provider about it.
-FISCAL_SENDING_ABANDONED = timedelta(minutes=5)
-
+FISCAL_SENDING_ABANDONED = states.FISCAL_SENDING_ABANDONED
 # A payment in one of these may still change on its own: nobody knows its outcome yet.
-OPEN_STATUSES = frozenset({PaymentStatus.CREATED, PaymentStatus.PROCESSING, PaymentStatus.UNKNOWN})
+OPEN_STATUSES = states.OPEN
 # The provider has no receipt for these yet: the register's is awaited, or was refused.
 FISCAL_BACKLOG_STATUSES = (FiscalStatus.FAILED, FiscalStatus.PENDING)
 
@@ -303,7 +302,7 @@ class Payment(models.Model):
     @property
     def can_settle_by_hand(self) -> bool:
         """Sent, outcome unknown: a person who found the answer may settle it."""
-        return self.status in (PaymentStatus.PROCESSING, PaymentStatus.UNKNOWN)
+        return states.can_settle_by_hand(self.status)
 
     @property
     def can_retry_fiscal(self) -> bool:

@@ -13,10 +13,10 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
-from payments import metrics, peer
+from payments import metrics, peer, store
 from payments.errors import ApplicationError, ErrorCode
 from payments.models import (
     REGISTER_HUNG_UP,
@@ -24,19 +24,12 @@ from payments.models import (
     Payment,
     PaymentStatus,
     Register,
-    statements,
 )
 from payments.selectors import payment_by_code
 from payments.services import accounts, idempotency
 from payments.services.reconnect import on_live_connection, record_or_unknown
-from payments.services.transitions import (
-    CHARGE_STATUS,
-    CHECK_STATUS,
-    PREPARE_STATUS,
-    change_payment,
-    record_result,
-    start_payment,
-)
+from payments.states import CHARGE_STATUS, CHECK_STATUS, PREPARE_STATUS
+from payments.store import change_payment, record_result, start
 from providers import registry
 from providers.base import GatewayResult, Operation, Outcome, PaymentData, RegisterInfo
 
@@ -66,7 +59,7 @@ def charge(
     accounts.account_of(register.pk, provider)  # no account there: refused, nothing made
     if qr_code is None:
         with _making(key):
-            payment = start_payment(register=register, provider=provider, amount=amount)
+            payment = start(register=register, provider=provider, amount=amount)
             idempotency.about(payment, key)
     else:
         payment, created = _create_once(
@@ -198,7 +191,7 @@ def _making(key: IdempotencyKey | None) -> AbstractContextManager:
     """What holds the payment's making: one transaction with its key's binding (the key
     learns its payment in the same commit), or else only what the payment's own writes need
     (on PostgreSQL one statement, with no BEGIN and COMMIT round trips)."""
-    return transaction.atomic() if key is not None else statements.atomic_together()
+    return store.atomic(with_others=key is not None)
 
 
 def _create_once(
@@ -211,9 +204,7 @@ def _create_once(
 ) -> tuple[Payment, bool]:
     try:
         with _making(key):
-            payment = start_payment(
-                register=register, provider=provider, amount=amount, qr_code=qr_code
-            )
+            payment = start(register=register, provider=provider, amount=amount, qr_code=qr_code)
             idempotency.about(payment, key)
             return payment, True
     except IntegrityError:

@@ -13,7 +13,7 @@ from payments.selectors import (
     shift_still_recording,
 )
 from payments.services import accounts
-from payments.services.transitions import journal, record_late_answers
+from payments.store import journal, record_late_answers
 from providers import registry
 from providers.base import Outcome
 

@@ -15,7 +15,7 @@ from payments.selectors import other_payment_with_receipt, payment_by_reference
 from payments.services import accounts, idempotency
 from payments.services.charging import gateway_input
 from payments.services.reconnect import on_live_connection, record_or_unknown
-from payments.services.transitions import change_payment, claim_fiscal_sending, journal
+from payments.store import change_payment, claim_fiscal, journal
 from providers import registry
 from providers.base import GatewayResult, OfdReceipt, Outcome
 
@@ -50,7 +50,7 @@ def submit_receipt(
     accounts.account_of(register.pk, provider)  # misconfigured: refused before the claim
     found: Payment = payment  # what the lambda below sees (a name never rebound)
     claimed = on_live_connection(
-        lambda: claim_fiscal_sending(found, receipt.url),
+        lambda: claim_fiscal(found, receipt.url),
         what=f"claiming the fiscal submission of {payment.transaction_id}",
     )
     if claimed is None:
@@ -110,7 +110,7 @@ def retry(payment: Payment, *, actor: str = "retry_fiscal") -> Payment:
     # nothing is claimed, so the next run tries again once it is mended.
     accounts.account_of(payment.register_id, payment.provider)
     try:
-        claimed = claim_fiscal_sending(payment, receipt.url)
+        claimed = claim_fiscal(payment, receipt.url)
     except ApplicationError:
         return payment
     if claimed is None:

@@ -10,15 +10,16 @@ from collections.abc import Callable
 from django.contrib.auth.models import User
 from django.utils.translation import gettext, gettext_lazy
 
+from payments import states
 from payments.errors import ApplicationError, ErrorCode
 from payments.models import FiscalStatus, OperatorAction, Payment, PaymentStatus, label_of
 from payments.services import fiscal, reversals
 from payments.services.charging import check_status, gateway_input
-from payments.services.transitions import IllegalTransitionError, change_payment
+from payments.store import IllegalTransitionError, change_payment
 from providers import registry
 
-# What an operator may set an open payment to, having found the answer elsewhere.
-SETTLED_BY_HAND = (PaymentStatus.PAID, PaymentStatus.FAILED)
+# What an operator may set an open payment to (states' rule), as the back office shows it.
+SETTLED_BY_HAND = tuple(PaymentStatus(status) for status in states.SETTLED_BY_HAND)
 
 
 def run(

@@ -14,23 +14,23 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from payments import states
 from payments.errors import ApplicationError
 from payments.models import OPEN_STATUSES, Payment, PaymentStatus
 from payments.selectors import has_later_operation, made_before
 from payments.services import reversals
 from payments.services.asking import Askers
 from payments.services.charging import gateway_input
-from payments.services.transitions import (
-    CHECK_STATUS,
-    REVERSAL_CHECK_STATUS,
+from payments.states import CHECK_STATUS, REVERSAL_CHECK_STATUS
+from payments.store import (
     Change,
     IllegalTransitionError,
     change_payment,
-    change_payments,
     journal,
     record_result,
     result_change,
     settled_meanwhile,
+    write,
 )
 from providers import registry
 from providers.base import Exchange, GatewayResult, Outcome, PaymentData
@@ -38,6 +38,7 @@ from providers.base import Exchange, GatewayResult, Outcome, PaymentData
 logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 200  # answers written per transaction
+NO_SUCH_PAYMENT = "the provider has no such payment"
 ACTOR = "reconcile"
 
 
@@ -85,12 +86,10 @@ def settle_open(
             # this one never reached it.
             note = "never reached the provider: its latest operation is an earlier one"
             return _change(payment, PaymentStatus.FAILED, note, dry_run, result=result)
-        trusted_absence = result.not_found and settings.RECONCILE_NOT_FOUND_IS_FAILED
-        if result.outcome is Outcome.UNKNOWN and trusted_absence:
-            note = "the provider has no such payment"
-            return _change(payment, PaymentStatus.FAILED, note, dry_run, result=result)
+        if _absent(result):
+            return _change(payment, PaymentStatus.FAILED, NO_SUCH_PAYMENT, dry_run, result=result)
         if dry_run:
-            after = CHECK_STATUS.get(result.outcome, before)
+            after = _lookup_status(result) or before
             return _settled(payment, before, after, after in OPEN_STATUSES, result.message)
         payment = record_result(payment, result, CHECK_STATUS, reason="reconcile", actor=ACTOR)
         if payment.is_open:
@@ -104,14 +103,13 @@ def settle_open(
             return None
         if result.latest_reference is not None:
             return None
-        if result.outcome is Outcome.UNKNOWN and result.not_found:
-            if not settings.RECONCILE_NOT_FOUND_IS_FAILED:
-                return None
-            note = "the provider has no such payment"
+        if _absent(result):
             exchanges = tuple(result.exchanges)
-            failed = Change(payment, note, PaymentStatus.FAILED, actor=ACTOR, exchanges=exchanges)
-            return Planned(failed, note, reports_flag=False)
-        if result.outcome not in (Outcome.SUCCESS, Outcome.FAILED):
+            failed = Change(
+                payment, NO_SUCH_PAYMENT, PaymentStatus.FAILED, actor=ACTOR, exchanges=exchanges
+            )
+            return Planned(failed, NO_SUCH_PAYMENT, reports_flag=False)
+        if not states.is_final(result.outcome):
             return None  # still open after asking: flagged on the way (apply)
         change = result_change(payment, result, CHECK_STATUS, reason="reconcile", actor=ACTOR)
         return Planned(change, result.message)
@@ -217,6 +215,19 @@ def _check_each(
     return _ask_all(payments, gateway_input, ask, apply, **how)
 
 
+def _absent(result: GatewayResult) -> bool:
+    """The provider's trusted word that it has no such payment (states' rule)."""
+    trusted = settings.RECONCILE_NOT_FOUND_IS_FAILED
+    return states.is_trusted_absence(
+        result.outcome, not_found=result.not_found, absence_trusted=trusted
+    )
+
+
+def _lookup_status(result: GatewayResult) -> str | None:
+    trusted = settings.RECONCILE_NOT_FOUND_IS_FAILED
+    return states.lookup_status(result.outcome, not_found=result.not_found, absence_trusted=trusted)
+
+
 # --- the parallel part -------------------------------------------------------------------
 
 
@@ -308,7 +319,7 @@ def _write_planned(
         return rest
     try:
         with transaction.atomic():
-            outcomes = change_payments([made.change for _, made in planned])
+            outcomes = write([made.change for _, made in planned])
     except Exception:
         logger.warning("a batch of %d answers is written one at a time", len(planned))
         return list(answered)
@@ -350,7 +361,7 @@ def _change(
             payment, status=status, reason=note, actor=ACTOR, exchanges=rows, **fields
         )
     except IllegalTransitionError as exc:
-        payment = settled_meanwhile(exc, rows)
+        payment = settled_meanwhile(exc)
         return _settled(payment, before, payment.status, False, "settled meanwhile")
     return _settled(payment, before, status, flag, note)
 

@@ -14,19 +14,15 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from payments import store
 from payments.errors import ApplicationError
 from payments.models import IdempotencyKey, Operation, Payment, PaymentStatus, Register
 from payments.selectors import paid_reversals_sum, purchase_by_reference
 from payments.services import idempotency
 from payments.services.charging import gateway_input, send
 from payments.services.reconnect import on_live_connection, record_or_unknown
-from payments.services.transitions import (
-    REVERSAL_CHECK_STATUS,
-    IllegalTransitionError,
-    change_payment,
-    journal,
-    settled_meanwhile,
-)
+from payments.states import REVERSAL_CHECK_STATUS
+from payments.store import IllegalTransitionError, change_payment, journal, settled_meanwhile
 from providers import registry
 from providers.base import Exchange, GatewayResult, Outcome
 
@@ -157,7 +153,7 @@ def settle_in_flight(purchase: Payment, result: GatewayResult, *, actor: str) ->
             reversal_sent_at=None,
         )
     except IllegalTransitionError as exc:
-        return settled_meanwhile(exc, result.exchanges)
+        return settled_meanwhile(exc)
 
 
 REVERSAL_NOT_DONE = "the provider did not reverse it: the purchase stands"
@@ -196,7 +192,8 @@ def _reverse_as_operation(
 ) -> Payment:
     try:
         with transaction.atomic():
-            reversal = Payment.objects.create(
+            reversal = store.start(
+                status=PaymentStatus.CREATED,
                 register_id=purchase.register_id,
                 provider=purchase.provider,
                 operation=Operation.REVERSAL,

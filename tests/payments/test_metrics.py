@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from payments.models import FiscalStatus, PaymentStatus
-from payments.services.transitions import change_payment
+from payments.store import change_payment
 from providers.click.gateway import GATEWAY as CLICK
 from tests.factories import data_of, make_payment
 from tests.helpers import ROOT, post_json

@@ -77,7 +77,7 @@ def charge(provider: str, body: dict) -> Callable:
 
 
 SEND = "payments.services.charging.send"
-CLAIM = "payments.services.fiscal.claim_fiscal_sending"
+CLAIM = "payments.services.fiscal.claim_fiscal"
 QR = {"amount": 500, "qr_code": "7700112233"}
 UZUM_QR = {"amount": 500, "qr_code": PAID_CODE["uzum"]}
 

@@ -7,7 +7,7 @@ from django.utils import translation
 from payments.errors import ApplicationError
 from payments.models import OperatorAction, OperatorLanguage, Payment, PaymentStatus
 from payments.services import operations
-from payments.services.transitions import change_payment
+from payments.store import change_payment
 from tests.factories import make_payment
 
 pytestmark = pytest.mark.django_db

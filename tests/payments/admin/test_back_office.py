@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from payments.models import OperatorAction, OperatorLanguage, Payment, PaymentStatus
-from payments.services.transitions import change_payment
+from payments.store import change_payment
 from tests.factories import make_payment, operator
 from tests.helpers import SEED_URL, post_json
 

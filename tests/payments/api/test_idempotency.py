@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from payments.models import IdempotencyKey, Payment, ProviderExchange
 from payments.services import idempotency
-from payments.services.transitions import change_payment
+from payments.store import change_payment
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.db import OperationalError, connections
 from rest_framework.test import APIClient
 
 from payments.models import IdempotencyKey, Payment
-from payments.services.transitions import change_payment
+from payments.store import change_payment
 from providers.click.gateway import GATEWAY as CLICK
 from tests.payments.api.test_idempotency import SEED, post
 

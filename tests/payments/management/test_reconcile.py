@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from payments.models import Payment, PaymentStatus, ProviderExchange
-from payments.services.transitions import change_payment
+from payments.store import change_payment
 from providers.click.gateway import GATEWAY as CLICK
 from providers.payme.gateway import GATEWAY as PAYME
 from providers.uzum.gateway import GATEWAY as UZUM
@@ -87,7 +87,7 @@ def test_a_trusted_not_found_is_failed_on_every_path(api, click, settings, monke
     def batch_refused(changes):
         raise RuntimeError("a provider id another payment holds")
 
-    monkeypatch.setattr(reconciliation, "change_payments", batch_refused)
+    monkeypatch.setattr(reconciliation, "write", batch_refused)
     code, out, _ = reconcile()
     payment.refresh_from_db()
     assert (code, payment.status) == (0, PaymentStatus.FAILED)

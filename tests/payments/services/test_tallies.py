@@ -10,7 +10,7 @@ from django.utils import timezone
 from payments import selectors
 from payments.models import CountedDay, DayTally, FiscalStatus, Payment, PaymentStatus
 from payments.services import tallies
-from payments.services.transitions import Change, change_payment, change_payments
+from payments.store import Change, change_payment, write
 from tests.factories import make_payment
 from tests.helpers import at_once
 
@@ -88,12 +88,12 @@ def test_a_change_marks_its_day_only_once_it_has_committed(
 
 
 def test_a_batch_of_changes_marks_each_past_day(django_capture_on_commit_callbacks) -> None:
-    """Reconcile settles many payments in one transaction (change_payments)."""
+    """Reconcile settles many payments in one transaction (store.write)."""
     old = [make_payment(status=PaymentStatus.UNKNOWN, created_at=days_ago(back)) for back in (2, 7)]
     today = make_payment(status=PaymentStatus.UNKNOWN)
     tallies.count_days(tallies.last_days(29))
     with django_capture_on_commit_callbacks(execute=True):
-        change_payments([Change(p, "reconcile: paid", PaymentStatus.PAID) for p in [*old, today]])
+        write([Change(p, "reconcile: paid", PaymentStatus.PAID) for p in [*old, today]])
     stale = {c.day for c in CountedDay.objects.all() if not c.is_current}
     assert stale == {timezone.localdate(p.created_at) for p in old}
 

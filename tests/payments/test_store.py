@@ -5,9 +5,9 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
+from payments import states, store
 from payments.models import FiscalStatus, Payment, PaymentStatus, statements
-from payments.services import transitions
-from payments.services.transitions import IllegalTransitionError, change_payment
+from payments.store import IllegalTransitionError, change_payment
 from providers.base import Exchange, GatewayResult, Outcome
 from tests.factories import make_payment
 
@@ -82,7 +82,7 @@ def test_a_later_answer_replaces_the_note_only_to_say_why(result, note: str) -> 
     own, unless it says why the payment failed or why a person must look."""
     payment = make_payment(status=PaymentStatus.UNKNOWN, provider_message="no answer: timeout")
     status_by_outcome = {Outcome.FAILED: PaymentStatus.FAILED}
-    payment = transitions.record_result(payment, result, status_by_outcome, reason="reconcile")
+    payment = store.record_result(payment, result, status_by_outcome, reason="reconcile")
     assert payment.provider_message == note
 
 
@@ -141,6 +141,18 @@ def test_a_status_moved_since_it_was_read_is_judged_as_it_is_now() -> None:
     assert not row.events.filter(to_status=PaymentStatus.FAILED).exists()
 
 
+def test_an_answer_that_finds_the_payment_settled_is_journaled_once() -> None:
+    """Their word stands; the late answer's exchange is in the journal, once."""
+    payment = make_payment(status=PaymentStatus.PROCESSING)
+    stale = Payment.objects.get(pk=payment.pk)
+    change_payment(payment, status=PaymentStatus.PAID, reason="reconciled")
+    said = Exchange("click", "payment/status", "GET", "https://click.example/")
+    late = GatewayResult(Outcome.FAILED, exchanges=(said,))
+    now = store.record_result(stale, late, states.CHARGE_STATUS, reason="answered")
+    assert now.status == PaymentStatus.PAID
+    assert now.exchanges.filter(operation="payment/status").count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_changes_at_once_take_turns_on_the_row_lock(monkeypatch) -> None:
     """Reconcile says paid while an operator says failed, at the same moment: exactly one
@@ -173,7 +185,7 @@ def test_the_exchanges_survive_a_change_that_fails(monkeypatch) -> None:
     exchange = Exchange(provider="click", operation="click_pass/payment", method="POST", url="u")
     result = GatewayResult(Outcome.SUCCESS, exchanges=(exchange,))
     with pytest.raises(RuntimeError):
-        transitions.record_result(payment, result, transitions.CHARGE_STATUS, reason="answered")
+        store.record_result(payment, result, states.CHARGE_STATUS, reason="answered")
     monkeypatch.setattr(statements, "update_with", real_write)
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PROCESSING  # the change did not happen
@@ -185,21 +197,21 @@ def test_changes_in_one_batch_are_each_what_change_payment_makes() -> None:
     settled_first = make_payment(status=PaymentStatus.FAILED)
     exchange = Exchange(provider="click", operation="payment/status", method="GET", url="u")
     changes = [
-        transitions.Change(
+        store.Change(
             open_ones[0],
             "reconcile: success",
             PaymentStatus.PAID,
             exchanges=(exchange,),
             fields={"provider_payment_id": "901", "payer_phone": "998901112233"},
         ),
-        transitions.Change(open_ones[1], "reconcile: failed", PaymentStatus.FAILED),
-        transitions.Change(settled_first, "reconcile: success", PaymentStatus.PAID),
-        transitions.Change(
+        store.Change(open_ones[1], "reconcile: failed", PaymentStatus.FAILED),
+        store.Change(settled_first, "reconcile: success", PaymentStatus.PAID),
+        store.Change(
             open_ones[2], "flag", fields={"needs_attention": True, "provider_message": "look"}
         ),
     ]
     before = {p.pk: p.updated_at for p in open_ones}
-    outcomes = transitions.change_payments(changes)
+    outcomes = store.write(changes)
 
     paid, failed, refused, flagged = outcomes
     assert isinstance(refused, IllegalTransitionError)
@@ -236,18 +248,18 @@ def test_two_changes_in_the_locked_path_at_once_take_turns(monkeypatch) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("SQLite takes one writer at a time anyway; the lock is proven on PostgreSQL")
     payment = make_payment(status=PaymentStatus.PROCESSING)
-    monkeypatch.setattr(transitions, "_change_as_read", lambda change: None)
+    monkeypatch.setattr(store, "_change_as_read", lambda change: None)
     # Each waits, having read the row, for the other to have read it too: under the lock the
     # other cannot, the wait times out and the first goes on alone.
     both_read = threading.Barrier(2)
-    real_apply = transitions._apply
+    real_decide = store._decide
 
-    def apply_when_both_have_read(locked, change):
+    def decide_when_both_have_read(locked, change):
         with contextlib.suppress(threading.BrokenBarrierError):
             both_read.wait(timeout=1.0)
-        return real_apply(locked, change)
+        return real_decide(locked, change)
 
-    monkeypatch.setattr(transitions, "_apply", apply_when_both_have_read)
+    monkeypatch.setattr(store, "_decide", decide_when_both_have_read)
     paid_and_failed_at_once(payment)
 
 
