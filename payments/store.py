@@ -27,6 +27,7 @@ from django.utils import timezone
 from payments import metrics, signals, states
 from payments.errors import ApplicationError
 from payments.models import Payment, PaymentEvent, ProviderExchange, Register, statements
+from payments.reasons import Code, Reason, reason_of
 from payments.selectors import payment_with_provider_id, unknown_payment
 from providers.base import Exchange, GatewayResult, Outcome
 
@@ -95,10 +96,11 @@ def start(*, status: str = states.Status.PROCESSING, **fields: Any) -> Payment:
 @dataclass
 class Change:
     """One change of one payment: a status, a fiscal status (None: unchanged) and fields,
-    why (the timeline's reason), by whom, and the exchanges that brought it."""
+    why (the timeline's reason: a code, with its parameters), by whom, and the exchanges
+    that brought it."""
 
     payment: Payment
-    reason: str
+    reason: Reason | str
     status: str | None = None
     fiscal_status: str | None = None
     actor: str = "system"
@@ -114,7 +116,7 @@ class Change:
 def change_payment(
     payment: Payment,
     *,
-    reason: str,
+    reason: Reason | str,
     status: str | None = None,
     fiscal_status: str | None = None,
     actor: str = "system",
@@ -244,10 +246,12 @@ def _applied(
         setattr(row, name, value)
     if not decided.moves:
         return None, [*decided.fields]
+    why = reason_of(change.reason)
     event = PaymentEvent(
         payment=row,
         actor=change.actor,
-        reason=change.reason[:255],
+        reason=why.code,
+        reason_data=dict(why.data),
         from_status=decided.from_status or "",
         to_status=decided.to_status or "",
         from_fiscal_status=decided.from_fiscal or "",
@@ -289,24 +293,25 @@ def result_change(
     result: GatewayResult,
     statuses: Mapping[Outcome, str],
     *,
-    reason: str,
+    reason: Reason | str,
     actor: str = "system",
 ) -> Change:
     """What a provider's answer changes on the payment (`states.answer_intended`), with
-    the exchanges that said it."""
+    the exchanges that said it; its reason says the answer's outcome."""
     intended = states.answer_intended(
         result,
         statuses,
         provider_status=payment.provider_status,
         provider_message=payment.provider_message,
     )
-    return _change_of(payment, intended, f"{reason}: {result.outcome}", actor, result.exchanges)
+    why = reason_of(reason).with_data(outcome=result.outcome)
+    return _change_of(payment, intended, why, actor, result.exchanges)
 
 
 def _change_of(
     payment: Payment,
     intended: states.Intended,
-    reason: str,
+    reason: Reason | str,
     actor: str,
     exchanges: Iterable[Exchange],
 ) -> Change:
@@ -326,7 +331,7 @@ def record_result(
     result: GatewayResult,
     statuses: Mapping[Outcome, str],
     *,
-    reason: str,
+    reason: Reason | str,
     actor: str = "system",
 ) -> Payment:
     """Write what a provider said onto the payment, with the exchanges that said it: the
@@ -385,7 +390,7 @@ def record_late_answers(result: GatewayResult) -> None:
     for transaction_id, late in result.late:
         payment = unknown_payment(transaction_id)
         if payment is not None:
-            record_result(payment, late, states.CHARGE_STATUS, reason="settled by a late answer")
+            record_result(payment, late, states.CHARGE_STATUS, reason=Code.SETTLED_BY_LATE_ANSWER)
 
 
 # --- the journal ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from payments.admin.base import uzs
+from payments.admin.outcomes import outcome_text
 from payments.models import Payment
 from payments.services import operations
 
@@ -132,7 +133,8 @@ def admin_action(action: BackOfficeAction) -> Callable:
                         status=form.cleaned_data["status"],
                     )
                     level = messages.SUCCESS if done else messages.ERROR
-                    modeladmin.message_user(request, f"{payment.transaction_id}: {outcome}", level)
+                    said = f"{payment.transaction_id}: {outcome_text(outcome)}"
+                    modeladmin.message_user(request, said, level)
                 return None
             for errors in form.errors.values():
                 for error in errors:

@@ -327,7 +327,10 @@ class PaymentEvent(models.Model):
     actor = models.CharField(
         _("actor"), max_length=150, default="system", help_text=_("Who or what changed it.")
     )
+    # Why, as a code and its parameters (payments.reasons), said in the operator's language
+    # where it is shown.
     reason = models.CharField(_("reason"), max_length=255)
+    reason_data = models.JSONField(_("reason's details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -445,8 +448,11 @@ class OperatorAction(models.Model):
         related_name="operator_actions",
         verbose_name=_("payment"),
     )
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(_("reason"))  # the operator's own words
+    # What came of it, as a code and its parameters (payments.reasons), said in the
+    # language of whoever reads the audit trail.
     outcome = models.CharField(_("outcome"), max_length=255, blank=True, default="")
+    outcome_data = models.JSONField(_("outcome's details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:

@@ -25,6 +25,7 @@ from payments.models import (
     PaymentStatus,
     Register,
 )
+from payments.reasons import Code, Reason, because, reason_of
 from payments.selectors import payment_by_code
 from payments.services import accounts, idempotency
 from payments.services.reconnect import on_live_connection, record_or_unknown
@@ -35,7 +36,7 @@ from providers.base import GatewayResult, Operation, Outcome, PaymentData, Regis
 
 logger = logging.getLogger(__name__)
 
-HUNG_UP_REASON = "the register hung up before it was sent"
+HUNG_UP_REASON = Code.REGISTER_HUNG_UP  # the register hung up before it was sent
 
 
 def charge(
@@ -112,55 +113,58 @@ def _send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Pay
         # An operation made `created` (a reversal, checked before it is sent): committed
         # as sent before the provider hears of it. A charge is born `processing`.
         payment = on_live_connection(
-            lambda: change_payment(payment, status=PaymentStatus.PROCESSING, reason="sent"),
+            lambda: change_payment(payment, status=PaymentStatus.PROCESSING, reason=Code.SENT),
             what=f"sending {payment.transaction_id}",
         )
     prepared = gateway.prepare(gateway_input(payment))
     if prepared is not None:
         # What the charge needs first (Payme's receipt): its id is committed before the
         # charge, so a lost charge answer can still be looked up.
-        payment = _record(payment, prepared, PREPARE_STATUS, "prepared")
+        payment = _record(payment, prepared, PREPARE_STATUS, Code.PREPARED)
         if prepared.outcome is not Outcome.SUCCESS:
             return payment
 
     result = step(gateway_input(payment))
-    payment = _record(payment, result, CHARGE_STATUS, "answered")
+    payment = _record(payment, result, CHARGE_STATUS, Code.ANSWERED)
     if result.outcome is Outcome.UNKNOWN:
         # It may have gone through. Ask; never send it again.
         result = gateway.check(gateway_input(payment))
-        payment = _record(payment, result, CHECK_STATUS, "status after lost answer")
+        payment = _record(payment, result, CHECK_STATUS, Code.STATUS_AFTER_LOST_ANSWER)
     attempts, interval = gateway.poll_schedule()
     for attempt in range(1, attempts + 1):
         if result.outcome is not Outcome.PENDING:
             break
         time.sleep(interval)
         result = gateway.check(gateway_input(payment))
-        payment = _record(payment, result, CHECK_STATUS, f"status poll {attempt}")
+        payment = _record(payment, result, CHECK_STATUS, because(Code.STATUS_POLL, attempt=attempt))
     if result.outcome is Outcome.PENDING:
         # Still not final after the window: the provider's own way to end it (Payme
         # cancels a receipt still waiting, so that a late payment cannot land).
         settled = gateway.settle_after_polling(gateway_input(payment), result)
         if settled is not result:
-            payment = _record(payment, settled, CHECK_STATUS, "after polling")
+            payment = _record(payment, settled, CHECK_STATUS, Code.AFTER_POLLING)
     return payment
 
 
 def _record(
-    payment: Payment, result: GatewayResult, statuses: Mapping[Outcome, str], reason: str
+    payment: Payment,
+    result: GatewayResult,
+    statuses: Mapping[Outcome, str],
+    reason: Reason | str,
 ) -> Payment:
     """`record_result`; once the provider may have acted, its answer must not be lost."""
     return record_or_unknown(
         lambda: record_result(payment, result, statuses, reason=reason),
         transaction_id=payment.transaction_id,
         exchanges=result.exchanges,
-        what=f"the provider's answer ({reason})",
+        what=f"the provider's answer ({reason_of(reason).code})",
     )
 
 
 def check_status(payment: Payment, *, actor: str = "system") -> Payment:
     """Ask the provider once what became of a payment and record the answer."""
     result = registry.GATEWAYS[payment.provider].check(gateway_input(payment))
-    return record_result(payment, result, CHECK_STATUS, reason="status lookup", actor=actor)
+    return record_result(payment, result, CHECK_STATUS, reason=Code.STATUS_LOOKUP, actor=actor)
 
 
 def gateway_input(payment: Payment) -> PaymentData:

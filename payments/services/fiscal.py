@@ -11,6 +11,7 @@ from django.utils import timezone
 from payments.errors import ApplicationError
 from payments.models import FiscalStatus, IdempotencyKey, Payment, PaymentStatus, Register
 from payments.ofd import parse_receipt_url
+from payments.reasons import Code, Reason, because
 from payments.selectors import other_payment_with_receipt, payment_by_reference
 from payments.services import accounts, idempotency
 from payments.services.charging import gateway_input
@@ -77,7 +78,7 @@ def send_receipt(
         else:
             result = replace(result, exchanges=exchanges)
     if result.outcome is Outcome.SUCCESS:
-        return _submitted(payment, receipt, result, "fiscal receipt accepted", actor), result
+        return _submitted(payment, receipt, result, Code.FISCAL_ACCEPTED, actor), result
     attempts = payment.fiscal_attempts + 1
     backoff = settings.FISCAL_RETRY_BACKOFF_MINUTES
     next_at = (
@@ -89,7 +90,7 @@ def send_receipt(
         payment,
         exchanges=result.exchanges,
         fiscal_status=FiscalStatus.FAILED,
-        reason=f"fiscal receipt not accepted: {result.outcome}",
+        reason=because(Code.FISCAL_NOT_ACCEPTED, outcome=result.outcome),
         actor=actor,
         fiscal_receipt_url=receipt.url,
         fiscal_error=result.message or f"fiscal submission {result.outcome}",
@@ -122,13 +123,13 @@ def retry(payment: Payment, *, actor: str = "retry_fiscal") -> Payment:
         kept = GatewayResult(
             Outcome.SUCCESS, raw=payment.fiscal_response, exchanges=on_file.exchanges
         )
-        return _submitted(payment, receipt, kept, "already on file at the provider", actor)
+        return _submitted(payment, receipt, kept, Code.FISCAL_ON_FILE, actor)
     journal(payment, on_file.exchanges)
     return send_receipt(payment, receipt, actor=actor)[0]
 
 
 def _submitted(
-    payment: Payment, receipt: OfdReceipt, result: GatewayResult, reason: str, actor: str
+    payment: Payment, receipt: OfdReceipt, result: GatewayResult, reason: Reason | str, actor: str
 ) -> Payment:
     return _on_live_connection(
         payment,

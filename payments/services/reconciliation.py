@@ -17,6 +17,7 @@ from django.db import transaction
 from payments import states
 from payments.errors import ApplicationError
 from payments.models import OPEN_STATUSES, Payment, PaymentStatus
+from payments.reasons import Code, Reason, because
 from payments.selectors import has_later_operation, made_before
 from payments.services import reversals
 from payments.services.asking import Askers
@@ -38,7 +39,7 @@ from providers.base import Exchange, GatewayResult, Outcome, PaymentData
 logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 200  # answers written per transaction
-NO_SUCH_PAYMENT = "the provider has no such payment"
+NO_SUCH_PAYMENT = Code.NO_SUCH_PAYMENT  # the reason's code
 ACTOR = "reconcile"
 
 
@@ -76,7 +77,10 @@ def settle_open(
         before = payment.status
         if result is None:
             # Never sent: the process stopped before the provider was called.
-            return _change(payment, PaymentStatus.FAILED, "never sent to the provider", dry_run)
+            never = because(Code.NEVER_SENT)
+            return _change(
+                payment, PaymentStatus.FAILED, never, "never sent to the provider", dry_run
+            )
         if isinstance(result, str):  # it could not be asked, and says why
             return _flag(payment, result, before, dry_run)
         if result.latest_reference is not None and (
@@ -85,13 +89,16 @@ def settle_open(
             # The provider's latest operation is an earlier one of ours (or it has none):
             # this one never reached it.
             note = "never reached the provider: its latest operation is an earlier one"
-            return _change(payment, PaymentStatus.FAILED, note, dry_run, result=result)
+            why = because(Code.NEVER_REACHED_PROVIDER)
+            return _change(payment, PaymentStatus.FAILED, why, note, dry_run, result=result)
         if _absent(result):
-            return _change(payment, PaymentStatus.FAILED, NO_SUCH_PAYMENT, dry_run, result=result)
+            why = because(NO_SUCH_PAYMENT)
+            note = "the provider has no such payment"
+            return _change(payment, PaymentStatus.FAILED, why, note, dry_run, result=result)
         if dry_run:
             after = _lookup_status(result) or before
             return _settled(payment, before, after, after in OPEN_STATUSES, result.message)
-        payment = record_result(payment, result, CHECK_STATUS, reason="reconcile", actor=ACTOR)
+        payment = record_result(payment, result, CHECK_STATUS, reason=Code.RECONCILE, actor=ACTOR)
         if payment.is_open:
             return _flag(payment, result.message or f"still {payment.status}", before, dry_run)
         return _settled(payment, before, payment.status, payment.needs_attention, result.message)
@@ -108,10 +115,10 @@ def settle_open(
             failed = Change(
                 payment, NO_SUCH_PAYMENT, PaymentStatus.FAILED, actor=ACTOR, exchanges=exchanges
             )
-            return Planned(failed, NO_SUCH_PAYMENT, reports_flag=False)
+            return Planned(failed, "the provider has no such payment", reports_flag=False)
         if not states.is_final(result.outcome):
             return None  # still open after asking: flagged on the way (apply)
-        change = result_change(payment, result, CHECK_STATUS, reason="reconcile", actor=ACTOR)
+        change = result_change(payment, result, CHECK_STATUS, reason=Code.RECONCILE, actor=ACTOR)
         return Planned(change, result.message)
 
     def ask(data: PaymentData, provider: str) -> GatewayResult:
@@ -161,7 +168,10 @@ def check_paid(
                 journal(payment, result.exchanges)
             return None  # still paid, or no answer: nothing to say
         note = f"reversed at the provider: {result.message}"
-        return _change(payment, PaymentStatus.REVERSED, note, dry_run, flag=True, result=result)
+        why = because(Code.REVERSED_AT_PROVIDER, message=result.message)
+        return _change(
+            payment, PaymentStatus.REVERSED, why, note, dry_run, flag=True, result=result
+        )
 
     return _check_each(
         payments, apply, dry_run=dry_run, workers=workers, processes=processes, progress=progress
@@ -191,7 +201,7 @@ def settle_reversals(
                 journal(purchase, result.exchanges)
             return _settled(purchase, before, before, True, note)
         reversed_ = settles_to == PaymentStatus.REVERSED
-        note = "reversed at the provider" if reversed_ else reversals.REVERSAL_NOT_DONE
+        note = "reversed at the provider" if reversed_ else "not reversed: the purchase stands"
         if dry_run:
             return _settled(purchase, before, settles_to, False, note)
         now = reversals.settle_in_flight(purchase, result, actor=ACTOR)
@@ -345,6 +355,7 @@ def _settled(
 def _change(
     payment: Payment,
     status: str,
+    why: Reason,
     note: str,
     dry_run: bool,
     *,
@@ -358,7 +369,7 @@ def _change(
     fields: dict[str, Any] = {"needs_attention": True} if flag else {}
     try:
         payment = change_payment(
-            payment, status=status, reason=note, actor=ACTOR, exchanges=rows, **fields
+            payment, status=status, reason=why, actor=ACTOR, exchanges=rows, **fields
         )
     except IllegalTransitionError as exc:
         payment = settled_meanwhile(exc)
@@ -369,11 +380,13 @@ def _change(
 def _could_not_settle(
     payment: Payment, exc: Exception, dry_run: bool, exchanges: Iterable[Exchange]
 ) -> Settled:
-    note = f"could not be settled: {type(exc).__name__}: {exc}"[:255]
+    error = f"{type(exc).__name__}: {exc}"[:200]
+    note = f"could not be settled: {error}"
     if not dry_run:
+        why = because(Code.COULD_NOT_SETTLE, error=error)
         with transaction.atomic():
             change_payment(
-                payment, reason=note, actor=ACTOR, needs_attention=True, exchanges=exchanges
+                payment, reason=why, actor=ACTOR, needs_attention=True, exchanges=exchanges
             )
     return _settled(payment, payment.status, payment.status, True, note)
 
@@ -381,5 +394,6 @@ def _could_not_settle(
 def _flag(payment: Payment, note: str, before: str, dry_run: bool) -> Settled:
     """Still open after asking: it needs attention."""
     if not dry_run and not payment.needs_attention:
-        payment = change_payment(payment, reason=note, actor=ACTOR, needs_attention=True)
+        flagged = because(Code.FLAGGED, note=note)
+        payment = change_payment(payment, reason=flagged, actor=ACTOR, needs_attention=True)
     return _settled(payment, before, payment.status, True, note)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from payments import store
 from payments.errors import ApplicationError
 from payments.models import IdempotencyKey, Operation, Payment, PaymentStatus, Register
+from payments.reasons import Code, Reason, because
 from payments.selectors import paid_reversals_sum, purchase_by_reference
 from payments.services import idempotency
 from payments.services.charging import gateway_input, send
@@ -77,8 +78,8 @@ def reverse(
 # Said on the purchase before the provider hears of its reversal, and kept while no answer
 # has told what became of it: `reconcile` (or a person) settles it by asking the provider,
 # never by a second reversal sent blind.
-REVERSAL_SENT = "reversal sent to the provider"
-REVERSAL_UNANSWERED = "reversal sent, no answer: ask the provider before giving money back"
+REVERSAL_SENT = "reversal_sent"
+REVERSAL_UNANSWERED = Code.REVERSAL_UNANSWERED  # ask the provider before giving money back
 
 
 def _reverse_in_place(purchase: Payment, actor: str) -> Payment:
@@ -110,7 +111,7 @@ def _reverse_in_place(purchase: Payment, actor: str) -> Payment:
         record_or_unknown(
             lambda: change_payment(
                 purchase,
-                reason=f"reversal refused: {result.message}",
+                reason=because(Code.REVERSAL_REFUSED, message=result.message),
                 actor=actor,
                 exchanges=result.exchanges,
                 needs_attention=flagged_before,
@@ -156,7 +157,7 @@ def settle_in_flight(purchase: Payment, result: GatewayResult, *, actor: str) ->
         return settled_meanwhile(exc)
 
 
-REVERSAL_NOT_DONE = "the provider did not reverse it: the purchase stands"
+REVERSAL_NOT_DONE = Code.REVERSAL_NOT_DONE  # the provider did not: the purchase stands
 
 
 def _reversed_whole(
@@ -166,7 +167,7 @@ def _reversed_whole(
     return _count_reversed(
         purchase,
         purchase.amount,
-        "reversed at the provider",
+        Code.REVERSED_AT_PROVIDER,
         actor,
         exchanges=result.exchanges,
         needs_attention=needs_attention,
@@ -209,18 +210,19 @@ def _reverse_as_operation(
     # left is known exactly (the check above may have read an older purchase row).
     given_back = paid_reversals_sum(purchase)
     if amount > purchase.amount - given_back:
-        change_payment(reversal, status=PaymentStatus.FAILED, reason="more than is left")
+        change_payment(reversal, status=PaymentStatus.FAILED, reason=Code.MORE_THAN_IS_LEFT)
         raise _exceeds(purchase, given_back)
     reversal = send(reversal, registry.GATEWAYS[purchase.provider].reverse)
     if reversal.status == PaymentStatus.PAID:
-        _count_reversed(purchase, None, f"reversed {amount} by {reversal.transaction_id}", actor)
+        given = because(Code.REVERSED_PART, amount=amount, by=str(reversal.transaction_id))
+        _count_reversed(purchase, None, given, actor)
     return reversal
 
 
 def _count_reversed(
     purchase: Payment,
     amount: int | None,
-    reason: str,
+    reason: Reason | str,
     actor: str,
     exchanges: tuple[Exchange, ...] = (),
     **fields: Any,

@@ -59,3 +59,39 @@ def test_0006_an_old_journal_row_started_when_it_was_written() -> None:
     after = migrate("0006_exchange_started_at").get_model("payments", "ProviderExchange")
     moved = after.objects.get(pk=row.pk)
     assert moved.started_at == moved.created_at
+
+
+def test_0022_reasons_become_codes_and_back() -> None:
+    before = migrate("0021_reversal_in_flight")
+    events = before.get_model("payments", "PaymentEvent")
+    till = before.get_model("payments", "Register").objects.create(
+        name="till 0022", inn="123456789", kkm_id="K1", device_id="D1", cashbox_code="C1"
+    )
+    paid = payment(before, provider="click", status="paid", register=till)
+    said = {
+        "sent": ("sent", {}),
+        "reconcile: success": ("reconcile", {"outcome": "success"}),
+        "status poll 2: pending": ("status_poll", {"attempt": 2, "outcome": "pending"}),
+        "by hand: seen in the cabinet": ("by_hand", {"words": "seen in the cabinet"}),
+        "reversed 5000 by 5f0a": ("reversed_part", {"amount": 5000, "by": "5f0a"}),
+        "reversed at the provider: refunded": ("reversed_at_provider", {"message": "refunded"}),
+        "something nobody wrote": ("text", {"text": "something nobody wrote"}),
+    }
+    rows = {text: events.objects.create(payment=paid, reason=text) for text in said}
+    user = before.get_model("auth", "User").objects.create(username="op")
+    action = before.get_model("payments", "OperatorAction").objects.create(
+        user=user, action="check_status", payment=paid, reason="why", outcome="Оплачен → Оплачен"
+    )
+    after = migrate("0022_reasons_as_codes")
+    converted = after.get_model("payments", "PaymentEvent")
+    for text, (code, data) in said.items():
+        row = converted.objects.get(pk=rows[text].pk)
+        assert (row.reason, row.reason_data) == (code, data), text
+    audited = after.get_model("payments", "OperatorAction").objects.get(pk=action.pk)
+    assert (audited.outcome, audited.outcome_data) == ("text", {"text": "Оплачен → Оплачен"})
+    # A rollback to the release before writes the sentences back.
+    undone = migrate("0021_reversal_in_flight")
+    back = undone.get_model("payments", "PaymentEvent")
+    assert {back.objects.get(pk=row.pk).reason for row in rows.values()} == set(said)
+    restored = undone.get_model("payments", "OperatorAction").objects.get(pk=action.pk)
+    assert restored.outcome == "Оплачен → Оплачен"

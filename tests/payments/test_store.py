@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from payments import states, store
 from payments.models import FiscalStatus, Payment, PaymentStatus, statements
+from payments.reasons import Code, because
 from payments.store import IllegalTransitionError, change_payment
 from providers.base import Exchange, GatewayResult, Outcome
 from tests.factories import make_payment
@@ -199,7 +200,7 @@ def test_changes_in_one_batch_are_each_what_change_payment_makes() -> None:
     changes = [
         store.Change(
             open_ones[0],
-            "reconcile: success",
+            because(Code.RECONCILE, outcome="success"),
             PaymentStatus.PAID,
             exchanges=(exchange,),
             fields={"provider_payment_id": "901", "payer_phone": "998901112233"},
@@ -232,7 +233,8 @@ def test_changes_in_one_batch_are_each_what_change_payment_makes() -> None:
         True,
         "look",
     )
-    assert [e.reason for e in paid.events.all()][-1] == "reconcile: success"
+    last = paid.events.last()
+    assert (last.reason, last.reason_data) == ("reconcile", {"outcome": "success"})
     assert flagged.events.count() == open_ones[2].events.count()  # no step: no event
     assert paid.exchanges.get().operation == "payment/status"
     settled_first.refresh_from_db()

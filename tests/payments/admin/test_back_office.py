@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
+from payments.admin.outcomes import action_outcome
 from payments.models import OperatorAction, OperatorLanguage, Payment, PaymentStatus
 from payments.store import change_payment
 from tests.factories import make_payment, operator
@@ -138,7 +139,7 @@ def test_check_status_calls_the_provider_and_is_audited(staff, paid, click) -> N
         "check_status",
         "customer called",
     )
-    assert "Paid → Paid" in audit.outcome
+    assert "Paid → Paid" in action_outcome(audit)
     assert click.stats()["requests"][-1].startswith("GET payment/status")
 
 
@@ -159,7 +160,7 @@ def test_reverse_gives_the_money_back(staff, paid, click) -> None:
     paid.refresh_from_db()
     assert paid.status == PaymentStatus.REVERSED
     assert click.payments[int(paid.provider_payment_id)].status == -2
-    assert OperatorAction.objects.get().outcome == "Reversed"
+    assert action_outcome(OperatorAction.objects.get()) == "Reversed"
 
 
 def test_settle_by_hand_needs_a_status_and_a_reason(staff, api, click) -> None:
@@ -178,14 +179,17 @@ def test_settle_by_hand_needs_a_status_and_a_reason(staff, api, click) -> None:
     )
     unknown.refresh_from_db()
     assert unknown.status == PaymentStatus.FAILED
-    assert unknown.events.last().reason == "by hand: seen in CLICK cabinet"
+    step = unknown.events.last()
+    assert (step.reason, step.reason_data) == ("by_hand", {"words": "seen in CLICK cabinet"})
 
 
 def test_an_action_refused_by_the_service_is_audited_as_refused(staff, paid) -> None:
     run_action(staff, "settle_by_hand", paid, confirmed="yes", reason="oops", status="failed")
     paid.refresh_from_db()
     assert paid.status == PaymentStatus.PAID
-    assert OperatorAction.objects.get().outcome == "refused: it is no longer open: it is Paid"
+    assert (
+        action_outcome(OperatorAction.objects.get()) == "refused: it is no longer open: it is Paid"
+    )
 
 
 def test_a_user_without_the_permission_does_not_see_or_run_the_action(client, paid, click) -> None:

@@ -14,37 +14,69 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(
-    ("written", "english", "russian"),
+    ("code", "data", "english", "russian"),
     [
-        ("sent", "sent to the provider", "отправлен провайдеру"),
-        ("reconcile: failed", "reconcile: declined", "сверка: отказ"),
-        ("by hand: seen there", "by hand: seen there", "вручную: seen there"),
-        ("status poll 2", "status asked again (2)", "статус запрошен снова (2)"),
+        ("sent", {}, "sent to the provider", "отправлен провайдеру"),
+        ("reconcile", {"outcome": "failed"}, "reconcile: declined", "сверка: отказ"),
+        ("by_hand", {"words": "seen there"}, "by hand: seen there", "вручную: seen there"),
         (
-            "reversed 150000 by 5f",
+            "status_poll",
+            {"attempt": 2, "outcome": "pending"},
+            "status asked again (2): pending",
+            "статус запрошен снова (2): ожидание",
+        ),
+        (
+            "reversed_part",
+            {"amount": 150000, "by": "5f"},
             "1\u00a0500.00 UZS given back by 5f",
             "1\u00a0500,00 сум возвращено операцией 5f",
         ),
         (
-            "fiscal receipt not accepted: failed",
+            "fiscal_not_accepted",
+            {"outcome": "failed"},
             "fiscal receipt not accepted: declined",
             "фискальный чек не принят: отказ",
         ),
-        ("an operator's own words", "an operator's own words", "an operator's own words"),
+        # A row stored before reasons were codes keeps its words.
+        ("text", {"text": "own words"}, "own words", "own words"),
     ],
 )  # fmt: skip
-def test_a_reason_reads_in_the_operators_language(written, english, russian) -> None:
+def test_a_reason_reads_in_the_operators_language(code, data, english, russian) -> None:
     with translation.override("en"):
-        assert reason_text(written) == english
+        assert reason_text(code, data) == english
     with translation.override("ru"):
-        assert reason_text(written) == russian
+        assert reason_text(code, data) == russian
+
+
+def test_every_code_the_service_stores_has_its_words() -> None:
+    """A code added to payments/reasons.py without its words in the back office fails
+    here, in English and in each of the operators' languages."""
+    from payments.admin.outcomes import OUTCOMES, outcome_text
+    from payments.admin.story import REASONS
+    from payments.reasons import OUTCOMES as OUTCOME_CODES
+    from payments.reasons import STEPS, Reason
+
+    assert set(REASONS) == {str(code) for code in STEPS}
+    spoken_in_code = {"status_now", "status_asked"}  # made of status labels
+    assert set(OUTCOMES) | spoken_in_code == {str(code) for code in OUTCOME_CODES}
+    for language in ("en", "ru", "uz"):
+        with translation.override(language):
+            for code in STEPS:
+                assert reason_text(code, {}) != code, (language, code)
+            for code in OUTCOME_CODES:
+                assert outcome_text(Reason(code, {})) != code, (language, code)
 
 
 def test_the_story_is_one_time_line(api, click) -> None:
     body = post_json(api, "/payment/click", {"amount": 500, "qr_code": "7712000001"})
     charged = Payment.objects.get(transaction_id=body["data"]["transaction_id"])
     OperatorAction.objects.create(
-        user=operator(), action="check_status", payment=charged, reason="a call", outcome="ok"
+        user=operator(),
+        action="check_status",
+        payment=charged,
+        reason="a call",
+        outcome="status_asked",
+        outcome_data={"before": "paid", "after": "paid", "said": "2"},
     )
     story = story_of(charged)
 
@@ -54,7 +86,7 @@ def test_the_story_is_one_time_line(api, click) -> None:
     assert "click_pass/payment" in exchange.what
     assert "[redacted]" in exchange.request  # secrets as journaled
     assert exchange.response.startswith("{")
-    assert story[3].words == "a call — ok"
+    assert story[3].words == "a call — Paid → Paid (2)"
 
 
 def test_the_page_shows_the_story(client, api, click) -> None:

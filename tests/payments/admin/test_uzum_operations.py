@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from payments.admin.outcomes import action_outcome
 from payments.models import OperatorAction, Payment, PaymentStatus
 from tests.helpers import post_json
 from tests.payments.admin.test_back_office import CHANGELIST, run_action
@@ -39,7 +40,7 @@ def test_the_provider_filter_and_the_search_box_know_uzum(staff, paid, api, clic
 def test_check_status_asks_uzum_by_its_payment_id(staff, paid, uzum) -> None:
     run_action(staff, "check_status", paid, confirmed="yes", reason="customer called")
     assert uzum.stats()["requests"][-1] == "POST payment/status"
-    assert "Paid → Paid" in OperatorAction.objects.get().outcome
+    assert "Paid → Paid" in action_outcome(OperatorAction.objects.get())
 
 
 def test_reverse_gives_the_money_back_at_uzum(staff, paid, uzum) -> None:
@@ -50,7 +51,7 @@ def test_reverse_gives_the_money_back_at_uzum(staff, paid, uzum) -> None:
     assert uzum.payments[paid.provider_payment_id].status == "REVERSED"
     reversal = paid.exchanges.get(operation="payment/reversal")
     assert reversal.url.endswith(f"v2/payment/reversal/{paid.transaction_id}")
-    assert OperatorAction.objects.get().outcome == "Reversed"
+    assert action_outcome(OperatorAction.objects.get()) == "Reversed"
 
 
 def test_what_uzum_cannot_tell_waits_flagged_with_its_reason_then_is_settled_by_hand(
