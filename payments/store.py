@@ -204,9 +204,15 @@ def _write_locked(changes: list[Change]) -> list[Payment | IllegalTransitionErro
     written in one statement."""
     outcomes: list[Payment | IllegalTransitionError] = []
     with transaction.atomic():
-        ids = [change.payment.pk for change in changes]
-        locked = Payment.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-        rows = {row.pk: row for row in locked}
+        # What the rules read of each row, as it is under the lock, onto copies of the rows
+        # the changes were made from: the rest of a row is not read again, nor written but
+        # for the fields a change writes.
+        now = statements.lock(Payment, sorted(c.payment.pk for c in changes), _AS_LOCKED)
+        rows = {}  # copies: the callers' rows stay as they read them if this fails
+        for change in changes:
+            row = rows[change.payment.pk] = copy.copy(change.payment)
+            for name, value in zip(_AS_LOCKED, now[row.pk], strict=True):
+                setattr(row, name, value)
         journal_many([(rows[c.payment.pk], c.exchanges) for c in changes])
         events, written, changed = [], set(), []
         for change in changes:
@@ -224,6 +230,17 @@ def _write_locked(changes: list[Change]) -> list[Payment | IllegalTransitionErro
         statements.update_many(changed, sorted(written))
         statements.insert(events)
     return outcomes
+
+
+# What `_decide` reads of a row, and what its writer must not take from a stale copy.
+_AS_LOCKED = (
+    "status",
+    "fiscal_status",
+    "reversal_sent_at",
+    "qr_code",
+    "needs_attention",
+    "updated_at",
+)
 
 
 def _decide(row: Payment, change: Change) -> states.Decided | states.Illegal:
