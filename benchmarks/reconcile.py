@@ -2,7 +2,7 @@
 
 Usage (PostgreSQL, as production):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python benchmarks/reconcile.py
-Options: --payments N --latency-ms MS --workers W --processes P
+Options: --payments N --latency-ms MS --workers W
 
 It makes a throw-away test database, starts the CLICK emulator as its own process with the
 given latency on every answer, leaves N payments `processing` (half of them charged at
@@ -49,7 +49,6 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--workers", type=int, default=settings.RECONCILE_WORKERS)
-    parser.add_argument("--processes", type=int, default=settings.RECONCILE_PROCESSES)
     args = parser.parse_args()
 
     logging.getLogger("providers").setLevel(logging.WARNING)  # not a line per lookup
@@ -100,9 +99,7 @@ def main() -> None:
         open_payments = list(selectors.open_payments())
         emulator_before = _cpu_seconds(emulator.pid)
         started, cpu_started = time.monotonic(), _own_cpu()
-        settled = reconciliation.settle_open(
-            open_payments, workers=args.workers, processes=args.processes
-        )
+        settled = reconciliation.settle_open(open_payments, workers=args.workers)
         elapsed, cpu = time.monotonic() - started, _own_cpu() - cpu_started
         emulator_cpu = _cpu_seconds(emulator.pid) - emulator_before
         ideal = args.payments * args.latency_ms / 1000 / args.workers
@@ -111,7 +108,7 @@ def main() -> None:
         print(f"database:        {connection.vendor}")
         print(f"payments:        {len(open_payments)} open")
         print(f"lookup latency:  {args.latency_ms:.0f} ms per CLICK answer")
-        print(f"workers:         {args.workers} in {args.processes} process(es)")
+        print(f"workers:         {args.workers} threads")
         print(f"settled in:      {elapsed:.1f} s ({len(settled) / elapsed:.0f} payments/s)")
         print(
             f"ideal:           {ideal:.1f} s (lookups x latency / workers): {elapsed / ideal:.2f}x"
@@ -139,8 +136,8 @@ def _charge_at_click(payment: Payment) -> None:
 
 
 def _own_cpu() -> float:
-    """CPU of this process and of the children it has reaped (reconcile's asking processes;
-    the emulator is still running, so not among them)."""
+    """CPU of this process (and of children it has reaped: none; the emulator is still
+    running, so not among them)."""
     own, children = (
         resource.getrusage(resource.RUSAGE_SELF),
         resource.getrusage(resource.RUSAGE_CHILDREN),

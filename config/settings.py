@@ -372,11 +372,8 @@ UZUM_STATUS_POLL_INTERVAL = env.float("UZUM_STATUS_POLL_INTERVAL", default=2.0)
 # Only payments at least this old are settled by `reconcile` (younger ones may still be
 # running in a request).
 RECONCILE_MIN_AGE_SECONDS = env.int("RECONCILE_MIN_AGE_SECONDS", default=120)
-# Provider lookups in parallel, and the processes they are spread over: the Python of a
-# lookup runs on one core per process, so with thousands of lookups one process is the limit
-# on a small machine. Above 1, `reconcile` forks that many for the lookups only.
+# Provider lookups in parallel: each waits for its provider in a thread of its own.
 RECONCILE_WORKERS = env.int("RECONCILE_WORKERS", default=32)
-RECONCILE_PROCESSES = env.int("RECONCILE_PROCESSES", default=min(os.cpu_count() or 1, 4))
 # Whether "no such payment" from a provider lookup proves a charge never happened. CLICK
 # does not promise that status_by_mti finds CLICK PASS payments, so it is off by default;
 # the emulators' answers are authoritative, and the fault-matrix tests turn it on.

@@ -98,13 +98,6 @@ def session() -> ProviderSession:
     return _session
 
 
-def forget_connections() -> None:
-    """Forget this process's session: in a process just forked, its pooled connections are
-    the parent's, still in use there. The next request makes one of this process's own."""
-    global _session
-    _session = None
-
-
 class Failure:
     """Why a request got no usable answer. NOT_SENT is the only one that proves nothing
     happened at the provider."""

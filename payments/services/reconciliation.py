@@ -67,11 +67,10 @@ def settle_open(
     *,
     dry_run: bool = False,
     workers: int | None = None,
-    processes: int | None = None,
     progress: Callable[[], None] = lambda: None,
 ) -> list[Settled]:
     """Ask the provider about each open payment and record what it says (`workers`
-    lookups at once, spread over `processes`: see `payments.services.asking`)."""
+    lookups at once: see `payments.services.asking`)."""
 
     def apply(payment: Payment, result: GatewayResult | str | None) -> Settled:
         before = payment.status
@@ -143,7 +142,6 @@ def settle_open(
         apply,
         dry_run=dry_run,
         workers=workers,
-        processes=processes,
         progress=progress,
         plan=plan,
     )
@@ -154,7 +152,6 @@ def check_paid(
     *,
     dry_run: bool = False,
     workers: int | None = None,
-    processes: int | None = None,
     progress: Callable[[], None] = lambda: None,
 ) -> list[Settled]:
     """Ask the provider about each paid payment; one it reversed is marked reversed."""
@@ -173,9 +170,7 @@ def check_paid(
             payment, PaymentStatus.REVERSED, why, note, dry_run, flag=True, result=result
         )
 
-    return _check_each(
-        payments, apply, dry_run=dry_run, workers=workers, processes=processes, progress=progress
-    )
+    return _check_each(payments, apply, dry_run=dry_run, workers=workers, progress=progress)
 
 
 def settle_reversals(
@@ -183,7 +178,6 @@ def settle_reversals(
     *,
     dry_run: bool = False,
     workers: int | None = None,
-    processes: int | None = None,
     progress: Callable[[], None] = lambda: None,
 ) -> list[Settled]:
     """Ask the provider about each purchase whose reversal was sent and not answered, and
@@ -207,9 +201,7 @@ def settle_reversals(
         now = reversals.settle_in_flight(purchase, result, actor=ACTOR)
         return _settled(now, before, now.status, now.needs_attention, note)
 
-    return _check_each(
-        purchases, apply, dry_run=dry_run, workers=workers, processes=processes, progress=progress
-    )
+    return _check_each(purchases, apply, dry_run=dry_run, workers=workers, progress=progress)
 
 
 def _check_each(
@@ -249,7 +241,6 @@ def _ask_all(
     *,
     dry_run: bool,
     workers: int | None,
-    processes: int | None = None,
     progress: Callable[[], None],
     plan: Callable[[Payment, GatewayResult | str | None], Planned | None] = (
         lambda payment, result: None
@@ -282,11 +273,7 @@ def _ask_all(
                 progress()
         answered.clear()
 
-    askers: Askers[Payment] = Askers(
-        ask,
-        workers=workers or settings.RECONCILE_WORKERS,
-        processes=processes or settings.RECONCILE_PROCESSES,
-    )
+    askers: Askers[Payment] = Askers(ask, workers=workers or settings.RECONCILE_WORKERS)
     with askers:
         for payment in payments:
             # Decided here, in the thread that reads the database; workers only ask.

@@ -45,7 +45,7 @@ def instances(shop, click, click_server, tmp_path) -> Iterator[Instances]:
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     # One lookup at a time in reconcile, so that a run lasts while the other starts.
-    env = service_env(url, click_server, RECONCILE_WORKERS="1", RECONCILE_PROCESSES="1")
+    env = service_env(url, click_server, RECONCILE_WORKERS="1")
     options = ("--workers", "1", "--threads", "4")
     with (
         migrated_gunicorn(env, *options) as (first, first_process),

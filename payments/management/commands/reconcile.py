@@ -45,11 +45,6 @@ class Command(OneAtATimeCommand):
             "--workers", type=int, help="parallel lookups; default RECONCILE_WORKERS"
         )
         parser.add_argument(
-            "--processes",
-            type=int,
-            help="processes the lookups are spread over; default RECONCILE_PROCESSES",
-        )
-        parser.add_argument(
             "--dry-run", action="store_true", help="ask the providers, change nothing"
         )
 
@@ -61,14 +56,12 @@ class Command(OneAtATimeCommand):
         }
         min_age = timedelta(seconds=options["min_age"]) if options["min_age"] is not None else None
         dry_run, workers = options["dry_run"], options["workers"]
-        processes = options["processes"]
 
         open_payments = list(selectors.open_payments(**period, min_age=min_age))
         settled = reconciliation.settle_open(
             open_payments,
             dry_run=dry_run,
             workers=workers,
-            processes=processes,
             progress=Progress(len(open_payments), self.stderr, "open payments "),
         )
         in_flight = list(
@@ -78,7 +71,6 @@ class Command(OneAtATimeCommand):
             in_flight,
             dry_run=dry_run,
             workers=workers,
-            processes=processes,
             progress=Progress(len(in_flight), self.stderr, "reversals in flight "),
         )
         if options["since"]:
@@ -89,7 +81,6 @@ class Command(OneAtATimeCommand):
                 paid,
                 dry_run=dry_run,
                 workers=workers,
-                processes=processes,
                 progress=Progress(len(paid), self.stderr, "paid payments "),
             )
         purged = idempotency.purge_expired(dry_run=dry_run)
