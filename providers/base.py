@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 
 class Outcome(StrEnum):
@@ -70,14 +70,20 @@ class Operation(StrEnum):
     REVERSAL = "reversal"
 
 
+# The account a gateway charges through: each provider's module defines its own (a CLICK
+# service, a Payme cashbox, a PIN pad), and types its steps' input with it.
+AccountT = TypeVar("AccountT")
+
+
 @dataclass(frozen=True)
-class PaymentData:
-    """What a gateway knows of a payment: a frozen copy, never the row."""
+class PaymentData(Generic[AccountT]):
+    """What a gateway knows of a payment: a frozen copy, never the row. A gateway reads it
+    as `PaymentData[ItsAccount]`; the services, which serve every gateway, as it comes."""
 
     transaction_id: str  # ours, a UUID in its canonical form
     amount: int  # tiyin
     created_at: datetime
-    account: Any  # the provider's own account value (its module defines it)
+    account: AccountT  # the provider's own account value (its module defines it)
     register: RegisterInfo
     operation: Operation = Operation.PURCHASE
     qr_code: str = ""

@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -98,7 +99,7 @@ def session() -> ProviderSession:
     return _session
 
 
-class Failure:
+class Failure(StrEnum):
     """Why a request got no usable answer. NOT_SENT is the only one that proves nothing
     happened at the provider."""
 
@@ -113,7 +114,7 @@ class Failure:
 class HttpExchange:
     status_code: int | None
     body: Any
-    failure: str = ""
+    failure: Failure | None = None  # None: answered
     detail: str = ""
 
     @property
@@ -171,7 +172,7 @@ def redact_text(text: str, secrets: list[str]) -> str:
     return text
 
 
-def _classify(exc: requests.RequestException) -> str:
+def _classify(exc: requests.RequestException) -> Failure:
     if isinstance(exc, requests.ConnectTimeout):
         return Failure.NOT_SENT
     if isinstance(exc, requests.Timeout):
@@ -199,7 +200,8 @@ def send(
     status_code: int | None = None
     text = ""
     body: Any = None
-    failure = detail = ""
+    failure: Failure | None = None
+    detail = ""
     data = json_text(json_body).encode() if json_body is not None else None
     try:
         response = session().exchange(

@@ -15,6 +15,7 @@ from payments import selectors
 from payments.admin import charts
 from payments.admin import overview as pictures
 from payments.admin.base import uzs
+from payments.logformat import mask_card, mask_phone
 from payments.models import Payment, PaymentStatus, label_of, provider_choices
 from providers.money import to_uzs
 
@@ -64,16 +65,6 @@ def overview(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRespons
         .order_by("-paid_at")[:100],
     }
     return TemplateResponse(request, "admin/payments/payment/overview.html", context)
-
-
-def mask_phone(phone: str) -> str:
-    """998901234567 -> 99890*****67: enough to tell two payers apart on a call, not to call."""
-    return phone[:5] + "*" * (len(phone) - 7) + phone[-2:] if len(phone) > 7 else "*" * len(phone)
-
-
-def mask_card(card: str) -> str:
-    """Only the last four digits."""
-    return "*" * (len(card) - 4) + card[-4:] if len(card) > 4 else card
 
 
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"): a register's

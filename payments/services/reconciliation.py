@@ -1,8 +1,9 @@
 """Settling what requests left open, and checking paid payments against the providers.
 
-Provider lookups run in a bounded pool of threads that never touch the database; every
-write (the answers through the locked path, with their journal rows) happens in the
-calling thread, a batch of answers per transaction.
+Provider lookups run in a bounded pool of threads that never touch the database
+(`payments.services.asking`); every write happens in the calling thread through the store,
+a batch of answers per transaction: the final ones written together (their rows locked at
+once), the rest one at a time, each decided by `payments.states` on the row as it is.
 """
 
 import logging

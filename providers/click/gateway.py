@@ -92,17 +92,19 @@ class ClickGateway(BaseGateway):
         return charge + call + 3 * call + attempts * (interval + call)
 
     @journaled
-    def charge(self, payment: PaymentData) -> GatewayResult:
+    def charge(self, payment: PaymentData[ClickAccount]) -> GatewayResult:
         """`click_pass/payment`, then `click_pass/confirm` when CLICK asks for it. Sent once."""
         return _charge(payment)
 
     @journaled
-    def check(self, payment: PaymentData) -> GatewayResult:
+    def check(self, payment: PaymentData[ClickAccount]) -> GatewayResult:
         """Ask CLICK what became of a payment: by its payment id, else by our transaction id."""
         return _check(payment)
 
     @journaled
-    def submit_fiscal(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
+    def submit_fiscal(
+        self, payment: PaymentData[ClickAccount], receipt: OfdReceipt
+    ) -> GatewayResult:
         """`payment/ofd_data/submit_qrcode`: link the register's receipt URL to the payment."""
         account = payment.account
         exchange = _call(
@@ -119,7 +121,9 @@ class ClickGateway(BaseGateway):
         return _plain_result(exchange, payment.provider_payment_id)
 
     @journaled
-    def fiscal_on_file(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
+    def fiscal_on_file(
+        self, payment: PaymentData[ClickAccount], receipt: OfdReceipt
+    ) -> GatewayResult:
         """`GET payment/ofd_data`: SUCCESS when CLICK already holds this receipt URL."""
         path = (
             f"payment/ofd_data/{payment.account.service_id}/"
@@ -135,7 +139,7 @@ class ClickGateway(BaseGateway):
         return GatewayResult(outcome, provider_payment_id=payment.provider_payment_id, raw=answer)
 
     @journaled
-    def reverse(self, payment: PaymentData) -> GatewayResult:
+    def reverse(self, payment: PaymentData[ClickAccount]) -> GatewayResult:
         """Full reversal (same reporting month only, says CLICK)."""
         path = (
             f"payment/reversal/{payment.account.service_id}/"
@@ -151,7 +155,7 @@ GATEWAY = ClickGateway()
 LABEL = GATEWAY.label
 
 
-def _charge(payment: PaymentData) -> GatewayResult:
+def _charge(payment: PaymentData[ClickAccount]) -> GatewayResult:
     account: ClickAccount = payment.account
     exchange = _call(
         account,
@@ -206,7 +210,7 @@ def _charge(payment: PaymentData) -> GatewayResult:
     )
 
 
-def _check(payment: PaymentData) -> GatewayResult:
+def _check(payment: PaymentData[ClickAccount]) -> GatewayResult:
     account: ClickAccount = payment.account
     if payment.provider_payment_id:
         return _check_by_payment_id(account, payment.provider_payment_id)
@@ -224,7 +228,7 @@ def _check(payment: PaymentData) -> GatewayResult:
     return result
 
 
-def _business_days(payment: PaymentData) -> list[date]:
+def _business_days(payment: PaymentData[ClickAccount]) -> list[date]:
     """The Tashkent day the payment was made, and near midnight the neighbouring one too:
     which of the two CLICK files it under is not documented."""
     made = timezone.localtime(payment.created_at)

@@ -142,12 +142,12 @@ class HumoGateway(BaseGateway):
         return 2 * one
 
     @journaled
-    def charge(self, payment: PaymentData) -> GatewayResult:
+    def charge(self, payment: PaymentData[PinpadAccount]) -> GatewayResult:
         pad = payment.account.pinpad()
         return _outcome(_journal(payment.account, pad.purchase(payment.amount, order_id(payment))))
 
     @journaled
-    def reverse(self, payment: PaymentData) -> GatewayResult:
+    def reverse(self, payment: PaymentData[PinpadAccount]) -> GatewayResult:
         """The cancel described by `payment` (its own order id) of the purchase whose RRN
         is `payment.reversed_reference`."""
         pad = payment.account.pinpad()
@@ -155,7 +155,7 @@ class HumoGateway(BaseGateway):
         return _outcome(_journal(payment.account, done))
 
     @journaled
-    def check(self, payment: PaymentData) -> GatewayResult:
+    def check(self, payment: PaymentData[PinpadAccount]) -> GatewayResult:
         """What the terminal's last transaction says of this operation. Only the latest
         operation can be judged: when the terminal reports another one, the result says
         which (`latest_reference`) and asks for a person."""
@@ -209,7 +209,7 @@ class HumoGateway(BaseGateway):
 GATEWAY = HumoGateway()
 
 
-def order_id(payment: PaymentData) -> str:
+def order_id(payment: PaymentData[PinpadAccount]) -> str:
     """Our transaction id as the terminal carries it (32 hex digits)."""
     return uuid.UUID(payment.transaction_id).hex
 
@@ -262,7 +262,7 @@ def _late(done: PinpadResult) -> tuple[tuple[str, GatewayResult], ...]:
     )
 
 
-def _is_about(answer: PinpadAnswer, payment: PaymentData) -> bool:
+def _is_about(answer: PinpadAnswer, payment: PaymentData[PinpadAccount]) -> bool:
     expected = Action.CANCEL if payment.operation == Operation.REVERSAL else Action.PURCHASE
     return (
         answer.order_id == order_id(payment)

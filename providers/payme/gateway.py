@@ -60,7 +60,7 @@ class PaymeAccount:
     receipt_account: tuple[tuple[str, str], ...] = ()
 
 
-def account_for(payment: PaymentData) -> dict[str, str]:
+def account_for(payment: PaymentData[PaymeAccount]) -> dict[str, str]:
     """The receipt's `account` fields for this payment."""
     values = {
         "transaction_id": payment.transaction_id,
@@ -109,34 +109,38 @@ class PaymeGateway(BaseGateway):
         return prepare + pay + 2 * call + attempts * (interval + 2 * call) + call
 
     @journaled
-    def prepare(self, payment: PaymentData) -> GatewayResult:
+    def prepare(self, payment: PaymentData[PaymeAccount]) -> GatewayResult:
         return _prepare(payment)
 
     @journaled
-    def charge(self, payment: PaymentData) -> GatewayResult:
+    def charge(self, payment: PaymentData[PaymeAccount]) -> GatewayResult:
         return _charge(payment)
 
     @journaled
-    def check(self, payment: PaymentData) -> GatewayResult:
+    def check(self, payment: PaymentData[PaymeAccount]) -> GatewayResult:
         return _check(payment)
 
     @journaled
-    def settle_after_polling(self, payment: PaymentData, last: GatewayResult) -> GatewayResult:
+    def settle_after_polling(
+        self, payment: PaymentData[PaymeAccount], last: GatewayResult
+    ) -> GatewayResult:
         return _settle_after_polling(payment, last)
 
     @journaled
-    def submit_fiscal(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
+    def submit_fiscal(
+        self, payment: PaymentData[PaymeAccount], receipt: OfdReceipt
+    ) -> GatewayResult:
         return _submit_fiscal(payment, receipt)
 
     @journaled
-    def reverse(self, payment: PaymentData) -> GatewayResult:
+    def reverse(self, payment: PaymentData[PaymeAccount]) -> GatewayResult:
         return _reverse(payment)
 
 
 GATEWAY = PaymeGateway()
 
 
-def _prepare(payment: PaymentData) -> GatewayResult:
+def _prepare(payment: PaymentData[PaymeAccount]) -> GatewayResult:
     """`receipts.create`: a receipt for the amount, in tiyin as Payme wants it.
 
     A lost answer may hide a receipt Payme did make: it is looked up by our account values
@@ -159,7 +163,7 @@ def _prepare(payment: PaymentData) -> GatewayResult:
     return again
 
 
-def find_receipt(payment: PaymentData) -> dict[str, Any] | None:
+def find_receipt(payment: PaymentData[PaymeAccount]) -> dict[str, Any] | None:
     """The receipt made for this payment, found by its `account` values with
     receipts.get_all around the payment's creation; None when not found or not searchable."""
     if not any("{transaction_id}" in t for _, t in payment.account.receipt_account):
@@ -193,7 +197,7 @@ def find_receipt(payment: PaymentData) -> dict[str, Any] | None:
     return None
 
 
-def _charge(payment: PaymentData) -> GatewayResult:
+def _charge(payment: PaymentData[PaymeAccount]) -> GatewayResult:
     """`receipts.pay` with the scanned code as `token`. Sent once, never again."""
     exchange = _rpc(
         payment,
@@ -215,7 +219,7 @@ def _charge(payment: PaymentData) -> GatewayResult:
     return _from_receipt(_receipt(exchange))
 
 
-def _check(payment: PaymentData) -> GatewayResult:
+def _check(payment: PaymentData[PaymeAccount]) -> GatewayResult:
     """`receipts.check` (state only); on a payment just found paid, `receipts.get` for the
     payer's phone and card. A payment whose receipt id we never wrote (its process died
     between Payme's answer and our record) is looked up by our account values."""
@@ -242,7 +246,7 @@ def _check(payment: PaymentData) -> GatewayResult:
     return state_result(state, payment.provider_payment_id)
 
 
-def _settle_after_polling(payment: PaymentData, last: GatewayResult) -> GatewayResult:
+def _settle_after_polling(payment: PaymentData[PaymeAccount], last: GatewayResult) -> GatewayResult:
     """After the window: a receipt still waiting (state 0) is cancelled, so a late pay
     cannot land. Any other pending state is left as it is (the register gets 110)."""
     if last.provider_status != str(WAITING):
@@ -262,7 +266,7 @@ def _settle_after_polling(payment: PaymentData, last: GatewayResult) -> GatewayR
     return cancelled
 
 
-def _submit_fiscal(payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
+def _submit_fiscal(payment: PaymentData[PaymeAccount], receipt: OfdReceipt) -> GatewayResult:
     """`receipts.set_fiscal_data` with the register's receipt, parsed from its OFD URL."""
     fiscal_data = {
         "status_code": 0,
@@ -297,7 +301,7 @@ def _submit_fiscal(payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
     )
 
 
-def _reverse(payment: PaymentData) -> GatewayResult:
+def _reverse(payment: PaymentData[PaymeAccount]) -> GatewayResult:
     """`receipts.cancel` of a paid receipt: queued for reversal (21), money goes back. One
     that never left us is a refusal: nothing was given back."""
     cancelled = _cancel(payment, not_sent_fails=True)
@@ -313,7 +317,9 @@ def _reverse(payment: PaymentData) -> GatewayResult:
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _rpc(payment: PaymentData, method: str, params: dict[str, Any], timeout: float) -> HttpExchange:
+def _rpc(
+    payment: PaymentData[PaymeAccount], method: str, params: dict[str, Any], timeout: float
+) -> HttpExchange:
     account: PaymeAccount = payment.account
     return http.send(
         provider=GATEWAY.name,
@@ -330,7 +336,7 @@ def _rpc(payment: PaymentData, method: str, params: dict[str, Any], timeout: flo
     )
 
 
-def _create(payment: PaymentData) -> GatewayResult:
+def _create(payment: PaymentData[PaymeAccount]) -> GatewayResult:
     exchange = _rpc(
         payment,
         "receipts.create",
@@ -353,7 +359,7 @@ def _create(payment: PaymentData) -> GatewayResult:
 
 
 def _on_receipt(
-    payment: PaymentData, method: str, *, not_sent_fails: bool = False
+    payment: PaymentData[PaymeAccount], method: str, *, not_sent_fails: bool = False
 ) -> tuple[HttpExchange, GatewayResult | None]:
     """Call `method` on the payment's receipt. A call that got no answer, or an error, says
     nothing about the receipt: then the second value is an UNKNOWN result to return (with
@@ -369,7 +375,7 @@ def _on_receipt(
     return exchange, None
 
 
-def _cancel(payment: PaymentData, *, not_sent_fails: bool = False) -> GatewayResult:
+def _cancel(payment: PaymentData[PaymeAccount], *, not_sent_fails: bool = False) -> GatewayResult:
     """`receipts.cancel`: SUCCESS when the receipt ended cancelled (50); a 21 means money
     had moved and is now being returned, which a person must know."""
     exchange, failed = _on_receipt(payment, "receipts.cancel", not_sent_fails=not_sent_fails)

@@ -135,13 +135,13 @@ class UzumGateway(BaseGateway):
         return charge + 2 * call + attempts * (interval + call)
 
     @journaled
-    def charge(self, payment: PaymentData) -> GatewayResult:
+    def charge(self, payment: PaymentData[UzumAccount]) -> GatewayResult:
         """`v2/payment` with the scanned code. Sent once; in process: its status after."""
         result = _charge_result(_send_charge(payment), repeat=False)
         return _settle_duplicate(payment, result)
 
     @journaled
-    def check(self, payment: PaymentData) -> GatewayResult:
+    def check(self, payment: PaymentData[UzumAccount]) -> GatewayResult:
         """What became of a payment: its status by Uzum's id; without one (the charge's
         answer was lost), the identical charge sent again once Uzum's 50 s window has shut
         on the first (section 10b)."""
@@ -158,7 +158,7 @@ class UzumGateway(BaseGateway):
         return _settle_duplicate(payment, result)
 
     @journaled
-    def reverse(self, payment: PaymentData) -> GatewayResult:
+    def reverse(self, payment: PaymentData[UzumAccount]) -> GatewayResult:
         """Full reversal by our order id and Uzum's payment id (Fast Pay has no partial one)."""
         account: UzumAccount = payment.account
         path = f"v2/payment/reversal/{quote(payment.transaction_id, safe='')}"
@@ -167,7 +167,9 @@ class UzumGateway(BaseGateway):
         return _operation_result(exchange, payment.provider_payment_id, done={"REVERSED"})
 
     @journaled
-    def submit_fiscal(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
+    def submit_fiscal(
+        self, payment: PaymentData[UzumAccount], receipt: OfdReceipt
+    ) -> GatewayResult:
         """`payment/fiscal`: the register's receipt URL, sent as it came."""
         account: UzumAccount = payment.account
         body = {
@@ -186,7 +188,7 @@ LABEL = GATEWAY.label
 # --- the charge ---------------------------------------------------------------------------
 
 
-def _send_charge(payment: PaymentData) -> HttpExchange:
+def _send_charge(payment: PaymentData[UzumAccount]) -> HttpExchange:
     """The charge request: byte for byte the same each time it is sent for one payment."""
     account: UzumAccount = payment.account
     body = {
@@ -259,7 +261,7 @@ def _declined_repeat(result: GatewayResult) -> GatewayResult:
     return replace(result, needs_attention=True, message=reason)
 
 
-def _settle_duplicate(payment: PaymentData, result: GatewayResult) -> GatewayResult:
+def _settle_duplicate(payment: PaymentData[UzumAccount], result: GatewayResult) -> GatewayResult:
     """A `DUPLICATED` answer names the earlier operation: ask its status."""
     if result.provider_status == "DUPLICATED" and result.provider_payment_id:
         return _status(payment.account, result.provider_payment_id)
