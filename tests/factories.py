@@ -29,9 +29,9 @@ _PATHS = {
 CLICK_SERVICE = {
     "service_id": "40012",
     "merchant_user_id": "12345",
-    "secret_key": "CLICK_SECRET_KEY",
+    "secret_key": "PROVIDER_SECRET_CLICK",
 }
-PAYME_CASHBOX = {"cashbox_id": "6f0c0e0a1b2c3d4e5f607182", "key": "PAYME_KEY"}
+PAYME_CASHBOX = {"cashbox_id": "6f0c0e0a1b2c3d4e5f607182", "key": "PROVIDER_SECRET_PAYME"}
 UZUM_SERVICE = {
     "service_id": "4012",
     "merchant_service_user_id": "8461",

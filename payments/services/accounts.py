@@ -19,10 +19,15 @@ from providers import registry
 
 logger = logging.getLogger(__name__)
 
-# What a secret field may name: the first register's two, as they always were, or one
-# kept under PROVIDER_SECRET_ (any other setting, such as SECRET_KEY, cannot be named).
-FIRST_REGISTER_SECRETS = frozenset({"CLICK_SECRET_KEY", "PAYME_KEY"})
+# What a secret field may name: one secret kept under PROVIDER_SECRET_ (any other setting,
+# such as SECRET_KEY, cannot be named). The first register's CLICK and Payme keys are named
+# so as well; a deployment may still give them as it always did (CLICK_SECRET_KEY,
+# PAYME_KEY), which is where they are read from when the PROVIDER_SECRET_ one is not set.
 SECRET_NAME = re.compile(r"PROVIDER_SECRET_[A-Z0-9_]+")
+FIRST_REGISTER_KEYS = {
+    "PROVIDER_SECRET_CLICK": "CLICK_SECRET_KEY",
+    "PROVIDER_SECRET_PAYME": "PAYME_KEY",
+}
 
 # Accounts change seldom and are read on every provider call: each process keeps what it
 # read for a few seconds. A change made in this process is seen at once.
@@ -37,12 +42,11 @@ class MissingSecret(LookupError):
 
 def secret(name: str) -> str:
     """The value of the environment secret `name`."""
-    if name in FIRST_REGISTER_SECRETS:
-        value = getattr(settings, name, "")
-    elif SECRET_NAME.fullmatch(name):
-        value = settings.PROVIDER_SECRETS.get(name, "")
-    else:
+    if not SECRET_NAME.fullmatch(name):
         raise MissingSecret(f"{name!r} is not a name a provider secret may have")
+    value = settings.PROVIDER_SECRETS.get(name, "")
+    if not value and name in FIRST_REGISTER_KEYS:
+        value = getattr(settings, FIRST_REGISTER_KEYS[name], "")
     if not value:
         raise MissingSecret(f"the environment has no {name}")
     return value
@@ -120,7 +124,7 @@ def values_problem(provider: str, values: Mapping[str, Any]) -> str | None:
         value = str(values.get(field.name) or field.default)
         if field.choices and value not in field.choices:
             return f"{field.label} must be one of {', '.join(field.choices)}"
-        if field.secret and not (value in FIRST_REGISTER_SECRETS or SECRET_NAME.fullmatch(value)):
+        if field.secret and not SECRET_NAME.fullmatch(value):
             return f"{field.label} must name an environment secret: PROVIDER_SECRET_<NAME>"
     placeholders = {
         f.name: "x" if f.secret else str(values.get(f.name) or f.default)

@@ -77,7 +77,8 @@ class ClickGateway(BaseGateway):
         return {
             "service_id": str(settings.CLICK_SERVICE_ID),
             "merchant_user_id": str(settings.CLICK_MERCHANT_USER_ID),
-            "secret_key": "CLICK_SECRET_KEY",
+            # Read from CLICK_SECRET_KEY where the deployment gives it so (accounts).
+            "secret_key": "PROVIDER_SECRET_CLICK",
         }
 
     def poll_schedule(self) -> tuple[int, float]:

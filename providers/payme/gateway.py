@@ -91,7 +91,8 @@ class PaymeGateway(BaseGateway):
         )
 
     def configured_account(self) -> dict[str, str]:
-        return {"cashbox_id": str(settings.PAYME_CASHBOX_ID), "key": "PAYME_KEY"}
+        # The key is read from PAYME_KEY where the deployment gives it so (accounts).
+        return {"cashbox_id": str(settings.PAYME_CASHBOX_ID), "key": "PROVIDER_SECRET_PAYME"}
 
     def poll_schedule(self) -> tuple[int, float]:
         """The recovery window: receipts.check this many times, this many seconds apart."""

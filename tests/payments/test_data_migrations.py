@@ -95,3 +95,27 @@ def test_0022_reasons_become_codes_and_back() -> None:
     assert {back.objects.get(pk=row.pk).reason for row in rows.values()} == set(said)
     restored = undone.get_model("payments", "OperatorAction").objects.get(pk=action.pk)
     assert restored.outcome == "Оплачен → Оплачен"
+
+
+def test_0023_the_first_registers_secrets_are_named_like_every_other() -> None:
+    before = migrate("0022_reasons_as_codes")
+    accounts = before.get_model("payments", "ProviderAccount")
+    click = accounts.objects.create(
+        provider="click",
+        name="CLICK 0023",
+        settings={"service_id": "1", "merchant_user_id": "2", "secret_key": "CLICK_SECRET_KEY"},
+    )
+    payme = accounts.objects.create(
+        provider="payme", name="Payme 0023", settings={"cashbox_id": "c", "key": "PAYME_KEY"}
+    )
+    other = accounts.objects.create(
+        provider="click",
+        name="CLICK shop 2",
+        settings={"service_id": "3", "merchant_user_id": "4", "secret_key": "PROVIDER_SECRET_B"},
+    )
+    after = migrate("0023_one_secret_naming").get_model("payments", "ProviderAccount")
+    assert after.objects.get(pk=click.pk).settings["secret_key"] == "PROVIDER_SECRET_CLICK"
+    assert after.objects.get(pk=payme.pk).settings["key"] == "PROVIDER_SECRET_PAYME"
+    assert after.objects.get(pk=other.pk).settings["secret_key"] == "PROVIDER_SECRET_B"
+    undone = migrate("0022_reasons_as_codes").get_model("payments", "ProviderAccount")
+    assert undone.objects.get(pk=click.pk).settings["secret_key"] == "CLICK_SECRET_KEY"
