@@ -3,13 +3,12 @@ hears of it) and `write` (changes, one or a batch), each change decided by
 `payments.states.decide` and recorded in the payment's timeline, with the journal rows of
 the exchanges that brought it in the same statement (on PostgreSQL) or transaction.
 
-A single change is first tried on the row as its caller read it, in one UPDATE that holds
-only if nobody wrote the row since; otherwise the row is read again under its lock
-(`select_for_update` inside `transaction.atomic`), decided again and written. A batch locks
-its rows at once (in id order, so two batches cannot deadlock), decides each on the row as
-it is, and writes them in a few statements whatever their number. Callers always continue
-with the rows it returns. Nothing else in the code saves, creates or updates a payment
-(tests/test_architecture.py holds it to that).
+Changes are first tried on the rows as their callers read them, in one UPDATE that holds
+only for a row nobody wrote since (on PostgreSQL one statement for a whole batch, with its
+journal rows and events); a change whose row was written meanwhile is made again under the
+row's lock (`select_for_update` inside `transaction.atomic`): read again, decided again and
+written. Callers always continue with the rows it returns. Nothing else in the code saves,
+creates or updates a payment (tests/test_architecture.py holds it to that).
 """
 
 import contextlib
@@ -137,86 +136,82 @@ def write(changes: list[Change]) -> list[Payment | IllegalTransitionError]:
     """Make these changes (one per payment) and return each one's row as written, or the
     error of a change the state machine refuses (someone settled that payment first): its
     exchanges are journaled all the same, and the others are made."""
-    if len(changes) == 1:
-        written = _write_one(changes[0])
-        outcomes: list[Payment | IllegalTransitionError] = [written]
-        moved = [] if isinstance(written, IllegalTransitionError) else [changes[0]]
-    else:
-        outcomes = _write_locked(changes)
-        moved = [c for c, o in zip(changes, outcomes, strict=True) if isinstance(o, Payment)]
-    rows = [o for c, o in zip(changes, outcomes, strict=True) if isinstance(o, Payment)]
+    outcomes: list[Payment | IllegalTransitionError | None] = list(_written_as_read(changes))
+    left = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    if left:
+        locked = _write_locked([changes[i] for i in left])
+        for i, outcome in zip(left, locked, strict=True):
+            outcomes[i] = outcome
+    done = [o for o in outcomes if o is not None]
+    rows = [o for o in done if isinstance(o, Payment)]
+    moved = [c for c, o in zip(changes, done, strict=True) if isinstance(o, Payment)]
     if any(c.status is not None or c.fiscal_status is not None for c in moved):
         signals.status_moved.send(sender=Payment, payments=rows)
-    return outcomes
+    return done
 
 
-def _write_one(change: Change) -> Payment | IllegalTransitionError:
-    with statements.atomic_together():
-        row = _change_as_read(change)
-    if row is not None:
-        return row
-    with transaction.atomic():
-        # Someone wrote the payment since it was read: read again under its lock, decided
-        # again on the row as it is now.
-        locked = Payment.objects.select_for_update().get(pk=change.payment.pk)
-        journal(locked, change.exchanges)
-        decided = _decide(locked, change)
+def _written_as_read(changes: list[Change]) -> list[Payment | None]:
+    """The changes made on the payments as their callers read them, each written only if
+    nobody wrote its row since (its `updated_at`, which every write sets, and its statuses
+    are still those read), with its journal rows and its event: on PostgreSQL one guarded
+    statement for them all, instead of a lock, a read and a write. Each change's row as
+    written, or None, having written nothing of it, when its row was written meanwhile or
+    the change does not follow from what was read: it is then made under the row's lock."""
+    made: list[tuple[int, Payment, list[str], dict[str, Any]]] = []
+    children: list[ProviderExchange | PaymentEvent] = []
+    for i, change in enumerate(changes):
+        read = change.payment
+        if read.pk is None or read.updated_at is None:
+            continue
+        row = copy.copy(read)
+        decided = _decide(row, change)
         if isinstance(decided, states.Illegal):
-            return IllegalTransitionError(locked, decided)
-        event, names = _applied(locked, change, decided)
-        statements.update(locked, names)
+            continue
+        event, names = _applied(row, change, decided)
+        as_read = {
+            "updated_at": read.updated_at,
+            "status": read.status,
+            "fiscal_status": read.fiscal_status,
+        }
+        made.append((i, row, names, as_read))
+        children += _journal_rows([(row, change.exchanges)])
         if event is not None:
-            statements.insert([event])
-        return locked
-
-
-def _change_as_read(change: Change) -> Payment | None:
-    """The change made on the payment as its caller read it, written only if nobody wrote
-    the row since (its `updated_at`, which every write sets, and its statuses are still
-    those read), with its journal rows and its event: one guarded UPDATE instead of a lock,
-    a read and a write, in the common case. None, having written nothing, when the row was
-    written meanwhile or the change does not follow from what was read: it is then made
-    under the row's lock."""
-    read = change.payment
-    if read.pk is None or read.updated_at is None:
-        return None
-    row = copy.copy(read)
-    decided = _decide(row, change)
-    if isinstance(decided, states.Illegal):
-        return None
-    event, names = _applied(row, change, decided)
-    as_read = {
-        "updated_at": read.updated_at,
-        "status": read.status,
-        "fiscal_status": read.fiscal_status,
-    }
-    journaled = _journal_rows([(row, change.exchanges)])
-    new_rows = [*journaled, event] if event is not None else journaled
-    if not statements.update_with(row, names, where=as_read, children=new_rows):
-        return None
-    metrics.observe_exchanges(change.exchanges)
-    return row
+            children.append(event)
+    written_rows: list[Payment | None] = [None] * len(changes)
+    if not made:
+        return written_rows
+    # Every row writes the fields any of them changes: the others as they were read, which
+    # the guard says they still are.
+    names = sorted({name for _, _, theirs, _ in made for name in theirs})
+    with statements.atomic_together():
+        written = statements.update_many_with(
+            [row for _, row, _, _ in made],
+            names,
+            where=[as_read for _, _, _, as_read in made],
+            children=children,
+            link="payment",
+        )
+    for i, row, _, _ in made:
+        if row.pk in written:
+            written_rows[i] = row
+            metrics.observe_exchanges(changes[i].exchanges)
+    return written_rows
 
 
 def _write_locked(changes: list[Change]) -> list[Payment | IllegalTransitionError]:
-    """Several changes in one transaction of a few statements whatever their number: the
-    rows locked at once (in id order), then the journal rows, the rows and the events each
-    written in one statement."""
+    """Changes whose rows were written since their callers read them: in one transaction,
+    the rows read again under their locks (in id order, so two writers cannot deadlock),
+    each change decided again on its row as it is now, and written with its journal rows
+    and event, a few statements whatever their number."""
     outcomes: list[Payment | IllegalTransitionError] = []
     with transaction.atomic():
-        # What the rules read of each row, as it is under the lock, onto copies of the rows
-        # the changes were made from: the rest of a row is not read again, nor written but
-        # for the fields a change writes.
-        now = statements.lock(Payment, sorted(c.payment.pk for c in changes), _AS_LOCKED)
-        rows = {}  # copies: the callers' rows stay as they read them if this fails
-        for change in changes:
-            row = rows[change.payment.pk] = copy.copy(change.payment)
-            for name, value in zip(_AS_LOCKED, now[row.pk], strict=True):
-                setattr(row, name, value)
-        journal_many([(rows[c.payment.pk], c.exchanges) for c in changes])
+        keys = sorted(change.payment.pk for change in changes)
+        locked = Payment.objects.select_for_update().filter(pk__in=keys).order_by("pk")
+        now = {row.pk: row for row in locked}
+        rows = [now[change.payment.pk] for change in changes]
+        journal_many([(row, c.exchanges) for row, c in zip(rows, changes, strict=True)])
         events, written, changed = [], set(), []
-        for change in changes:
-            row = rows[change.payment.pk]
+        for row, change in zip(rows, changes, strict=True):
             decided = _decide(row, change)
             if isinstance(decided, states.Illegal):
                 outcomes.append(IllegalTransitionError(row, decided))
@@ -227,20 +222,11 @@ def _write_locked(changes: list[Change]) -> list[Payment | IllegalTransitionErro
             written.update(names)
             if event is not None:
                 events.append(event)
+        # The rows were read whole under their locks: the fields one change does not
+        # write are written as they are.
         statements.update_many(changed, sorted(written))
         statements.insert(events)
     return outcomes
-
-
-# What `_decide` reads of a row, and what its writer must not take from a stale copy.
-_AS_LOCKED = (
-    "status",
-    "fiscal_status",
-    "reversal_sent_at",
-    "qr_code",
-    "needs_attention",
-    "updated_at",
-)
 
 
 def _decide(row: Payment, change: Change) -> states.Decided | states.Illegal:

@@ -158,37 +158,6 @@ def _from_database(db: BaseDatabaseWrapper, fields: list[Field], found: Sequence
     return values
 
 
-def lock(model: type[Model], keys: Sequence[Any], names: tuple[str, ...]) -> dict[Any, list]:
-    """Lock the rows of `model` with these primary keys (in key order, so two lockers
-    cannot deadlock) and read these fields of each, as the ORM would give them: a key's
-    values by key. A row not there is not in the answer. Cheaper than the ORM's
-    `select_for_update()` of whole rows, which builds a model instance of every column."""
-    if not keys:
-        return {}
-    db = _database()
-    fields = [_pk(model), *(_field(model, name) for name in names)]
-    sql = _lock_sql(model, names, db.features.has_select_for_update)
-    found: dict[Any, list] = {}
-    with db.cursor() as cursor:
-        for start in range(0, len(keys), MAX_PARAMETERS):
-            some = list(keys[start : start + MAX_PARAMETERS])
-            cursor.execute(sql.replace("%s", ", ".join(["%s"] * len(some)), 1), some)
-            for row in cursor.fetchall():
-                key, *values = _from_database(db, fields, row)
-                found[key] = values
-    return found
-
-
-@functools.cache
-def _lock_sql(model: type[Model], names: tuple[str, ...], for_update: bool) -> str:
-    quote = _database().ops.quote_name
-    key = quote(_column(_pk(model)))
-    columns = ", ".join([key, *(quote(_column(_field(model, name))) for name in names)])
-    lock = " FOR UPDATE" if for_update else ""
-    table = quote(model._meta.db_table)
-    return f"SELECT {columns} FROM {table} WHERE {key} IN (%s) ORDER BY {key}{lock}"
-
-
 def update(row: Model, names: Iterable[str], *, where: Mapping[str, Any] | None = None) -> bool:
     """Write these fields of the row (and its `auto_now` ones); with `where`, only if the
     row still holds those values then. True when the row was written."""
@@ -258,6 +227,108 @@ def update_with(
     for child, key in zip(children, keys[1:], strict=True):
         _keyed(db, child, key)
     return True
+
+
+def update_many_with(
+    rows: Sequence[Model],
+    names: Iterable[str],
+    *,
+    where: Sequence[Mapping[str, Any]],
+    children: Sequence[Model],
+    link: str,
+) -> set[Any]:
+    """The guarded `update` of several rows of one model (`where[i]` guards `rows[i]`,
+    every guard naming the same fields), and new rows pointing to them through their
+    foreign key `link`, each inserted only if its row was written: on PostgreSQL one
+    statement whatever their number. The keys of the rows written."""
+    if len(rows) == 1:
+        return (
+            {rows[0].pk}
+            if update_with(rows[0], names, where=where[0], children=children)
+            else set()
+        )
+    db = _database()
+    if not together():
+        written = {
+            row.pk
+            for row, guard in zip(rows, where, strict=True)
+            if update(row, names, where=guard)
+        }
+        kept = [child for child in children if _linked_key(child, link) in written]
+        for kind in dict.fromkeys(type(child) for child in kept):
+            insert([child for child in kept if type(child) is kind])
+        return written
+    model = type(rows[0])
+    guards = tuple(where[0]) if where else ()
+    fields, _ = _update_sql(model, tuple(names), (), db.vendor)
+    kinds = tuple(dict.fromkeys(type(child) for child in children))
+    sql = _update_many_with_sql(model, tuple(f.name for f in fields), guards, kinds, link)
+    columns = [
+        [
+            *_values(db, row, fields, adding=False),
+            *(_prepared(db, model, name, guard[name]) for name in guards),
+            row.pk,
+        ]
+        for row, guard in zip(rows, where, strict=True)
+    ]
+    params: list[Any] = [list(column) for column in zip(*columns, strict=True)]
+    for kind in kinds:
+        theirs = [child for child in children if type(child) is kind]
+        given = [
+            _values(db, child, _insert_sql(kind, db.vendor)[0], adding=True) for child in theirs
+        ]
+        params += [list(column) for column in zip(*given, strict=True)]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {key for (key,) in cursor.fetchall()}
+
+
+def _linked_key(child: Model, link: str) -> Any:
+    return getattr(child, _foreign_key(type(child), link).attname)
+
+
+@functools.cache
+def _update_many_with_sql(
+    model: type[Model],
+    names: tuple[str, ...],
+    guards: tuple[str, ...],
+    children: tuple[type[Model], ...],
+    link: str,
+) -> str:
+    """PostgreSQL's `update_many_with`: one WITH whose text depends only on what is
+    written, never on how many rows. The update takes one array per written field, per
+    guard and of the keys; each child model's insert one array per column, keeping the
+    rows whose link is among the keys written."""
+    db = _database()
+    quote = db.ops.quote_name
+    table = quote(model._meta.db_table)
+    key = quote(_column(_pk(model)))
+    written = [_field(model, name) for name in names]
+    guarded = [_field(model, name) for name in guards]
+    aliases = [f"v{i}" for i in range(len(written))]
+    guard_aliases = [f"g{i}" for i in range(len(guarded))]
+    assignments = ", ".join(
+        f"{quote(_column(f))} = given.{alias}" for f, alias in zip(written, aliases, strict=True)
+    )
+    conditions = [f"{table}.{key} = given.k"] + [
+        f"{table}.{quote(_column(f))} = given.{alias}"
+        for f, alias in zip(guarded, guard_aliases, strict=True)
+    ]
+    arrays = _arrays(db, [*written, *guarded, _pk(model)])
+    parts = [
+        f"written AS (UPDATE {table} SET {assignments}"
+        f" FROM UNNEST({', '.join(arrays)}) AS given({', '.join([*aliases, *guard_aliases, 'k'])})"
+        f" WHERE {' AND '.join(conditions)} RETURNING {table}.{key})"
+    ]
+    for number, child in enumerate(children):
+        fields, head, _ = _insert_sql(child, db.vendor)
+        columns = [f"c{i}" for i in range(len(fields))]
+        linked = columns[fields.index(_foreign_key(child, link))]
+        parts.append(
+            f"c{number} AS ({head} SELECT * FROM UNNEST({', '.join(_arrays(db, fields))})"
+            f" AS given({', '.join(columns)}) WHERE given.{linked} IN (SELECT {key} FROM written))"
+        )
+    return f"WITH {', '.join(parts)} SELECT {key} FROM written"
 
 
 def _run_together(

@@ -244,6 +244,50 @@ def test_changes_in_one_batch_are_each_what_change_payment_makes() -> None:
     assert settled_first.status == PaymentStatus.FAILED
 
 
+def test_a_batch_of_rows_as_read_is_one_statement_without_a_lock() -> None:
+    rows = [make_payment(status=PaymentStatus.UNKNOWN) for _ in range(3)]
+    said = Exchange(provider="click", operation="payment/status", method="GET", url="u")
+    changes = [
+        store.Change(row, "reconcile", PaymentStatus.PAID, exchanges=(said,)) for row in rows
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = store.write(changes)
+    sql = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]  # the test's transaction
+    assert not [text for text in sql if text.startswith("SELECT") or "FOR UPDATE" in text]
+    if connection.vendor == "postgresql":
+        assert len(sql) == 1, sql  # the rows, their journal rows and their events
+    assert [o.status for o in outcomes] == [PaymentStatus.PAID] * 3
+    for row in rows:
+        assert row.events.filter(to_status=PaymentStatus.PAID).count() == 1
+        assert row.exchanges.filter(operation="payment/status").count() == 1
+
+
+def test_a_batch_row_written_since_it_was_read_is_decided_again_as_it_is_now() -> None:
+    """Of a batch read at once, one row was settled meanwhile and another changed in a way
+    that still allows the change: the first is refused, the second written on the row as
+    it is (its new note kept), the third as read."""
+    settled, noted, untouched = [make_payment(status=PaymentStatus.UNKNOWN) for _ in range(3)]
+    change_payment(
+        Payment.objects.get(pk=settled.pk), status=PaymentStatus.PAID, reason="by another"
+    )
+    change_payment(Payment.objects.get(pk=noted.pk), reason="note", provider_message="look")
+    said = Exchange(provider="click", operation="payment/status", method="GET", url="u")
+    changes = [
+        store.Change(row, "reconcile", PaymentStatus.FAILED, exchanges=(said,))
+        for row in (settled, noted, untouched)
+    ]
+    refused, failed, as_read = store.write(changes)
+    assert isinstance(refused, IllegalTransitionError)
+    settled.refresh_from_db()
+    assert settled.status == PaymentStatus.PAID  # their word stands
+    assert not settled.events.filter(to_status=PaymentStatus.FAILED).exists()
+    noted.refresh_from_db()
+    assert (noted.status, noted.provider_message) == (PaymentStatus.FAILED, "look")
+    assert Payment.objects.get(pk=untouched.pk).status == PaymentStatus.FAILED
+    for row in (settled, noted, untouched):
+        assert row.exchanges.filter(operation="payment/status").count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_changes_in_the_locked_path_at_once_take_turns(monkeypatch) -> None:
     """Both writers forced past the guarded write into the locked path at the same moment:
@@ -253,7 +297,7 @@ def test_two_changes_in_the_locked_path_at_once_take_turns(monkeypatch) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("SQLite takes one writer at a time anyway; the lock is proven on PostgreSQL")
     payment = make_payment(status=PaymentStatus.PROCESSING)
-    monkeypatch.setattr(store, "_change_as_read", lambda change: None)
+    monkeypatch.setattr(store, "_written_as_read", lambda changes: [None] * len(changes))
     # Each waits, having read the row, for the other to have read it too: under the lock the
     # other cannot, the wait times out and the first goes on alone.
     both_read = threading.Barrier(2)

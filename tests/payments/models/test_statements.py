@@ -8,7 +8,14 @@ from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from payments.models import Payment, PaymentEvent, PaymentStatus, RegisterKey, statements
+from payments.models import (
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    ProviderExchange,
+    RegisterKey,
+    statements,
+)
 from payments.selectors import key_digest
 from tests.factories import make_payment, shop_register
 
@@ -185,3 +192,62 @@ def test_update_with_writes_its_children_only_with_the_row() -> None:
         (made.pk, "with the row")
     ]
     assert Payment.objects.get(pk=payment.pk).provider_message == "answered"
+
+
+def test_update_many_with_writes_the_rows_that_hold_their_guard_and_only_their_children() -> None:
+    rows = [make_payment(status=PaymentStatus.PROCESSING) for _ in range(3)]
+    Payment.objects.filter(pk=rows[1].pk).update(status=PaymentStatus.PAID)  # since read
+    earlier = set(PaymentEvent.objects.values_list("pk", flat=True))
+    for number, row in enumerate(rows):
+        row.provider_message = f"answer {number}"
+    children = [
+        PaymentEvent(payment=row, reason=f"step {number}") for number, row in enumerate(rows)
+    ]
+    children.append(
+        ProviderExchange(
+            payment=rows[2], provider="click", operation="check", method="GET", url="u"
+        )
+    )
+    with statements.atomic_together():
+        written = statements.update_many_with(
+            rows,
+            ["provider_message"],
+            where=[{"status": PaymentStatus.PROCESSING}] * 3,
+            children=children,
+            link="payment",
+        )
+    assert written == {rows[0].pk, rows[2].pk}
+    messages = dict(Payment.objects.filter(pk__in=written).values_list("pk", "provider_message"))
+    assert messages == {rows[0].pk: "answer 0", rows[2].pk: "answer 2"}
+    assert Payment.objects.get(pk=rows[1].pk).provider_message == ""
+    added = PaymentEvent.objects.exclude(pk__in=earlier)
+    assert sorted(added.values_list("payment_id", "reason")) == [
+        (rows[0].pk, "step 0"),
+        (rows[2].pk, "step 2"),
+    ]
+    assert list(ProviderExchange.objects.values_list("payment_id", flat=True)) == [rows[2].pk]
+
+
+@on_postgresql
+def test_update_many_with_is_one_statement_of_the_same_text_whatever_its_size() -> None:
+    sent: list[str] = []
+
+    def note(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    for size in (2, 200):
+        rows = [make_payment(status=PaymentStatus.PROCESSING) for _ in range(size)]
+        events = [PaymentEvent(payment=row, reason="r") for row in rows]
+        with connection.execute_wrapper(note):
+            written = statements.update_many_with(
+                rows,
+                ["provider_message"],
+                where=[{"status": PaymentStatus.PROCESSING}] * size,
+                children=events,
+                link="payment",
+            )
+        assert written == {row.pk for row in rows}
+    first, second = sent
+    assert first == second
+    assert PaymentEvent.objects.filter(reason="r").count() == 202
