@@ -202,7 +202,7 @@ def _write_locked(changes: list[Change]) -> list[Payment | IllegalTransitionErro
     """Changes whose rows were written since their callers read them: in one transaction,
     the rows read again under their locks (in id order, so two writers cannot deadlock),
     each change decided again on its row as it is now, and written with its journal rows
-    and event, a few statements whatever their number."""
+    and event, a few statements whatever their number (rare: someone else wrote them)."""
     outcomes: list[Payment | IllegalTransitionError] = []
     with transaction.atomic():
         keys = sorted(change.payment.pk for change in changes)

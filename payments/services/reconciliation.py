@@ -2,8 +2,8 @@
 
 Provider lookups run in a bounded pool of threads that never touch the database
 (`payments.services.asking`); every write happens in the calling thread through the store,
-a batch of answers per transaction: the final ones written together (their rows locked at
-once), the rest one at a time, each decided by `payments.states` on the row as it is.
+a batch of answers per transaction: the final ones written together (one guarded statement
+on PostgreSQL), the rest one at a time, each decided by `payments.states` on the row as it is.
 """
 
 import logging
@@ -256,7 +256,7 @@ def _ask_all(
     def write() -> None:
         # One transaction per batch: on PostgreSQL a commit waits for the disk, and one
         # per payment would make the writing, not the asking, what takes the time. The
-        # final answers are written together, a few statements for the whole batch; the
+        # final answers are written together, one statement for the whole batch; the
         # rest one payment at a time, each in a savepoint of its own: one that fails is
         # flagged, the others go on.
         with transaction.atomic():
