@@ -169,6 +169,7 @@ class State:
     status: str
     fiscal_status: str
     reversal_in_flight: bool = False
+    needs_attention: bool = False
     # A QR payment: once paid, it waits for the register's fiscal receipt.
     takes_receipt: bool = False
 
@@ -184,18 +185,26 @@ class Intended:
 
 @dataclass(frozen=True)
 class Decided:
-    """The change as it will be made: the statuses it moves (None: unchanged), every field
-    to write (the statuses' own included), and whether it is a step of the timeline."""
+    """The change as it will be made: the statuses it moves (None: unchanged), whether it
+    sets or clears the payment's need of a person (None: neither), every field to write
+    (the statuses' own included), and whether it is a step of the timeline."""
 
     from_status: str | None
     to_status: str | None
     from_fiscal: str | None
     to_fiscal: str | None
     fields: dict[str, Any]
+    flagged: bool | None = None
 
     @property
     def moves(self) -> bool:
         return self.to_status is not None or self.to_fiscal is not None
+
+    @property
+    def is_step(self) -> bool:
+        """A step of the timeline: a status moves, or a person is (no longer) needed, and
+        the timeline keeps why."""
+        return self.moves or self.flagged is not None
 
 
 @dataclass(frozen=True)
@@ -235,7 +244,9 @@ def decide(state: State, intended: Intended, *, now: datetime) -> Decided | Ille
             return Illegal("fiscal_status", state.fiscal_status, fiscal)
         from_fiscal, to_fiscal = state.fiscal_status, fiscal
         fields["fiscal_status"] = fiscal
-    return Decided(from_status, to_status, from_fiscal, to_fiscal, fields)
+    flag = fields.get("needs_attention")
+    flagged = bool(flag) if flag is not None and bool(flag) != state.needs_attention else None
+    return Decided(from_status, to_status, from_fiscal, to_fiscal, fields, flagged)
 
 
 # --- the fiscal claim ----------------------------------------------------------------------

@@ -234,6 +234,7 @@ def _decide(row: Payment, change: Change) -> states.Decided | states.Illegal:
         status=row.status,
         fiscal_status=row.fiscal_status,
         reversal_in_flight=row.reversal_sent_at is not None,
+        needs_attention=row.needs_attention,
         takes_receipt=row.qr_code is not None,
     )
     intended = states.Intended(change.status, change.fiscal_status, change.fields)
@@ -244,10 +245,10 @@ def _applied(
     row: Payment, change: Change, decided: states.Decided
 ) -> tuple[PaymentEvent | None, list[str]]:
     """The decided change made on the row in memory: the step of the timeline it makes
-    (None when neither status moves) and the fields to write."""
+    (None when it is none: `Decided.is_step`) and the fields to write."""
     for name, value in decided.fields.items():
         setattr(row, name, value)
-    if not decided.moves:
+    if not decided.is_step:
         return None, [*decided.fields]
     why = reason_of(change.reason)
     event = PaymentEvent(
@@ -259,6 +260,7 @@ def _applied(
         to_status=decided.to_status or "",
         from_fiscal_status=decided.from_fiscal or "",
         to_fiscal_status=decided.to_fiscal or "",
+        flagged=decided.flagged,
     )
     return event, [*decided.fields]
 

@@ -108,6 +108,11 @@ def _change(event: PaymentEvent) -> str:
         was = label_of(FiscalStatus, event.from_fiscal_status)
         now = label_of(FiscalStatus, event.to_fiscal_status)
         parts.append(fiscal % {"was": was, "now": now})
+    if event.flagged is not None:
+        flag = (
+            gettext("needs attention") if event.flagged else gettext("attention no longer needed")
+        )
+        parts.append(flag)
     return "; ".join(parts) or gettext("details recorded")
 
 

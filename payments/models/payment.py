@@ -311,7 +311,8 @@ class Payment(models.Model):
 
 
 class PaymentEvent(models.Model):
-    """One change of a payment's status or fiscal status: the payment's timeline."""
+    """One change of a payment's status or fiscal status, or of its need of a person: the
+    payment's timeline."""
 
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, related_name="events", verbose_name=_("payment")
@@ -324,6 +325,8 @@ class PaymentEvent(models.Model):
     to_fiscal_status = models.CharField(
         _("to fiscal status"), max_length=16, blank=True, default=""
     )
+    # True: the change asked for a person; False: it said none is needed any more.
+    flagged = models.BooleanField(_("needs attention"), null=True, blank=True, default=None)
     actor = models.CharField(
         _("actor"), max_length=150, default="system", help_text=_("Who or what changed it.")
     )

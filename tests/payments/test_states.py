@@ -52,10 +52,24 @@ def test_paid_stamps_the_time_takes_the_flag_off_and_waits_for_a_receipt() -> No
 
 
 def test_fields_alone_are_no_step_of_the_timeline() -> None:
-    decided = decide(State(Status.PAID, Fiscal.PENDING), fields={"needs_attention": True})
+    decided = decide(State(Status.PAID, Fiscal.PENDING), fields={"provider_message": "ok"})
     assert isinstance(decided, Decided)
     assert not decided.moves
-    assert decided.fields == {"needs_attention": True}
+    assert not decided.is_step
+    assert decided.fields == {"provider_message": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("flagged_now", "wanted", "step"),
+    [(False, True, True), (True, False, False), (True, True, None), (False, False, None)],
+)
+def test_a_person_asked_for_or_let_go_is_a_step_of_the_timeline(flagged_now, wanted, step) -> None:
+    state = State(Status.UNKNOWN, Fiscal.NOT_REQUIRED, needs_attention=flagged_now)
+    decided = decide(state, fields={"needs_attention": wanted})
+    assert isinstance(decided, Decided)
+    assert not decided.moves
+    assert decided.flagged is step
+    assert decided.is_step is (step is not None)
 
 
 def test_a_submitted_receipt_stays_submitted() -> None:

@@ -57,6 +57,22 @@ def test_fiscal_status_cannot_leave_submitted() -> None:
         change_payment(payment, fiscal_status=FiscalStatus.FAILED, reason="x")
 
 
+def test_a_flag_set_or_cleared_is_a_step_with_its_reason_and_a_flag_kept_is_none() -> None:
+    payment = make_payment(status=PaymentStatus.UNKNOWN)
+    steps = payment.events.count()
+    why = because(Code.FLAGGED, note="still unknown")
+    payment = change_payment(payment, reason=why, actor="reconcile", needs_attention=True)
+    payment = change_payment(payment, reason=why, actor="reconcile", needs_attention=True)
+    payment = change_payment(payment, reason="by_hand", actor="anna", needs_attention=False)
+    added = list(payment.events.all()[steps:])
+    assert [(e.flagged, e.reason, e.actor) for e in added] == [
+        (True, "flagged", "reconcile"),
+        (False, "by_hand", "anna"),
+    ]
+    assert added[0].reason_data == {"note": "still unknown"}
+    assert (added[0].from_status, added[0].to_status) == ("", "")
+
+
 def test_same_status_only_writes_fields_without_an_event() -> None:
     payment = make_payment(status=PaymentStatus.PROCESSING)
     events = payment.events.count()
@@ -215,6 +231,7 @@ def test_changes_in_one_batch_are_each_what_change_payment_makes() -> None:
         ),
     ]
     before = {p.pk: p.updated_at for p in open_ones}
+    steps_before = open_ones[2].events.count()
     outcomes = store.write(changes)
 
     paid, failed, refused, flagged = outcomes
@@ -238,7 +255,9 @@ def test_changes_in_one_batch_are_each_what_change_payment_makes() -> None:
     )
     last = paid.events.last()
     assert (last.reason, last.reason_data) == ("reconcile", {"outcome": "success"})
-    assert flagged.events.count() == open_ones[2].events.count()  # no step: no event
+    flag = flagged.events.last()  # a person is asked for: a step, with why
+    assert flagged.events.count() == steps_before + 1
+    assert (flag.reason, flag.flagged, flag.to_status) == ("flag", True, "")
     assert paid.exchanges.get().operation == "payment/status"
     settled_first.refresh_from_db()
     assert settled_first.status == PaymentStatus.FAILED

@@ -7,7 +7,9 @@ from django.utils import translation
 
 from payments.admin.story import reason_text, story_of
 from payments.models import OperatorAction, Payment
-from tests.factories import operator
+from payments.reasons import Code, because
+from payments.store import change_payment
+from tests.factories import make_payment, operator
 from tests.helpers import post_json
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +98,12 @@ def test_the_page_shows_the_story(client, api, click) -> None:
     page = client.get(reverse("admin:payments_payment_change", args=[charged.pk])).content.decode()
     assert 'id="story"' in page
     assert page.count('class="moment ') == len(story_of(charged)) == 3
+
+
+def test_a_flag_reads_as_a_step_with_its_reason() -> None:
+    payment = make_payment(status="unknown")
+    why = because(Code.FLAGGED, note="still unknown")
+    change_payment(payment, reason=why, actor="reconcile", needs_attention=True)
+    with translation.override("ru"):
+        step = story_of(Payment.objects.get(pk=payment.pk))[-1]
+    assert (step.what, step.words) == ("требует внимания", "помечен: still unknown")
