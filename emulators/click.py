@@ -17,6 +17,12 @@ table is in docs/emulators.md:
     9909      confirmation mode: waits for click_pass/confirm (cancelled after the window)
     9910CCCC  declined with error_code -CCCC and a payment id; status says the same
     9911      declined answer with a payment id, yet the status says paid
+    9912      paid, but filed under the previous reporting month: its reversals are refused
+
+A reversal gives the whole payment back (`payment/reversal`), a partial reversal a part
+(`payment/partial_reversal`, the amount in soum in the path); both only in the payment's
+reporting month (on the first day of a month, the previous one's too), never more than is
+left. A payment given back whole reads as status -2.
 
 Run: python -m emulators.click --port 8101
 """
@@ -42,6 +48,9 @@ NOT_FOUND = -404  # the emulator's own code: CLICK publishes no list of Merchant
 CODE_ALREADY_USED = -400
 CANCELLED_UNCONFIRMED = -1
 REVERSED = -2
+# The emulator's own codes for a refused reversal: CLICK publishes no list of them.
+NOT_REVERSIBLE = -1
+OUTSIDE_MONTH = -406
 
 
 def digest(timestamp: int, secret_key: str) -> str:
@@ -61,6 +70,8 @@ class EmulatedPayment:
     status: int
     confirm_mode: int = 0
     polls_until_paid: int = 0
+    reversed_amount: Decimal = Decimal(0)  # soum given back so far
+    month: str = ""  # the reporting month it is filed under, "YYYY-MM"
     ofd_qrcode: str = ""
     phone_number: str = "998901234567"
     card_number: str = "986011******4410"
@@ -117,7 +128,8 @@ class ClickEmulator(MerchantServices):
             self.counters.received(
                 f"{method} {route}",
                 is_charge=(method, route) == ("POST", "click_pass/payment"),
-                is_reversal=method == "DELETE" and route.startswith("payment/reversal/"),
+                is_reversal=method == "DELETE"
+                and route.startswith(("payment/reversal/", "payment/partial_reversal/")),
             )
         services = self._authorized(headers.get("auth", ""))
         if not services:
@@ -141,7 +153,9 @@ class ClickEmulator(MerchantServices):
         if method == "GET" and parts[:2] == ["payment", "status_by_mti"] and len(parts) >= 4:
             return self._status_by_mti(parts[3], parts[4] if len(parts) > 4 else "")
         if method == "DELETE" and parts[:2] == ["payment", "reversal"] and len(parts) == 4:
-            return self._reverse(parts[3])
+            return self._reverse(parts[3], None)
+        if method == "DELETE" and parts[:2] == ["payment", "partial_reversal"] and len(parts) == 5:
+            return self._reverse(parts[3], parts[4])
         if method == "GET" and parts[:2] == ["payment", "ofd_data"] and len(parts) == 4:
             return self._ofd_data(parts[3])
         return Reply(404, {"error_code": -404, "error_note": f"No route {method} {route}"})
@@ -201,6 +215,8 @@ class ClickEmulator(MerchantServices):
                 self.counters.charged(otp, account=str(payment.service_id))
             if scenario == "9911":
                 return Reply(body=self._payment_answer(payment, -5017, "Отказ"))
+            if scenario == "9912":
+                payment.month = _previous_month(payment.month)
             if scenario == "9902":
                 payment.status = 1
                 payment.polls_until_paid = leading_number(argument, 1, default=2)
@@ -235,6 +251,7 @@ class ClickEmulator(MerchantServices):
             day=datetime.fromtimestamp(now, TASHKENT).date().isoformat(),
             created=now,
             status=2,
+            month=datetime.fromtimestamp(now, TASHKENT).strftime("%Y-%m"),
         )
         self.payments[payment.payment_id] = payment
         self._by_code[otp] = payment
@@ -298,14 +315,30 @@ class ClickEmulator(MerchantServices):
             "payment_status": payment.status,
         }
 
-    def _reverse(self, payment_id: str) -> Reply:
+    def _reverse(self, payment_id: str, soum: str | None) -> Reply:
+        """The whole payment back (`soum` None), or that part of it."""
         with self._lock:
             payment = self._find(payment_id)
             if payment is None:
                 return Reply(body={"error_code": NOT_FOUND, "error_note": "Платёж не найден"})
-            if payment.status != 2:
-                return Reply(body={"error_code": -1, "error_note": "Платёж не может быть отменён"})
-            payment.status = REVERSED
+            try:
+                amount = payment.amount if soum is None else Decimal(soum)
+            except InvalidOperation:
+                return Reply(body={"error_code": -400, "error_note": "Неверная сумма"})
+            left = payment.amount - payment.reversed_amount
+            whole_refused = soum is None and payment.reversed_amount > 0
+            if payment.status != 2 or whole_refused or not 0 < amount <= left:
+                refused = {
+                    "error_code": NOT_REVERSIBLE,
+                    "error_note": "Платёж не может быть отменён",
+                }
+                return Reply(body=refused)
+            if not _in_reporting_window(payment.month):
+                note = "Отмена возможна только в текущем отчётном месяце"
+                return Reply(body={"error_code": OUTSIDE_MONTH, "error_note": note})
+            payment.reversed_amount += amount
+            if payment.reversed_amount == payment.amount:
+                payment.status = REVERSED
             self.counters.reversed(payment.otp_data)
             return Reply(
                 body={"error_code": 0, "error_note": "Успешно", "payment_id": payment.payment_id}
@@ -342,6 +375,19 @@ class ClickEmulator(MerchantServices):
         unconfirmed = payment.confirm_mode == 1 and payment.status == 1
         if unconfirmed and time.time() - payment.created > self.confirm_window:
             payment.status = CANCELLED_UNCONFIRMED
+
+
+def _previous_month(month: str) -> str:
+    year, number = (int(part) for part in month.split("-"))
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+
+
+def _in_reporting_window(month: str) -> bool:
+    """CLICK reverses payments of the current reporting month; on the first day of a month,
+    the previous month's too."""
+    today = datetime.now(TASHKENT)
+    current = today.strftime("%Y-%m")
+    return month == current or (today.day == 1 and month == _previous_month(current))
 
 
 SECRET_VARIABLE = "CLICK_EMULATOR_SECRET_KEY"

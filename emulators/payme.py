@@ -19,6 +19,9 @@ table is in docs/emulators.md:
     9811       connection reset, nothing paid
     9812       pay answers error -32400 (system error), yet the receipt is paid
 
+receipts.cancel of a paid receipt queues it for reversal (state 21) and gives the money
+back `reversal_seconds` later (state 50, read by check, get or cancel).
+
 By amount, for receipts.create: less than 100 tiyin is refused (-31611, below the
 minimum); an amount ending in 0404 makes the receipt but loses the answer; one ending in
 0505 is HTTP 500 and makes nothing.
@@ -93,7 +96,9 @@ class PaymeEmulator:
         cashbox_id: str = "5e730e8e0b852a417aa49ceb",
         key: str = "EMULATOR_PAYME_KEY",
         hang_seconds: float = 60.0,
+        reversal_seconds: float = 5.0,
     ) -> None:
+        self.reversal_seconds = reversal_seconds
         self.cashbox_id = cashbox_id
         self.key = key
         self.cashboxes = {cashbox_id: key}  # a merchant may have several (add_cashbox)
@@ -239,6 +244,7 @@ class PaymeEmulator:
     def _check(self, params: dict[str, Any], cashbox: str) -> dict[str, Any]:
         with self._lock:
             receipt = self._find(params, cashbox)
+            self._reversal_done(receipt)
             if receipt.checks_until_paid > 0:
                 receipt.checks_until_paid -= 1
                 if receipt.checks_until_paid == 0:
@@ -247,11 +253,14 @@ class PaymeEmulator:
 
     def _get(self, params: dict[str, Any], cashbox: str) -> dict[str, Any]:
         with self._lock:
-            return {"receipt": self._find(params, cashbox).as_dict()}
+            receipt = self._find(params, cashbox)
+            self._reversal_done(receipt)
+            return {"receipt": receipt.as_dict()}
 
     def _cancel(self, params: dict[str, Any], cashbox: str) -> dict[str, Any]:
         with self._lock:
             receipt = self._find(params, cashbox)
+            self._reversal_done(receipt)
             if receipt.lands_on_cancel and receipt.state == 0:
                 # The pay that never answered is processed now, just before the cancel.
                 self._mark_paid(receipt)
@@ -304,6 +313,12 @@ class PaymeEmulator:
             raise PaymeError(-31602, "Чек не найден", "id")
         return receipt
 
+    def _reversal_done(self, receipt: EmulatedReceipt) -> None:
+        """A receipt queued for reversal (21) long enough ago has its money back (50)."""
+        waited = _now_ms() - receipt.cancel_time
+        if receipt.state == 21 and waited >= self.reversal_seconds * 1000:
+            receipt.state = 50
+
     def _mark_paid(self, receipt: EmulatedReceipt) -> None:
         receipt.state = 4
         receipt.pay_time = _now_ms()
@@ -350,6 +365,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8102)
     parser.add_argument("--cashbox-id", default="5e730e8e0b852a417aa49ceb")
     parser.add_argument("--hang-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--reversal-seconds", type=float, default=5.0, help="a cancelled paid receipt: 21 -> 50"
+    )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
@@ -358,6 +376,7 @@ def main() -> None:
         # From the environment, not the command line: argv is visible to every user in `ps`.
         key=os.environ.get(KEY_VARIABLE, "EMULATOR_PAYME_KEY"),
         hang_seconds=args.hang_seconds,
+        reversal_seconds=args.reversal_seconds,
     )
     server = EmulatorServer(emulator, args.host, args.port, PATH, args.latency_ms / 1000)
     server.verbose = args.verbose

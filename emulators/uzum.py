@@ -23,6 +23,7 @@ characters; behaviours are picked by the first four (docs/emulators.md):
     9913  charged, then a proxy's HTTP 502 page
     9914  slow: answers after DD tenths of a second (5th-6th digits), paid
     9915  declined: 400 limit.was.set
+    9916  paid; its reversal is refused: 400 apelsin.pay.reverse.not.allowed
     any other code of 40 characters or more: paid at once
 
 Assumptions the reference marks as such, and the emulator's choice: a repeated
@@ -299,6 +300,8 @@ class UzumEmulator(MerchantServices):
             payment = self._find(body)
             if payment is None or payment.order_id != order_id:
                 return Reply(body=error(400, "operation.not.found"))
+            if payment.otp_data.startswith("9916"):
+                return Reply(body=error(400, "apelsin.pay.reverse.not.allowed"))
             if payment.status == "SUCCESS":
                 payment.status = "REVERSED"
                 self.counters.reversed(payment.otp_data)

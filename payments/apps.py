@@ -10,5 +10,6 @@ class PaymentsConfig(AppConfig):
         from payments import checks  # noqa: F401 - registers the system checks
         from payments.services import (
             accounts,  # noqa: F401 - forgets changed accounts
+            reversals,  # noqa: F401 - counts a refund done on its purchase
             tallies,  # noqa: F401 - hears of payments that moved
         )

@@ -143,28 +143,11 @@ def paid_payments(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[Payment]:
-    """Paid payments of `providers` (those that can be asked about any payment), but for
-    those whose reversal is in flight (`reversals_in_flight` has them)."""
+    """Paid purchases of `providers` (those that can be asked about any payment)."""
     payments = Payment.objects.filter(
-        status=PaymentStatus.PAID, provider__in=providers, reversal_sent_at__isnull=True
+        status=PaymentStatus.PAID, provider__in=providers, operation=Operation.PURCHASE
     )
     return _in_period(payments, provider, since, until).order_by("created_at")
-
-
-def reversals_in_flight(
-    *, provider: str | None = None, min_age: timedelta | None = None
-) -> QuerySet[Payment]:
-    """Purchases whose reversal was sent long enough ago not to be running any more, and
-    whose outcome is not recorded: whenever they were made."""
-    age = min_age if min_age is not None else timedelta(seconds=settings.RECONCILE_MIN_AGE_SECONDS)
-    payments = Payment.objects.filter(
-        reversal_sent_at__isnull=False,
-        reversal_sent_at__lte=timezone.now() - age,
-        status=PaymentStatus.PAID,
-    )
-    if provider:
-        payments = payments.filter(provider=provider)
-    return payments.order_by("reversal_sent_at")
 
 
 def _in_period(

@@ -65,13 +65,6 @@ CHECK_STATUS: Mapping[Outcome, str] = {
 }
 # Preparing charges nothing: only a refusal changes the payment (to failed).
 PREPARE_STATUS: Mapping[Outcome, str] = {Outcome.FAILED: Status.FAILED}
-# A lookup about a purchase whose reversal was sent and not answered: the provider reports
-# it cancelled or reversed (its "failed") -> the reversal went through; still paid -> the
-# reversal was not done and the purchase stands. Nothing else settles it.
-REVERSAL_CHECK_STATUS: Mapping[Outcome, str] = {
-    Outcome.FAILED: Status.REVERSED,
-    Outcome.SUCCESS: Status.PAID,
-}
 
 
 def is_final(outcome: Outcome) -> bool:
@@ -168,7 +161,6 @@ class State:
 
     status: str
     fiscal_status: str
-    reversal_in_flight: bool = False
     needs_attention: bool = False
     # A QR payment: once paid, it waits for the register's fiscal receipt.
     takes_receipt: bool = False
@@ -219,14 +211,6 @@ class Illegal:
 def decide(state: State, intended: Intended, *, now: datetime) -> Decided | Illegal:
     """The change `intended` makes to a payment in `state`, or why it may not."""
     fields = dict(intended.fields)
-    if fields.get("reversal_sent_at") is not None and (
-        state.reversal_in_flight or state.status != Status.PAID
-    ):
-        # One reversal in flight at a time, and only of a paid purchase: a second one sent
-        # before the first is answered could give the money back twice.
-        return Illegal(
-            "reversal", "in flight" if state.reversal_in_flight else state.status, "sent"
-        )
     from_status = to_status = from_fiscal = to_fiscal = None
     status, fiscal = intended.status, intended.fiscal_status
     if status is not None and status != state.status:

@@ -53,7 +53,6 @@ WRITABLE_FIELDS = frozenset(
         "reversed_amount",
         "fiscal_sending_url",
         "fiscal_sending_since",
-        "reversal_sent_at",
     }
 )
 
@@ -233,7 +232,6 @@ def _decide(row: Payment, change: Change) -> states.Decided | states.Illegal:
     state = states.State(
         status=row.status,
         fiscal_status=row.fiscal_status,
-        reversal_in_flight=row.reversal_sent_at is not None,
         needs_attention=row.needs_attention,
         takes_receipt=row.qr_code is not None,
     )

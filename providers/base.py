@@ -89,8 +89,11 @@ class PaymentData(Generic[AccountT]):
     qr_code: str = ""
     provider_payment_id: str = ""
     payer_phone: str = ""
-    # For a reversal that is an operation of its own: the provider's id of the purchase.
+    # For a refund (operation REVERSAL), the purchase it gives back: the provider's id of
+    # it, our transaction id of it, and whether this refund gives back all of it.
     reversed_reference: str = ""
+    reversed_transaction_id: str = ""
+    reverses_whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,22 @@ class GatewayResult:
     exchanges: tuple[Exchange, ...] = field(default=(), repr=False)
 
 
+def refund_state(
+    purchase: GatewayResult, outcome: Outcome, message: str, *, needs_attention: bool = False
+) -> GatewayResult:
+    """What a lookup of a purchase says of its refund: `outcome` (SUCCESS: the money went
+    back; FAILED: it did not; PENDING: it is going back), with the purchase's status and
+    code as the provider gave them, and nothing that would make the purchase's identity,
+    payer or card the refund's."""
+    return GatewayResult(
+        outcome,
+        provider_status=purchase.provider_status,
+        code=purchase.code,
+        message=message,
+        needs_attention=needs_attention,
+    )
+
+
 @dataclass(frozen=True)
 class AccountField:
     """One setting of a provider account (a CLICK service, a Payme cashbox, a PIN pad), as
@@ -149,9 +168,9 @@ class Gateway(Protocol):
     name: str  # the provider's name in our records: "click"
     label: str  # how people call it: "CLICK"
     title: str  # the product, as operators see it: "CLICK PASS"
-    # Whether a reversal is an operation of its own, with its own row and provider id
-    # (a HUMO cancel), rather than a call on the purchase (a CLICK reversal).
-    reversal_is_operation: bool
+    # Whether a refund may give back part of a purchase (CLICK's partial reversal, a HUMO
+    # cancel of a part); elsewhere only the whole of it, in one refund.
+    partial_refunds: bool
     # Whether `check` can only speak of the provider's latest operation (a card terminal
     # remembers its last transaction only).
     knows_only_latest: bool
@@ -201,7 +220,9 @@ class Gateway(Protocol):
         ...
 
     def check(self, payment: PaymentData) -> GatewayResult:
-        """Ask what became of the payment (read-only, safe to repeat)."""
+        """Ask what became of the payment (read-only, safe to repeat). Of a refund: SUCCESS
+        when the provider gave the money back, FAILED when it says it did not, PENDING
+        while it is still giving it back."""
         ...
 
     def settle_after_polling(self, payment: PaymentData, last: GatewayResult) -> GatewayResult:
@@ -209,8 +230,9 @@ class Gateway(Protocol):
         ...
 
     def reverse(self, payment: PaymentData) -> GatewayResult:
-        """Give the money back: of the payment itself, or (`reversal_is_operation`) the
-        reversal operation described by `payment`."""
+        """Give back the refund `payment` describes (its amount, of the purchase it names),
+        once. SUCCESS when the money went back, PENDING while the provider is giving it
+        back, FAILED only on the provider's word."""
         ...
 
     def submit_fiscal(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
@@ -232,7 +254,7 @@ class BaseGateway:
     name = ""
     label = ""
     title = ""
-    reversal_is_operation = False
+    partial_refunds = False
     knows_only_latest = False
     takes_fiscal_receipts = True
     closes_day = False

@@ -155,6 +155,8 @@ def payme(payme_server: EmulatorServer, settings) -> PaymeEmulator:
     settings.PAYME_CHECK_INTERVAL = 0
     payme_server.emulator.reset()
     payme_server.emulator.fiscal_answer_shape = "receipt"
+    # A cancelled paid receipt answers 21 and is 50 at the next look: reconcile finishes it.
+    payme_server.emulator.reversal_seconds = 0
     return payme_server.emulator
 
 

@@ -1,6 +1,8 @@
 """Payments for tests: one way to make them, in any state, without a provider."""
 
 import itertools
+import uuid
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +14,7 @@ from payments.services.charging import gateway_input
 from payments.services.registers import first_register, put_account, set_accounts
 from payments.store import change_payment
 from providers import registry
-from providers.base import PaymentData
+from providers.base import Operation, PaymentData
 
 # The state machine's way to each status, from created.
 _PATHS = {
@@ -105,6 +107,21 @@ def operator(*codenames: str) -> User:
 def data_of(payment: Payment) -> PaymentData:
     """What the payment's gateway would be given."""
     return gateway_input(payment)
+
+
+def refund_data(purchase: PaymentData, amount: int | None = None) -> PaymentData:
+    """What a gateway would be given to refund `amount` (all of it by default) of the
+    purchase `purchase` describes."""
+    return replace(
+        purchase,
+        transaction_id=str(uuid.uuid4()),
+        amount=purchase.amount if amount is None else amount,
+        operation=Operation.REVERSAL,
+        provider_payment_id="",
+        reversed_reference=purchase.provider_payment_id,
+        reversed_transaction_id=purchase.transaction_id,
+        reverses_whole=amount is None or amount == purchase.amount,
+    )
 
 
 def pinpad_account() -> Any:

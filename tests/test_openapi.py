@@ -23,6 +23,7 @@ def test_every_register_path_is_described(schema: dict) -> None:
         "/payment/uzum_confirm",
         "/payment/xumo",
         "/payment/xumo_close",
+        "/payment/refund",
         "/payment/status/{transaction_id}",
     }
 

@@ -363,6 +363,53 @@ class HumoReportOutput(Serializer):
     ppt_id = serializers.CharField(allow_null=True, help_text="Always null.")
 
 
+class RefundInput(Serializer):
+    transaction_id = serializers.UUIDField(
+        help_text="Our transaction_id of the purchase to refund, from the charge's answer."
+    )
+    amount = TiyinField(
+        min_value=1,
+        max_value=MAX_AMOUNT_TIYIN,
+        required=False,
+        help_text="Tiyin to give back now. Absent: all of the purchase not given back yet. "
+        "CLICK and HUMO take a part; Payme and Uzum only the whole purchase.",
+    )
+
+
+class RefundOutput(Serializer):
+    transaction_id = serializers.UUIDField(
+        help_text="The refund's own id: GET /payment/status/{transaction_id} follows it."
+    )
+    refunded_transaction_id = serializers.UUIDField(
+        source="reverses.transaction_id", help_text="The purchase's transaction_id."
+    )
+    provider = serializers.ChoiceField(choices=provider_choices())
+    amount = serializers.IntegerField(help_text="Tiyin given back by this refund.")
+    reversed_amount = serializers.IntegerField(
+        source="reverses.reversed_amount",
+        help_text="Tiyin of the purchase given back so far, this refund's included once done.",
+    )
+    status = serializers.SerializerMethodField(
+        help_text="`reversed`: the money went back. `processing`: the provider is still "
+        "giving it back (Payme, state 21); the refund is done, ask GET /payment/status later."
+    )
+    message = serializers.CharField(
+        source="slip_text", required=False, help_text="HUMO only: the bank slip, as printed."
+    )
+    ppt_id = serializers.CharField(
+        source="provider_payment_id", required=False, help_text="HUMO only: the cancel's RRN."
+    )
+
+    def get_status(self, refund: Payment) -> str:
+        return "reversed" if refund.status == PaymentStatus.PAID else "processing"
+
+    def to_representation(self, instance: Payment) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not instance.slip_text:
+            del data["message"], data["ppt_id"]  # a QR refund: no slip, no id of its own
+        return data
+
+
 class PaymentStatusOutput(serializers.ModelSerializer):
     provider = serializers.ChoiceField(choices=provider_choices())
     status = serializers.ChoiceField(choices=PaymentStatus.choices)
@@ -372,7 +419,12 @@ class PaymentStatusOutput(serializers.ModelSerializer):
     )
     amount = serializers.IntegerField(help_text="Tiyin.")
     reversed_amount = serializers.IntegerField(
-        help_text="Of a purchase: tiyin given back by reversals so far."
+        help_text="Of a purchase: tiyin given back by refunds so far."
+    )
+    refunded_transaction_id = serializers.UUIDField(
+        source="reverses.transaction_id",
+        default=None,
+        help_text="Of a refund: the purchase's transaction_id; null for a purchase.",
     )
 
     class Meta:
@@ -385,9 +437,16 @@ class PaymentStatusOutput(serializers.ModelSerializer):
             "status",
             "fiscal_status",
             "payment_id",
+            "refunded_transaction_id",
             "created_at",
             "updated_at",
         ]
+
+    def to_representation(self, instance: Payment) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if instance.reverses_id is not None and instance.status == PaymentStatus.PAID:
+            data["status"] = PaymentStatus.REVERSED  # a refund done: the money went back
+        return data
 
 
 class ErrorOutput(Serializer):

@@ -13,6 +13,7 @@ urlpatterns = [
     re_path(r"^payment/uzum_confirm/?$", views.UzumConfirmView.as_view(), name="uzum-confirm"),
     re_path(r"^payment/xumo/?$", views.HumoView.as_view(), name="xumo"),
     re_path(r"^payment/xumo_close/?$", views.HumoCloseView.as_view(), name="xumo-close"),
+    re_path(r"^payment/refund/?$", views.RefundView.as_view(), name="refund"),
     re_path(
         r"^payment/status/(?P<transaction_id>[^/]+)/?$",
         views.PaymentStatusView.as_view(),

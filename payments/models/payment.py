@@ -152,15 +152,6 @@ class Payment(models.Model):
         _("fiscal sending url"), max_length=500, blank=True, default=""
     )
     fiscal_sending_since = models.DateTimeField(_("fiscal sending since"), null=True, blank=True)
-    # A whole reversal sent to the provider (CLICK, Payme, Uzum) whose outcome is not
-    # recorded yet: set before the provider hears of it, cleared on the provider's word
-    # (the reversal's answer, or reconcile asking). While set, no second reversal is sent.
-    reversal_sent_at = models.DateTimeField(
-        _("reversal sent at"),
-        null=True,
-        blank=True,
-        help_text=_("A reversal was sent to the provider and its outcome is not known yet."),
-    )
     payer_phone = models.CharField(_("payer phone"), max_length=32, blank=True, default="")
     masked_card = models.CharField(_("masked card"), max_length=32, blank=True, default="")
     auth_code = models.CharField(_("auth code"), max_length=16, blank=True, default="")
@@ -248,12 +239,6 @@ class Payment(models.Model):
             models.Index(
                 fields=["provider"], condition=Q(needs_attention=True), name="payment_flagged"
             ),
-            # Reconcile asks about every reversal in flight: a handful among a million.
-            models.Index(
-                fields=["reversal_sent_at"],
-                condition=Q(reversal_sent_at__isnull=False),
-                name="payment_reversal_in_flight",
-            ),
         ]
         permissions = [
             ("check_status", "Can ask the provider for a payment's status"),
@@ -281,18 +266,13 @@ class Payment(models.Model):
 
     @property
     def can_reverse(self) -> bool:
-        """A paid purchase with money left to give back, and no reversal of it in flight."""
+        """A paid purchase with money left to give back (one refund at a time: a second
+        one while another is open is refused when it is made)."""
         return (
             self.status == PaymentStatus.PAID
             and self.operation == Operation.PURCHASE
             and self.reversible_amount > 0
-            and not self.reversal_in_flight
         )
-
-    @property
-    def reversal_in_flight(self) -> bool:
-        """A reversal of it was sent and the provider's word on it is not recorded yet."""
-        return self.reversal_sent_at is not None
 
     @property
     def reversible_amount(self) -> int:

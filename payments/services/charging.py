@@ -80,12 +80,16 @@ def charge(
     return send(payment, registry.GATEWAYS[provider].charge)
 
 
-def send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Payment:
+def send(
+    payment: Payment, step: Callable[[PaymentData], GatewayResult], *, poll: bool = True
+) -> Payment:
     """Run a committed operation at its provider: prepare, the step itself (sent once), a
-    lookup if its answer was lost, polling while the provider says it is not final."""
+    lookup if its answer was lost, and (`poll`) polling while the provider says it is not
+    final. Without polling, an operation the provider is still finishing stays
+    `processing` for reconcile to ask about later."""
     status = "error"
     try:
-        payment = _send(payment, step)
+        payment = _send(payment, step, poll)
         status = payment.status
     except ApplicationError as exc:
         status = PaymentStatus.UNKNOWN if exc.code == ErrorCode.OUTCOME_UNKNOWN else "error"
@@ -95,7 +99,7 @@ def send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Paym
     return payment
 
 
-def _send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Payment:
+def _send(payment: Payment, step: Callable[[PaymentData], GatewayResult], poll: bool) -> Payment:
     gateway = registry.GATEWAYS[payment.provider]
     if peer.caller_hung_up():
         # It waited for a thread while its caller gave up: the customer may have paid
@@ -130,14 +134,14 @@ def _send(payment: Payment, step: Callable[[PaymentData], GatewayResult]) -> Pay
         # It may have gone through. Ask; never send it again.
         result = gateway.check(gateway_input(payment))
         payment = _record(payment, result, CHECK_STATUS, Code.STATUS_AFTER_LOST_ANSWER)
-    attempts, interval = gateway.poll_schedule()
+    attempts, interval = gateway.poll_schedule() if poll else (0, 0.0)
     for attempt in range(1, attempts + 1):
         if result.outcome is not Outcome.PENDING:
             break
         time.sleep(interval)
         result = gateway.check(gateway_input(payment))
         payment = _record(payment, result, CHECK_STATUS, because(Code.STATUS_POLL, attempt=attempt))
-    if result.outcome is Outcome.PENDING:
+    if result.outcome is Outcome.PENDING and poll:
         # Still not final after the window: the provider's own way to end it (Payme
         # cancels a receipt still waiting, so that a late payment cannot land).
         settled = gateway.settle_after_polling(gateway_input(payment), result)
@@ -188,6 +192,8 @@ def gateway_input(payment: Payment) -> PaymentData:
         provider_payment_id=payment.provider_payment_id,
         payer_phone=payment.payer_phone,
         reversed_reference=reverses.provider_payment_id if reverses else "",
+        reversed_transaction_id=str(reverses.transaction_id) if reverses else "",
+        reverses_whole=reverses is not None and payment.amount == reverses.amount,
     )
 
 

@@ -14,7 +14,7 @@ from payments.errors import ApplicationError, ErrorCode
 from payments.models import OperatorAction, Payment, PaymentStatus
 from payments.reasons import Code, Reason, because
 from payments.services import fiscal, reversals
-from payments.services.charging import check_status, gateway_input
+from payments.services.charging import check_status
 from payments.store import IllegalTransitionError, change_payment
 from providers import registry
 
@@ -67,11 +67,7 @@ def ask_status(payment: Payment, actor: str, **_: str) -> Reason:
     if gateway.knows_only_latest and not payment.is_open:
         return because(Code.ASKED_ONLY_OPEN, status=payment.status, provider=payment.provider)
     before = payment.status
-    if payment.reversal_in_flight:  # its reversal's answer was lost: settled by the answer
-        result = gateway.check(gateway_input(payment))
-        payment = reversals.settle_in_flight(payment, result, actor=actor)
-    else:
-        payment = check_status(payment, actor=actor)
+    payment = check_status(payment, actor=actor)  # a refund: what became of it
     return because(
         Code.STATUS_ASKED, before=before, after=payment.status, said=payment.provider_status
     )
@@ -85,11 +81,14 @@ def retry_fiscal(payment: Payment, actor: str, **_: str) -> Reason:
 
 
 def reverse(payment: Payment, actor: str, **_: str) -> Reason:
-    """Give the money back at the payment's provider (which says why it cannot)."""
-    answered = reversals.reverse(payment, actor=actor)
-    if answered.pk == payment.pk:
-        return because(Code.STATUS_NOW, status=answered.status)
-    return because(Code.REVERSAL_ANSWERED, status=answered.status, code=answered.provider_code)
+    """Give all that is left of a purchase back at its provider, as a refund of its own (the
+    register's `/payment/refund` runs the same service)."""
+    made = reversals.refund(payment)  # who asked for it: the audit row of the action
+    if made.status == PaymentStatus.UNKNOWN:
+        raise ApplicationError.outcome_unknown(made.transaction_id)  # not a refusal
+    if made.status == PaymentStatus.PAID and made.reverses is not None:
+        return because(Code.STATUS_NOW, status=made.reverses.status)  # the purchase now
+    return because(Code.REVERSAL_ANSWERED, status=made.status, code=made.provider_code)
 
 
 def settle_by_hand(payment: Payment, actor: str, *, status: str, reason: str) -> Reason:

@@ -17,13 +17,12 @@ from django.db import transaction
 
 from payments import states
 from payments.errors import ApplicationError
-from payments.models import OPEN_STATUSES, Payment, PaymentStatus
+from payments.models import OPEN_STATUSES, Operation, Payment, PaymentStatus
 from payments.reasons import Code, Reason, because
 from payments.selectors import has_later_operation, made_before
-from payments.services import reversals
 from payments.services.asking import Askers
 from payments.services.charging import gateway_input
-from payments.states import CHECK_STATUS, REVERSAL_CHECK_STATUS
+from payments.states import CHECK_STATUS
 from payments.store import (
     Change,
     IllegalTransitionError,
@@ -99,6 +98,10 @@ def settle_open(
             after = _lookup_status(result) or before
             return _settled(payment, before, after, after in OPEN_STATUSES, result.message)
         payment = record_result(payment, result, CHECK_STATUS, reason=Code.RECONCILE, actor=ACTOR)
+        if payment.is_open and _giving_back(payment, result):
+            # The provider has the refund and is giving the money back (Payme's state 21):
+            # nothing for a person; the next run asks again.
+            return _settled(payment, before, payment.status, False, result.message)
         if payment.is_open:
             return _flag(payment, result.message or f"still {payment.status}", before, dry_run)
         return _settled(payment, before, payment.status, payment.needs_attention, result.message)
@@ -174,37 +177,6 @@ def check_paid(
     return _check_each(payments, apply, dry_run=dry_run, workers=workers, progress=progress)
 
 
-def settle_reversals(
-    purchases: Iterable[Payment],
-    *,
-    dry_run: bool = False,
-    workers: int | None = None,
-    progress: Callable[[], None] = lambda: None,
-) -> list[Settled]:
-    """Ask the provider about each purchase whose reversal was sent and not answered, and
-    record its word (`reversals.settle_in_flight`): reversed, or not done; what it cannot
-    tell yet stays flagged."""
-
-    def apply(purchase: Payment, result: GatewayResult | str | None) -> Settled:
-        before = purchase.status
-        if not isinstance(result, GatewayResult):  # it could not be asked, and says why
-            return _flag(purchase, str(result), before, dry_run)
-        settles_to = REVERSAL_CHECK_STATUS.get(result.outcome)
-        if settles_to is None:
-            note = f"reversal still unanswered: {result.message or result.outcome}"
-            if not dry_run:
-                journal(purchase, result.exchanges)
-            return _settled(purchase, before, before, True, note)
-        reversed_ = settles_to == PaymentStatus.REVERSED
-        note = "reversed at the provider" if reversed_ else "not reversed: the purchase stands"
-        if dry_run:
-            return _settled(purchase, before, settles_to, False, note)
-        now = reversals.settle_in_flight(purchase, result, actor=ACTOR)
-        return _settled(now, before, now.status, now.needs_attention, note)
-
-    return _check_each(purchases, apply, dry_run=dry_run, workers=workers, progress=progress)
-
-
 def _check_each(
     payments: Iterable[Payment],
     apply: Callable[[Payment, GatewayResult | str | None], Settled | None],
@@ -216,6 +188,10 @@ def _check_each(
         return registry.GATEWAYS[provider].check(data)
 
     return _ask_all(payments, gateway_input, ask, apply, **how)
+
+
+def _giving_back(payment: Payment, result: GatewayResult) -> bool:
+    return payment.operation == Operation.REVERSAL and result.outcome is Outcome.PENDING
 
 
 def _absent(result: GatewayResult) -> bool:

@@ -1,199 +1,89 @@
-"""Reversals: giving a paid purchase's money back, the same way for every gateway.
+"""Refunds: giving a paid purchase's money back, the same way for every provider.
 
-Where the provider reverses a purchase as an operation of its own (a HUMO cancel, with its
-own RRN and slip), the reversal is a payment row of its own, committed before the provider
-hears of it and run like a charge, and may give back part of the purchase; otherwise the
-purchase itself is reversed, whole, at the provider, flagged for a person from before the
-call until the provider's word (a lost answer is unknown, 110, never "declined"). The
-purchase keeps how much was given back (`reversed_amount`) and ends `reversed` once all of
-it was, and only once the provider said so.
+A refund is a payment row of its own (operation `reversal`, pointing at its purchase),
+committed before the provider or the PIN pad hears of it and sent like a charge, once: a
+lost answer leaves it unknown (110 with its id) for `reconcile` to settle by asking the
+provider, never by sending it again; "refused" only on the provider's word. Where the
+provider gives back parts of a purchase (CLICK, a HUMO cancel) a refund may be a part;
+elsewhere (Payme, Uzum) only all of it, refused before anything is sent. One refund of a
+purchase is open at a time (a unique constraint), so two at once never give back more than
+it. The purchase keeps what its refunds gave back (`reversed_amount`) and ends `reversed`
+once all of it was, whichever path settled the refund: its own answer, reconcile, a late
+answer, an operator (`counted`, which hears of every settled payment).
+
+The register's `/payment/refund`, HUMO's `/payment/xumo` return and the back office's
+action all come here.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.dispatch import receiver
 
 from payments import store
 from payments.errors import ApplicationError
 from payments.models import IdempotencyKey, Operation, Payment, PaymentStatus, Register
-from payments.reasons import Code, Reason, because
-from payments.selectors import paid_reversals_sum, purchase_by_reference
-from payments.services import idempotency
-from payments.services.charging import gateway_input, send
-from payments.services.reconnect import on_live_connection, record_or_unknown
-from payments.states import REVERSAL_CHECK_STATUS
-from payments.store import IllegalTransitionError, change_payment, journal, settled_meanwhile
+from payments.reasons import Code, because
+from payments.selectors import (
+    paid_reversals_sum,
+    payment_by_transaction_id,
+    purchase_by_reference,
+)
+from payments.services import accounts, idempotency
+from payments.services.charging import send
+from payments.services.reconnect import record_or_unknown
+from payments.signals import status_moved
+from payments.store import IllegalTransitionError, change_payment, settled_meanwhile
 from providers import registry
-from providers.base import Exchange, GatewayResult, Outcome
 
 
-def reverse_by_reference(
-    provider: str,
+def refund_by_reference(
     reference: str,
     *,
     register: Register,
-    amount: int,
+    amount: int | None,
+    provider: str | None = None,
     key: IdempotencyKey | None = None,
 ) -> Payment:
-    """Reverse a purchase the register names by the provider's id for it (a HUMO RRN) or
-    by our transaction id; only its own purchases. The request's Idempotency-Key (`key`)
-    is bound to the payment the answer is about."""
-    purchase = purchase_by_reference(provider, reference, register=register)
+    """Refund a purchase the register names by our transaction id, or (with `provider`) by
+    the provider's id for it as well (a HUMO RRN); only its own purchases. The request's
+    Idempotency-Key (`key`) is bound to the refund."""
+    if provider is None:
+        purchase = payment_by_transaction_id(reference, register=register)
+        named = {"transaction_id": reference}
+    else:
+        purchase = purchase_by_reference(provider, reference, register=register)
+        named = {"request_id": reference}
     if purchase is None:
-        raise ApplicationError.conflict("not_found", request_id=reference)
-    return reverse(purchase, amount=amount, reference=reference, key=key)
+        raise ApplicationError.conflict("not_found", **named)
+    return refund(purchase, amount=amount, named=named, key=key)
 
 
-def reverse(
+def refund(
     purchase: Payment,
     *,
     amount: int | None = None,
-    reference: str = "",
-    actor: str = "system",
+    named: dict[str, str] | None = None,
     key: IdempotencyKey | None = None,
 ) -> Payment:
-    """Reverse `amount` tiyin (all of it by default) of a paid purchase. Returns the
-    payment the answer is about: the reversal where it is an operation of its own, else
-    the purchase. `reference` is how the caller named the purchase, for its errors."""
-    named = {"request_id": reference} if reference else {}
-    amount = purchase.reversible_amount if amount is None else amount
-    if purchase.status == PaymentStatus.REVERSED:
-        raise ApplicationError.conflict("already_reversed", **named)
-    if purchase.reversal_in_flight:
-        raise ApplicationError.conflict("cancel_in_progress", **named)
-    if not purchase.can_reverse:
-        raise ApplicationError.conflict("not_paid", **named, status=purchase.status)
-    if amount > purchase.reversible_amount:
-        raise _exceeds(purchase, purchase.reversed_amount)
+    """Give back `amount` tiyin of a paid purchase (None: all that is left), once; return
+    the refund as it now stands, its purchase read again (paid: the money went back;
+    processing: the provider is still giving it back; unknown: nobody can tell yet).
+    `named` says how the caller named the purchase, in its errors."""
+    named = named or {}
+    _refusable(purchase, named)
+    left = purchase.reversible_amount
+    amount = left if amount is None else amount
+    if amount > left:
+        raise _exceeds(purchase, left, named)
     gateway = registry.GATEWAYS[purchase.provider]
-    if gateway.reversal_is_operation:
-        return _reverse_as_operation(purchase, amount, named, actor, key)
-    idempotency.about(purchase, key)
-    if amount != purchase.amount:
+    if not gateway.partial_refunds and amount != purchase.amount:
         raise ApplicationError.conflict("partial_reversal_not_supported", **named)
-    return _reverse_in_place(purchase, actor)
-
-
-# Said on the purchase before the provider hears of its reversal, and kept while no answer
-# has told what became of it: `reconcile` (or a person) settles it by asking the provider,
-# never by a second reversal sent blind.
-REVERSAL_SENT = "reversal_sent"
-REVERSAL_UNANSWERED = Code.REVERSAL_UNANSWERED  # ask the provider before giving money back
-
-
-def _reverse_in_place(purchase: Payment, actor: str) -> Payment:
-    """The purchase reversed whole at its provider (CLICK, Payme, Uzum), under the charge's
-    rules: the reversal is written on the purchase (in flight, flagged) before the call,
-    so that a process that dies meanwhile leaves it for reconcile and a person; it is taken
-    off again only on the provider's word. No answer is not a refusal: the caller hears 110
-    with the purchase's id, and the reversal stays in flight for reconcile to ask about."""
-    gateway = registry.GATEWAYS[purchase.provider]
-    data = gateway_input(purchase)  # an account that cannot be used: refused, nothing written
-    flagged_before = purchase.needs_attention
-    try:
-        purchase = on_live_connection(
-            lambda: change_payment(
-                purchase,
-                reason=REVERSAL_SENT,
-                actor=actor,
-                needs_attention=True,
-                reversal_sent_at=timezone.now(),
-            ),
-            what=f"sending the reversal of {purchase.transaction_id}",
-        )
-    except IllegalTransitionError as exc:  # another reversal (or a settling) came first
-        raise _refusal(exc.payment) from exc
-    result = gateway.reverse(data)
-    if result.outcome is Outcome.SUCCESS:
-        return _reversed_whole(purchase, result, actor, needs_attention=flagged_before)
-    if result.outcome is Outcome.FAILED:  # the provider's word: nothing was given back
-        record_or_unknown(
-            lambda: change_payment(
-                purchase,
-                reason=because(Code.REVERSAL_REFUSED, message=result.message),
-                actor=actor,
-                exchanges=result.exchanges,
-                needs_attention=flagged_before,
-                reversal_sent_at=None,
-            ),
-            transaction_id=purchase.transaction_id,
-            exchanges=result.exchanges,
-            what="the provider's refusal of a reversal",
-        )
-        raise ApplicationError.billing(purchase.provider, result.code, result.message)
-    record_or_unknown(
-        lambda: change_payment(
-            purchase, reason=REVERSAL_UNANSWERED, actor=actor, exchanges=result.exchanges
-        ),
-        transaction_id=purchase.transaction_id,
-        exchanges=result.exchanges,
-        what="a reversal's lost answer",
-    )
-    raise ApplicationError.outcome_unknown(purchase.transaction_id)
-
-
-def settle_in_flight(purchase: Payment, result: GatewayResult, *, actor: str) -> Payment:
-    """Record what a lookup (`check`) says of a purchase whose reversal is in flight: the
-    provider reports it reversed or cancelled -> reversed; still paid -> the reversal was
-    not done, the purchase stands; anything else settles nothing (it stays in flight and
-    flagged). The lookup's exchanges are journaled with the change."""
-    settles_to = REVERSAL_CHECK_STATUS.get(result.outcome)
-    if not purchase.reversal_in_flight or settles_to is None:
-        journal(purchase, result.exchanges)
-        return purchase
-    if settles_to == PaymentStatus.REVERSED:
-        return _reversed_whole(purchase, result, actor, needs_attention=False)
-    try:
-        return change_payment(
-            purchase,
-            reason=REVERSAL_NOT_DONE,
-            actor=actor,
-            exchanges=result.exchanges,
-            needs_attention=False,
-            reversal_sent_at=None,
-        )
-    except IllegalTransitionError as exc:
-        return settled_meanwhile(exc)
-
-
-REVERSAL_NOT_DONE = Code.REVERSAL_NOT_DONE  # the provider did not: the purchase stands
-
-
-def _reversed_whole(
-    purchase: Payment, result: GatewayResult, actor: str, *, needs_attention: bool
-) -> Payment:
-    """The provider's word that the whole purchase went back: no longer in flight."""
-    return _count_reversed(
-        purchase,
-        purchase.amount,
-        Code.REVERSED_AT_PROVIDER,
-        actor,
-        exchanges=result.exchanges,
-        needs_attention=needs_attention,
-        reversal_sent_at=None,
-    )
-
-
-def _refusal(now: Payment) -> ApplicationError:
-    """Why a reversal cannot be sent now that the purchase is as `now` is."""
-    if now.status == PaymentStatus.REVERSED:
-        return ApplicationError.conflict("already_reversed")
-    if now.reversal_in_flight:
-        return ApplicationError.conflict("cancel_in_progress")
-    return ApplicationError.conflict("not_paid", status=now.status)
-
-
-def _reverse_as_operation(
-    purchase: Payment,
-    amount: int,
-    named: dict[str, str],
-    actor: str,
-    key: IdempotencyKey | None,
-) -> Payment:
+    accounts.account_of(purchase.register_id, purchase.provider)  # unusable: nothing made
     try:
         with transaction.atomic():
-            reversal = store.start(
+            made = store.start(
                 status=PaymentStatus.CREATED,
                 register_id=purchase.register_id,
                 provider=purchase.provider,
@@ -201,59 +91,65 @@ def _reverse_as_operation(
                 reverses=purchase,
                 amount=amount,
             )
-            idempotency.about(reversal, key)
+            idempotency.about(made, key)
     except IntegrityError as exc:
-        # The partial unique constraint: another reversal of this purchase is open. (The
-        # register contract names the reason after the terminal's word.)
-        raise ApplicationError.conflict("cancel_in_progress", **named) from exc
-    # Ours is now the only open reversal: what the others gave back is final, so what is
-    # left is known exactly (the check above may have read an older purchase row).
+        # The partial unique constraint: another refund of this purchase is open.
+        raise ApplicationError.conflict("refund_in_progress", **named) from exc
+    # Ours is now the only open refund: what the others gave back is final, so what is left
+    # is known exactly (the check above read a purchase row that may be older).
+    left = purchase.amount - paid_reversals_sum(purchase)
+    if amount > left:
+        change_payment(made, status=PaymentStatus.FAILED, reason=Code.MORE_THAN_IS_LEFT)
+        raise _exceeds(purchase, left, named)
+    # Not polled: a provider still giving the money back (Payme's 21) is not worth the
+    # customer's wait at the till; the refund is `processing` and reconcile finishes it.
+    made = send(made, gateway.reverse, poll=False)  # counted on the purchase once done
+    made.reverses = Payment.objects.get(pk=purchase.pk)  # as counted
+    return made
+
+
+def _refusable(purchase: Payment, named: dict[str, str]) -> None:
+    """Refuse what cannot be refunded at all, before anything is written."""
+    if purchase.operation != Operation.PURCHASE:
+        raise ApplicationError.conflict("not_found", **named)  # a refund is not refunded
+    if purchase.status == PaymentStatus.REVERSED:
+        raise ApplicationError.conflict("already_reversed", **named)
+    if not purchase.can_reverse:
+        raise ApplicationError.conflict("not_paid", **named, status=purchase.status)
+
+
+@receiver(status_moved)
+def _count_done_refunds(sender: Any, payments: Iterable[Payment], **_: Any) -> None:
+    for row in payments:
+        if row.operation == Operation.REVERSAL and row.status == PaymentStatus.PAID:
+            counted(row)
+
+
+def counted(made: Payment) -> Payment:
+    """A refund done: the money it gave back counted on its purchase, which is reversed
+    once all of it went back. Whoever wrote the refund's outcome, this hears of it."""
+    purchase = made.reverses
+    assert purchase is not None  # a refund always names its purchase
     given_back = paid_reversals_sum(purchase)
-    if amount > purchase.amount - given_back:
-        change_payment(reversal, status=PaymentStatus.FAILED, reason=Code.MORE_THAN_IS_LEFT)
-        raise _exceeds(purchase, given_back)
-    reversal = send(reversal, registry.GATEWAYS[purchase.provider].reverse)
-    if reversal.status == PaymentStatus.PAID:
-        given = because(Code.REVERSED_PART, amount=amount, by=str(reversal.transaction_id))
-        _count_reversed(purchase, None, given, actor)
-    return reversal
-
-
-def _count_reversed(
-    purchase: Payment,
-    amount: int | None,
-    reason: Reason | str,
-    actor: str,
-    exchanges: tuple[Exchange, ...] = (),
-    **fields: Any,
-) -> Payment:
-    """Record on the purchase what has been given back: `amount`, or (None) the sum of its
-    paid reversal operations; all of it makes the purchase reversed. The exchanges that
-    brought it are journaled with the change."""
-    given_back = paid_reversals_sum(purchase) if amount is None else amount
+    if given_back == purchase.reversed_amount:
+        return made  # counted already (a repeated lookup)
     status = PaymentStatus.REVERSED if given_back >= purchase.amount else None
+    given = because(Code.REVERSED_PART, amount=made.amount, by=str(made.transaction_id))
     try:
-        return record_or_unknown(
+        record_or_unknown(
             lambda: change_payment(
-                purchase,
-                status=status,
-                reason=reason,
-                actor=actor,
-                exchanges=exchanges,
-                reversed_amount=given_back,
-                **fields,
+                purchase, status=status, reason=given, reversed_amount=given_back
             ),
-            transaction_id=purchase.transaction_id,
-            exchanges=exchanges,
-            what="a reversal's answer",
+            transaction_id=made.transaction_id,
+            exchanges=(),
+            what="a refund counted on its purchase",
         )
     except IllegalTransitionError as exc:
-        return settled_meanwhile(exc)
+        settled_meanwhile(exc)
+    return made
 
 
-def _exceeds(purchase: Payment, given_back: int) -> ApplicationError:
+def _exceeds(purchase: Payment, left: int, named: dict[str, str]) -> ApplicationError:
     return ApplicationError.conflict(
-        "amount_exceeds_purchase",
-        purchase_amount=purchase.amount,
-        returnable_amount=purchase.amount - given_back,
+        "amount_exceeds", **named, reversible_amount=left, purchase_amount=purchase.amount
     )

@@ -22,9 +22,11 @@ from providers.base import (
     BaseGateway,
     GatewayResult,
     OfdReceipt,
+    Operation,
     Outcome,
     PaymentData,
     journaled,
+    refund_state,
     secret_field,
 )
 from providers.http import HttpExchange, as_int
@@ -58,6 +60,7 @@ class ClickGateway(BaseGateway):
     name = "click"
     label = "CLICK"
     title = "CLICK PASS"
+    partial_refunds = True  # payment/partial_reversal (not on docs.click.uz; several clients)
 
     account_fields: tuple[AccountField, ...] = (
         AccountField("service_id", "Service id", help_text="CLICK's number of the service"),
@@ -141,15 +144,17 @@ class ClickGateway(BaseGateway):
 
     @journaled
     def reverse(self, payment: PaymentData[ClickAccount]) -> GatewayResult:
-        """Full reversal (same reporting month only, says CLICK)."""
-        path = (
-            f"payment/reversal/{payment.account.service_id}/"
-            f"{quote(payment.provider_payment_id, safe='')}"
-        )
-        return _plain_result(
-            _call(payment.account, "payment/reversal", "DELETE", path),
-            payment.provider_payment_id,
-        )
+        """A refund: the whole purchase (`payment/reversal`) or a part of it
+        (`payment/partial_reversal`, the amount in soum in the path), in the purchase's
+        reporting month only, says CLICK. The refund has no CLICK id of its own."""
+        account = payment.account
+        purchase = f"{account.service_id}/{quote(payment.reversed_reference, safe='')}"
+        if payment.reverses_whole:
+            operation, path = "payment/reversal", f"payment/reversal/{purchase}"
+        else:
+            operation = "payment/partial_reversal"
+            path = f"{operation}/{purchase}/{to_uzs(payment.amount)}"
+        return _plain_result(_call(account, operation, "DELETE", path), "")
 
 
 GATEWAY = ClickGateway()
@@ -213,6 +218,8 @@ def _charge(payment: PaymentData[ClickAccount]) -> GatewayResult:
 
 def _check(payment: PaymentData[ClickAccount]) -> GatewayResult:
     account: ClickAccount = payment.account
+    if payment.operation is Operation.REVERSAL:
+        return _check_refund(payment)
     if payment.provider_payment_id:
         return _check_by_payment_id(account, payment.provider_payment_id)
     for day in _business_days(payment):
@@ -227,6 +234,23 @@ def _check(payment: PaymentData[ClickAccount]) -> GatewayResult:
         # Some answers carry only the id; its status is one more question away.
         return _check_by_payment_id(account, result.provider_payment_id)
     return result
+
+
+def _check_refund(payment: PaymentData[ClickAccount]) -> GatewayResult:
+    """What became of a refund, from CLICK's status of its purchase: a whole reversal done
+    leaves it cancelled (a negative status), one not done leaves it paid. A part given back
+    leaves the purchase paid either way, so the status cannot tell: a person looks in the
+    merchant cabinet."""
+    purchase = _check_by_payment_id(payment.account, payment.reversed_reference)
+    if not payment.reverses_whole and purchase.outcome is not Outcome.FAILED:
+        note = "CLICK's status does not tell whether a part was given back: see the cabinet"
+        return refund_state(purchase, Outcome.UNKNOWN, note, needs_attention=True)
+    if purchase.outcome is Outcome.FAILED:
+        return refund_state(purchase, Outcome.SUCCESS, "CLICK has the purchase reversed")
+    if purchase.outcome is Outcome.SUCCESS:
+        note = "CLICK still has the purchase paid: the reversal was not done"
+        return refund_state(purchase, Outcome.FAILED, note)
+    return refund_state(purchase, Outcome.UNKNOWN, purchase.message)
 
 
 def _business_days(payment: PaymentData[ClickAccount]) -> list[date]:

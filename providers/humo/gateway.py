@@ -72,7 +72,7 @@ class HumoGateway(BaseGateway):
     label = "HUMO"
     # Lazy: read in the language of whoever is shown it.
     title = cast(str, _("HUMO (PIN pad)"))
-    reversal_is_operation = True  # a cancel has its own RRN and slip
+    partial_refunds = True  # a cancel of a part, with its own RRN and slip
     knows_only_latest = True  # the terminal remembers its last transaction only
     takes_fiscal_receipts = False
     closes_day = True  # the terminal's shift

@@ -21,9 +21,11 @@ from providers.base import (
     BaseGateway,
     GatewayResult,
     OfdReceipt,
+    Operation,
     Outcome,
     PaymentData,
     journaled,
+    refund_state,
     secret_field,
 )
 from providers.http import HttpExchange, as_int
@@ -109,8 +111,13 @@ class PaymeGateway(BaseGateway):
         pay = connect + settings.PAYME_PAY_READ_TIMEOUT
         return prepare + pay + 2 * call + attempts * (interval + 2 * call) + call
 
+    def prepare(self, payment: PaymentData[PaymeAccount]) -> GatewayResult | None:
+        if payment.operation is Operation.REVERSAL:
+            return None  # a refund cancels the purchase's own receipt
+        return self._make_receipt(payment)
+
     @journaled
-    def prepare(self, payment: PaymentData[PaymeAccount]) -> GatewayResult:
+    def _make_receipt(self, payment: PaymentData[PaymeAccount]) -> GatewayResult:
         return _prepare(payment)
 
     @journaled
@@ -119,12 +126,16 @@ class PaymeGateway(BaseGateway):
 
     @journaled
     def check(self, payment: PaymentData[PaymeAccount]) -> GatewayResult:
+        if payment.operation is Operation.REVERSAL:
+            return _refund_state(payment, "receipts.check")
         return _check(payment)
 
     @journaled
     def settle_after_polling(
         self, payment: PaymentData[PaymeAccount], last: GatewayResult
     ) -> GatewayResult:
+        if payment.operation is Operation.REVERSAL:
+            return last  # a receipt being returned (21) is left to finish: reconcile asks
         return _settle_after_polling(payment, last)
 
     @journaled
@@ -303,16 +314,34 @@ def _submit_fiscal(payment: PaymentData[PaymeAccount], receipt: OfdReceipt) -> G
 
 
 def _reverse(payment: PaymentData[PaymeAccount]) -> GatewayResult:
-    """`receipts.cancel` of a paid receipt: queued for reversal (21), money goes back. One
-    that never left us is a refusal: nothing was given back."""
-    cancelled = _cancel(payment, not_sent_fails=True)
-    if cancelled.outcome is Outcome.SUCCESS or cancelled.needs_attention:
-        return GatewayResult(
-            Outcome.SUCCESS,
-            provider_payment_id=payment.provider_payment_id,
-            provider_status=cancelled.provider_status,
-        )
-    return cancelled
+    """A refund: `receipts.cancel` of the purchase's paid receipt, whole (Payme cancels
+    receipts, not parts of them). Payme queues it (state 21) and gives the money back
+    (state 50). One that never left us is a refusal: nothing was given back."""
+    return _refund_state(payment, "receipts.cancel", not_sent_fails=True)
+
+
+def _refund_state(
+    payment: PaymentData[PaymeAccount], method: str, *, not_sent_fails: bool = False
+) -> GatewayResult:
+    """What `method` on the purchase's receipt says of its refund: cancelled (50) -> done;
+    queued for it (21) -> still being given back; paid (4) -> not done."""
+    receipt = replace(payment, provider_payment_id=payment.reversed_reference)
+    exchange, failed = _on_receipt(receipt, method, not_sent_fails=not_sent_fails)
+    if failed:
+        # An error answer to the cancel is Payme's refusal; to the check, it tells nothing.
+        refused = method == "receipts.cancel" and failed.code is not None
+        return replace(failed, outcome=Outcome.FAILED) if refused else failed
+    answer = _receipt(exchange) or _result(exchange)
+    state = as_int(answer.get("state"))
+    said = GatewayResult(Outcome.UNKNOWN, provider_status="" if state is None else str(state))
+    if state == 50:
+        return refund_state(said, Outcome.SUCCESS, "Payme cancelled the receipt (state 50)")
+    if state == 21:
+        return refund_state(said, Outcome.PENDING, "Payme is returning the money (state 21)")
+    if state == PAID:
+        note = "the receipt is still paid: Payme did not cancel it"
+        return refund_state(said, Outcome.FAILED, note)
+    return refund_state(said, Outcome.UNKNOWN, f"{method} answered state {state}")
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -376,10 +405,10 @@ def _on_receipt(
     return exchange, None
 
 
-def _cancel(payment: PaymentData[PaymeAccount], *, not_sent_fails: bool = False) -> GatewayResult:
+def _cancel(payment: PaymentData[PaymeAccount]) -> GatewayResult:
     """`receipts.cancel`: SUCCESS when the receipt ended cancelled (50); a 21 means money
     had moved and is now being returned, which a person must know."""
-    exchange, failed = _on_receipt(payment, "receipts.cancel", not_sent_fails=not_sent_fails)
+    exchange, failed = _on_receipt(payment, "receipts.cancel")
     if failed:
         return failed
     state = as_int(_receipt(exchange).get("state"))

@@ -26,9 +26,11 @@ from providers.base import (
     BaseGateway,
     GatewayResult,
     OfdReceipt,
+    Operation,
     Outcome,
     PaymentData,
     journaled,
+    refund_state,
     secret_field,
 )
 from providers.http import HttpExchange, as_int
@@ -144,7 +146,9 @@ class UzumGateway(BaseGateway):
     def check(self, payment: PaymentData[UzumAccount]) -> GatewayResult:
         """What became of a payment: its status by Uzum's id; without one (the charge's
         answer was lost), the identical charge sent again once Uzum's 50 s window has shut
-        on the first (section 10b)."""
+        on the first (section 10b). Of a refund: the purchase's status."""
+        if payment.operation is Operation.REVERSAL:
+            return _refund_status(payment)
         if payment.provider_payment_id:
             return _status(payment.account, payment.provider_payment_id)
         age = timezone.now() - payment.created_at
@@ -159,12 +163,14 @@ class UzumGateway(BaseGateway):
 
     @journaled
     def reverse(self, payment: PaymentData[UzumAccount]) -> GatewayResult:
-        """Full reversal by our order id and Uzum's payment id (Fast Pay has no partial one)."""
+        """A refund of the whole purchase, by its order id (our transaction id of it) and
+        Uzum's payment id: Fast Pay has no partial one. The refund has no id of its own."""
         account: UzumAccount = payment.account
-        path = f"v2/payment/reversal/{quote(payment.transaction_id, safe='')}"
-        body = {"service_id": account.service_id, "payment_id": payment.provider_payment_id}
+        path = f"v2/payment/reversal/{quote(payment.reversed_transaction_id, safe='')}"
+        body = {"service_id": account.service_id, "payment_id": payment.reversed_reference}
         exchange = _call(account, "payment/reversal", "PUT", path, body)
-        return _operation_result(exchange, payment.provider_payment_id, done={"REVERSED"})
+        result = _operation_result(exchange, "", done={"REVERSED"})
+        return replace(result, provider_payment_id="", payer_phone="")
 
     @journaled
     def submit_fiscal(
@@ -288,6 +294,18 @@ def _status(account: UzumAccount, payment_id: str) -> GatewayResult:
     if common["provider_status"] == "HOLD":
         return GatewayResult(Outcome.PENDING, **common)
     return _by_code_and_status(common | {"provider_payment_id": payment_id})
+
+
+def _refund_status(payment: PaymentData[UzumAccount]) -> GatewayResult:
+    """What became of a refund, from Uzum's status of its purchase: `REVERSED` -> done;
+    still `SUCCESS` -> not done; anything else cannot tell."""
+    purchase = _status(payment.account, payment.reversed_reference)
+    if purchase.provider_status == "REVERSED":
+        return refund_state(purchase, Outcome.SUCCESS, "Uzum has the purchase reversed")
+    if purchase.outcome is Outcome.SUCCESS:
+        note = "Uzum still has the purchase paid: the reversal was not done"
+        return refund_state(purchase, Outcome.FAILED, note)
+    return refund_state(purchase, Outcome.UNKNOWN, purchase.message)
 
 
 def _operation_result(

@@ -2,10 +2,12 @@
 first register's, 0010, and the PIN pads', 0020, have tests of their own)."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,3 +121,40 @@ def test_0023_the_first_registers_secrets_are_named_like_every_other() -> None:
     assert after.objects.get(pk=other.pk).settings["secret_key"] == "PROVIDER_SECRET_B"
     undone = migrate("0022_reasons_as_codes").get_model("payments", "ProviderAccount")
     assert undone.objects.get(pk=click.pk).settings["secret_key"] == "CLICK_SECRET_KEY"
+
+
+def test_0025_a_reversal_in_flight_becomes_an_unknown_refund_and_back() -> None:
+    before = migrate("0024_event_flagged")
+    till = before.get_model("payments", "Register").objects.create(
+        name="till 0025", inn="123456789", kkm_id="K1", device_id="D1", cashbox_code="C1"
+    )
+    sent_at = timezone.now() - timedelta(minutes=7)
+    in_flight = payment(
+        before,
+        provider="click",
+        status="paid",
+        register=till,
+        amount=90000,
+        reversed_amount=0,
+        needs_attention=True,
+        reversal_sent_at=sent_at,
+    )
+    settled = payment(before, provider="click", status="paid", register=till)
+    after = migrate("0026_no_reversal_sent_at")
+    payments = after.get_model("payments", "Payment")
+    refund = payments.objects.get(reverses_id=in_flight.pk)
+    assert (refund.operation, refund.status, refund.amount, refund.needs_attention) == (
+        "reversal",
+        "unknown",
+        90000,
+        True,
+    )
+    assert (refund.provider, refund.register_id, refund.created_at) == ("click", till.pk, sent_at)
+    step = after.get_model("payments", "PaymentEvent").objects.get(payment_id=refund.pk)
+    assert (step.to_status, step.reason, step.flagged) == ("unknown", "reversal_unanswered", True)
+    assert not payments.objects.filter(reverses_id=settled.pk).exists()
+    # A rollback gives the mark back to the purchase, where the release before settles it.
+    undone = migrate("0024_event_flagged").get_model("payments", "Payment")
+    assert undone.objects.get(pk=in_flight.pk).reversal_sent_at == sent_at
+    assert undone.objects.get(pk=refund.pk).status == "failed"
+    assert undone.objects.get(pk=settled.pk).reversal_sent_at is None

@@ -78,23 +78,6 @@ def test_a_submitted_receipt_stays_submitted() -> None:
 
 
 @pytest.mark.parametrize(
-    ("state", "allowed"),
-    [
-        (State(Status.PAID, Fiscal.SUBMITTED), True),
-        (State(Status.PAID, Fiscal.SUBMITTED, reversal_in_flight=True), False),
-        (State(Status.REVERSED, Fiscal.SUBMITTED), False),
-        (State(Status.UNKNOWN, Fiscal.NOT_REQUIRED), False),
-    ],
-)
-def test_one_reversal_in_flight_and_only_of_a_paid_purchase(state, allowed) -> None:
-    decided = decide(state, fields={"reversal_sent_at": NOW, "needs_attention": True})
-    assert isinstance(decided, Decided) is allowed
-    if not allowed:
-        assert isinstance(decided, Illegal)
-        assert decided.field == "reversal"
-
-
-@pytest.mark.parametrize(
     ("outcome", "not_found", "trusted", "status"),
     [
         (Outcome.SUCCESS, False, False, Status.PAID),
@@ -112,14 +95,6 @@ def test_what_a_lookup_says_of_an_open_payment(outcome, not_found, trusted, stat
 
 def test_only_a_final_outcome_is_the_providers_last_word() -> None:
     assert [o for o in Outcome if states.is_final(o)] == [Outcome.SUCCESS, Outcome.FAILED]
-
-
-def test_a_lost_reversal_is_settled_only_by_the_providers_word() -> None:
-    table = states.REVERSAL_CHECK_STATUS
-    assert table[Outcome.FAILED] == Status.REVERSED  # cancelled or reversed at the provider
-    assert table[Outcome.SUCCESS] == Status.PAID  # still paid: the reversal was not done
-    assert Outcome.UNKNOWN not in table
-    assert Outcome.PENDING not in table
 
 
 def test_an_answer_brings_its_fields_and_its_status() -> None:

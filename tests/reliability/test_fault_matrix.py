@@ -25,9 +25,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from payments.errors import ApplicationError
 from payments.models import FiscalStatus, Operation, Payment, PaymentStatus
-from payments.services import reversals
 from providers.uzum.gateway import REPEAT_AFTER
 from tests.helpers import SEED_URL, closed_port, post_json
 
@@ -97,22 +95,16 @@ def fiscal(provider: str, post: Callable = post_json) -> Callable:
     return run
 
 
-def reversal(provider: str) -> Callable:
-    """A paid charge, then the fault is armed, then its whole reversal (as the back office's
-    action sends it: the register API has no QR reversal). The answer is the code the
-    service's error carries, 0 when the provider reversed it."""
+def refund(provider: str) -> Callable:
+    """A paid charge, then the fault is armed, then the register's refund of all of it."""
 
     def run(api, arm) -> dict:
         code = PAID_CODE[provider]
         paid = post_json(api, f"/payment/{provider}", {"amount": 500, "qr_code": code})
         assert paid["is_success"], paid
-        purchase = Payment.objects.get(transaction_id=paid["data"]["transaction_id"])
         arm()
-        try:
-            reversals.reverse(purchase, actor="operator")
-        except ApplicationError as exc:
-            return {"is_success": False, "error": {"code": int(exc.code)}}
-        return {"is_success": True}
+        body = {"transaction_id": paid["data"]["transaction_id"]}
+        return post_json(api, "/payment/refund", body)
 
     return run
 
@@ -133,9 +125,9 @@ CALLS = [
     # In process (HOLD), paid at the first status call that Uzum processes.
     Call("uzum", "Uzum status", "payment/status", charge("uzum", "99091" + UZUM_CODE[5:])),
     Call("uzum", "Uzum fiscal", "payment/fiscal", fiscal("uzum"), refusable=True),
-    Call("click", "CLICK reversal", "payment/reversal", reversal("click"), refusable=True),
-    Call("payme", "Payme reversal", "receipts.cancel", reversal("payme"), refusable=True),
-    Call("uzum", "Uzum reversal", "payment/reversal", reversal("uzum"), refusable=True),
+    Call("click", "CLICK refund", "payment/reversal", refund("click"), refusable=True),
+    Call("payme", "Payme refund", "receipts.cancel", refund("payme"), refusable=True),
+    Call("uzum", "Uzum refund", "payment/reversal", refund("uzum"), refusable=True),
 ]
 
 
@@ -160,12 +152,13 @@ EXPECTED_CODE = {
     "Uzum status": [None, 110, 110, 110, 110, 110, 110],
     # Uzum cannot be asked whether it holds a receipt: as Payme.
     "Uzum fiscal": [104, 104, 104, 104, 104, 104, 104],
-    # A reversal whose answer is lost is unknown (110), never "declined": the purchase keeps
-    # its reversal in flight, flagged, and reconcile asks the provider what became of it.
-    # Only a connection refused before anything left us is a certain refusal.
-    "CLICK reversal": [104, 110, 110, 110, 110, 110, 110],
-    "Payme reversal": [104, 110, 110, 110, 110, 110, 110],
-    "Uzum reversal": [104, 110, 110, 110, 110, 110, 110],
+    # A refund whose answer is lost is asked about at once, never sent again: the provider's
+    # status of the purchase says whether the money went back (0: reversed; Payme's 21,
+    # still going back, is 0 with "processing" too) or not (104, on its word). A lookup that
+    # gets no answer either leaves 110 for reconcile (tests/payments/services/test_refunds.py).
+    "CLICK refund": [104, 104, 0, 104, 0, 104, 0],
+    "Payme refund": [104, 104, 0, 104, 0, 104, 0],
+    "Uzum refund": [104, 104, 0, 104, 0, 104, 0],
 }
 
 
@@ -236,14 +229,15 @@ def test_provider_call_under_fault(
     monkeypatch.setattr(click, "confirm_window", 0)  # CLICK cancels what was not confirmed
     settle(shut_after=REPEAT_AFTER if call.provider == "uzum" else timedelta(0))
 
-    payment = Payment.objects.get()
-    if call.name.endswith("reversal"):
+    payment = Payment.objects.get(operation=Operation.PURCHASE)
+    if call.name.endswith("refund"):
         # A cell of money given back: "charges" counts the reversals the provider did.
         charges = server.emulator.stats()["reversals_by_code"].get(payment.qr_code, 0)
         final = payment.status
         truth = PaymentStatus.REVERSED if charges else PaymentStatus.PAID
         true_answer = (code == 0 and charges) or (code == 104 and not charges) or code == 110
-        settled = not payment.reversal_in_flight and not payment.needs_attention
+        made = Payment.objects.get(reverses=payment)
+        settled = not made.is_open and not made.needs_attention
         holds = (
             code == expected(call.name, fault)
             and bool(true_answer)

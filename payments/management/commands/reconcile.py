@@ -27,8 +27,8 @@ def moment(text: str) -> datetime:
 
 class Command(OneAtATimeCommand):
     help = (
-        "Settle created/processing/unknown payments older than --min-age, and reversals "
-        "sent longer ago than that with no answer, by asking their provider; with --since, "
+        "Settle created/processing/unknown payments and refunds older than --min-age by "
+        "asking their provider; with --since, "
         "check the paid payments of the period for reversals at the provider. Also removes "
         "expired Idempotency-Keys. Exits with 2 when a payment needs attention (still "
         "unknown, or reversed at the provider)."
@@ -64,15 +64,7 @@ class Command(OneAtATimeCommand):
             workers=workers,
             progress=Progress(len(open_payments), self.stderr, "open payments "),
         )
-        in_flight = list(
-            selectors.reversals_in_flight(provider=options["provider"], min_age=min_age)
-        )
-        reversed_ = reconciliation.settle_reversals(
-            in_flight,
-            dry_run=dry_run,
-            workers=workers,
-            progress=Progress(len(in_flight), self.stderr, "reversals in flight "),
-        )
+        reversed_: list[reconciliation.Settled] = []
         if options["since"]:
             # Only providers that can be asked about any payment, not just their latest.
             askable = registry.names(knows_only_latest=False)

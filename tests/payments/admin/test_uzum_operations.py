@@ -49,7 +49,7 @@ def test_reverse_gives_the_money_back_at_uzum(staff, paid, uzum) -> None:
     assert paid.status == PaymentStatus.REVERSED
     assert paid.reversed_amount == 250000
     assert uzum.payments[paid.provider_payment_id].status == "REVERSED"
-    reversal = paid.exchanges.get(operation="payment/reversal")
+    reversal = paid.reversals.get().exchanges.get(operation="payment/reversal")
     assert reversal.url.endswith(f"v2/payment/reversal/{paid.transaction_id}")
     assert action_outcome(OperatorAction.objects.get()) == "Reversed"
 

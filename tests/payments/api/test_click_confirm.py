@@ -58,6 +58,7 @@ def test_status_shows_paid_and_fiscalized(api, click, paid) -> None:
         "status": "paid",
         "fiscal_status": "submitted",
         "payment_id": paid["payment_id"],
+        "refunded_transaction_id": None,  # a purchase, not a refund
     }
     assert data["created_at"] == timezone.localtime(payment.created_at).isoformat()
     assert api.get(f"/payment/status/{paid['transaction_id']}/").status_code == 200

@@ -150,6 +150,9 @@ def test_no_answer_of_one_register_carries_the_others_payment(api, other, click)
         api, "/payment/click_confirm", {"payment_id": payment_id, "qrcode": SEED_URL}
     )
     assert confirm["error"]["data"] == {"reason": "not_found", "payment_id": payment_id}
+    refund = post_json(api, "/payment/refund", {"transaction_id": transaction_id})
+    assert refund["error"]["data"] == {"reason": "not_found", "transaction_id": transaction_id}
+    assert click.stats()["reversal_requests"] == 0
     # The same code from register 1: refused, and nothing of register 2's payment in it.
     again = post_json(api, "/payment/click", {"amount": 700, "qr_code": "7700000003"})
     assert again["error"] == {

@@ -12,7 +12,7 @@ from payments.store import change_payment
 from providers.click.gateway import GATEWAY as CLICK
 from providers.payme.gateway import GATEWAY as PAYME
 from providers.uzum.gateway import GATEWAY as UZUM
-from tests.factories import data_of, make_payment
+from tests.factories import data_of, make_payment, refund_data
 from tests.helpers import post_json
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +143,7 @@ def test_an_open_humo_payment_hidden_by_a_later_one_needs_a_person(api, pinpad) 
 def test_a_paid_payment_reversed_at_the_provider_is_marked_and_reported(api, click) -> None:
     post_json(api, "/payment/click", {"amount": 500, "qr_code": "7700112233"})
     payment = Payment.objects.get()
-    CLICK.reverse(data_of(payment))  # someone reversed it in CLICK's cabinet
+    CLICK.reverse(refund_data(data_of(payment)))  # someone reversed it in CLICK's cabinet
     code, out, _ = reconcile("--since", timezone.localdate().isoformat())
     payment.refresh_from_db()
     assert code == 2

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from providers.base import Outcome, PaymentData
 from providers.click.gateway import GATEWAY as CLICK
-from tests.factories import data_of, make_payment
+from tests.factories import data_of, make_payment, refund_data
 
 pytestmark = pytest.mark.django_db
 
@@ -28,12 +28,39 @@ def test_a_result_carries_the_exchanges_it_made(click) -> None:
 
 def test_reverse_a_paid_payment_then_status_is_negative(click) -> None:
     payment = charged("7700112233")
-    assert CLICK.reverse(payment).outcome is Outcome.SUCCESS
+    refund = refund_data(payment)
+    done = CLICK.reverse(refund)
+    assert (done.outcome, done.provider_payment_id) == (Outcome.SUCCESS, "")
+    assert [e.operation for e in done.exchanges] == ["payment/reversal"]
     assert CLICK.check(payment).outcome is Outcome.FAILED
+    assert CLICK.check(refund).outcome is Outcome.SUCCESS  # the refund: done
     # A second reversal is refused by CLICK.
-    again = CLICK.reverse(payment)
+    again = CLICK.reverse(refund_data(payment))
     assert again.outcome is Outcome.FAILED
     assert again.code == -1
+
+
+def test_parts_given_back_until_none_is_left(click) -> None:
+    payment = charged("7700112234")  # 500 tiyin
+    first = CLICK.reverse(refund_data(payment, 200))
+    assert first.outcome is Outcome.SUCCESS
+    path = first.exchanges[0].url
+    assert path.endswith(f"/payment/partial_reversal/40012/{payment.provider_payment_id}/2.00")
+    assert CLICK.check(payment).outcome is Outcome.SUCCESS  # a part back: still paid
+    # CLICK's status cannot tell a part given back: a person looks.
+    asked = CLICK.check(refund_data(payment, 200))
+    assert (asked.outcome, asked.needs_attention) == (Outcome.UNKNOWN, True)
+    assert CLICK.reverse(refund_data(payment, 301)).outcome is Outcome.FAILED  # over
+    assert CLICK.reverse(refund_data(payment, 300)).outcome is Outcome.SUCCESS
+    assert CLICK.check(payment).outcome is Outcome.FAILED  # all of it back: reversed
+
+
+def test_a_payment_of_an_earlier_month_is_not_reversed(click) -> None:
+    payment = charged("9912000001")
+    refused = CLICK.reverse(refund_data(payment))
+    assert (refused.outcome, refused.code) == (Outcome.FAILED, -406)
+    assert "месяце" in refused.message
+    assert click.counters.stats()["reversals"] == 0
 
 
 def test_check_without_payment_id_uses_status_by_mti(click) -> None:

@@ -11,6 +11,7 @@ from providers.base import OfdReceipt, Outcome, PaymentData, RegisterInfo
 from providers.uzum.gateway import GATEWAY as UZUM
 from providers.uzum.gateway import UzumAccount
 from tests.conftest import UZUM_SECRET
+from tests.factories import refund_data
 from tests.helpers import SEED_URL
 
 ISSUED = datetime(2023, 1, 4, 12, 18, 1)  # noqa: DTZ001 - local, as the receipt prints it
@@ -129,6 +130,8 @@ def test_reversal_and_fiscal_link(uzum, uzum_server) -> None:
     receipt = OfdReceipt(SEED_URL, "UZ170703100597", "2421", ISSUED, "514343190161")
     assert UZUM.submit_fiscal(data, receipt).outcome is Outcome.SUCCESS
     assert uzum.payments[data.provider_payment_id].fiscal_url == SEED_URL
-    assert UZUM.reverse(data).outcome is Outcome.SUCCESS
+    refund = refund_data(data)
+    assert UZUM.reverse(refund).outcome is Outcome.SUCCESS
     assert UZUM.check(data).provider_status == "REVERSED"
-    assert UZUM.reverse(data).outcome is Outcome.SUCCESS  # already reversed: done
+    assert UZUM.check(refund).outcome is Outcome.SUCCESS  # the refund: done
+    assert UZUM.reverse(refund).outcome is Outcome.SUCCESS  # already reversed: done

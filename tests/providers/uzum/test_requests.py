@@ -15,6 +15,7 @@ from providers.base import OfdReceipt, Outcome, PaymentData, RegisterInfo
 from providers.uzum import gateway
 from providers.uzum.gateway import GATEWAY as UZUM
 from providers.uzum.gateway import UzumAccount, auth_header
+from tests.factories import refund_data
 
 BASE = "https://uzum.test/api/apelsin-pay/merchant/"
 ACCOUNT = UzumAccount(BASE, service_id=4012, merchant_service_user_id="8461", secret_key="S3CRET")
@@ -250,7 +251,7 @@ def test_a_status_that_finds_nothing_is_unknown_and_says_so(http) -> None:
 def test_the_reversal_puts_to_our_order_with_uzums_id(http) -> None:
     url = BASE + f"v2/payment/reversal/{PAYMENT.transaction_id}"
     http.put(url, json={"payment_id": PAYMENT_ID, "payment_status": "REVERSED", "error_code": 0})
-    result = UZUM.reverse(replace(PAYMENT, provider_payment_id=PAYMENT_ID))
+    result = UZUM.reverse(refund_data(replace(PAYMENT, provider_payment_id=PAYMENT_ID)))
     _, body = sent(http)
     assert body == {"service_id": 4012, "payment_id": PAYMENT_ID}
     assert result.outcome is Outcome.SUCCESS
@@ -259,7 +260,7 @@ def test_the_reversal_puts_to_our_order_with_uzums_id(http) -> None:
         url,
         json={"error_code": 400, "error_message": "apelsin.pay.reverse.not.allowed"},
     )
-    refused = UZUM.reverse(replace(PAYMENT, provider_payment_id=PAYMENT_ID))
+    refused = UZUM.reverse(refund_data(replace(PAYMENT, provider_payment_id=PAYMENT_ID)))
     assert (refused.outcome, refused.message) == (Outcome.FAILED, "apelsin.pay.reverse.not.allowed")
 
 
