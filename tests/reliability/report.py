@@ -48,10 +48,13 @@ answer to an Uzum charge is 110 at first. `reconcile` then sends the identical r
 again once Uzum's 50 s window on the first has shut; Uzum refuses a repeated order id, so
 the repeat names the first payment or, if the first never ran, is the one charge.
 
-The reversal rows give a paid purchase back whole (as the back office's action does): the
-number in brackets counts the reversals the provider did, and the final state is the
-purchase's after `reconcile` asked about a reversal whose answer was lost (`reversed`, or
-`paid` where the provider never acted), with nothing left in flight or flagged.
+The refund rows give a paid purchase back whole through `POST /payment/refund`: the number
+in brackets counts the reversals the provider did, and the final state is the purchase's
+once the commands ran (`reversed`, or `paid` where the provider never acted), with no
+refund left open or flagged. A lost refund answer is asked about at once (the provider's
+status of the purchase), so the register hears the provider's word; where that lookup is
+lost too, the answer is 110 and `reconcile` settles it (tests/payments/services/
+test_refunds.py).
 
 Our own database failing around a provider call has its own table, observed on
 PostgreSQL: [reliability-database.md](reliability-database.md).
