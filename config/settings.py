@@ -238,8 +238,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "CLICK PASS, PAYME GO, Uzum Fast Pay and HUMO payments for cash registers. Every "
         "response is the envelope `{data, error, is_success}`; HTTP 200 for every outcome a "
-        "register acts on."
+        "register acts on.\n\n"
+        "**Trying a call from this page**: a browser is no register, so a call sent without "
+        "a key is refused (code 111, `no_key`). Press **Authorize** and give a register's "
+        "key (`make run` prints one; the back office's Registers page issues others), then "
+        "**Try it out**. Calls made here are real: against a production service they charge "
+        "real money."
     ),
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and its pages are public: they describe the API, not anyone's payments.

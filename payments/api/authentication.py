@@ -60,6 +60,26 @@ def client_ip(request: HttpRequest) -> str | None:
     return None if address is None else str(address)
 
 
+# Why a request was refused (code 111's `error.data.reason`): never which of "unknown" and
+# "revoked" a key is.
+NO_KEY = "no_key"
+UNKNOWN_KEY = "unknown_or_revoked_key"
+REGISTER_INACTIVE = "register_inactive"
+NETWORK_NOT_ALLOWED = "network_not_allowed"
+REASONS = (NO_KEY, UNKNOWN_KEY, REGISTER_INACTIVE, NETWORK_NOT_ALLOWED)
+
+
+def refusal_reason(request: Request, exc: Exception) -> str:
+    """The reason a request was refused: the authentication's own, or, where it let the
+    request go on without a register (no key: an endpoint open to all may serve it), why
+    no register was found."""
+    if isinstance(exc, exceptions.AuthenticationFailed):
+        reason = exc.get_codes()
+        if isinstance(reason, str) and reason in REASONS:
+            return reason
+    return str(getattr(request._request, "register_refusal", NO_KEY))
+
+
 class RegisterAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[Register, RegisterKey | None] | None:
         meta = request.META
@@ -68,23 +88,25 @@ class RegisterAuthentication(BaseAuthentication):
         if header:
             scheme, _, key = header.partition(" ")
             if scheme.lower() != "bearer" or not key.strip():
-                self._refuse("an Authorization header that is not a Bearer key", address)
+                self._refuse("an Authorization header that is not a Bearer key", address, NO_KEY)
             # The first statement of a register's request: it checks the connection too.
             row = read_checking_connection(lambda: active_key(key.strip()))
             if row is None:
-                self._refuse("an unknown or revoked key", address)
+                self._refuse("an unknown or revoked key", address, UNKNOWN_KEY)
             if not row.register.active:
-                self._refuse(f"a key of the inactive register {row.register}", address)
+                why = f"a key of the inactive register {row.register}"
+                self._refuse(why, address, REGISTER_INACTIVE)
             key_used(row)
             note_register(row.register.name)
             return row.register, row
         if address is None:
             return None
         if any(meta.get(name) for name in BROWSER_HEADERS):
-            self._refuse("a browser's request without a key", address)
+            self._refuse("a browser's request without a key", address, NO_KEY)
         register = register_by_address(address)
         if register is None:
             logger.warning("refused %s: no key, and no register is bound to it", address)
+            request._request.register_refusal = NETWORK_NOT_ALLOWED  # type: ignore[attr-defined]
             return None
         note_register(register.name)
         return register, None
@@ -93,9 +115,9 @@ class RegisterAuthentication(BaseAuthentication):
         return 'Bearer realm="registers"'
 
     @staticmethod
-    def _refuse(why: str, address: Address | None) -> NoReturn:
+    def _refuse(why: str, address: Address | None, reason: str) -> NoReturn:
         logger.warning("refused %s: %s", address, why)
-        raise exceptions.AuthenticationFailed(why)
+        raise exceptions.AuthenticationFailed(why, code=reason)
 
 
 class IsRegister(BasePermission):

@@ -18,6 +18,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from payments.api.authentication import NO_KEY, refusal_reason
 from payments.errors import ApplicationError, ErrorCode
 from payments.middleware import current_request_id
 
@@ -103,12 +104,19 @@ def failure(
     return Response(failure_body(code, message, data), status=http_status)
 
 
-def _validation_message(detail: Any) -> str:
-    # A serializer's errors arrive as a dict; anything else (a list, a string) is not tied
-    # to a field and goes under non_field_errors, as DRF itself names such errors.
+def invalid_body(detail: Any) -> dict[str, Any]:
+    """Code 7: the field errors as the seed's compact JSON text in `message`, and the same
+    errors as an object in `data.fields` (a client need not parse twice). A serializer's
+    errors arrive as a dict; anything else (a list, a string) is not tied to a field and
+    goes under non_field_errors, as DRF itself names such errors."""
     if not isinstance(detail, dict):
         detail = {"non_field_errors": detail if isinstance(detail, list) else [detail]}
-    return compact_json(detail)
+    fields = json.loads(compact_json(detail))  # DRF's ErrorDetail strings as plain ones
+    return failure_body(ErrorCode.VALIDATION, compact_json(detail), {"fields": fields})
+
+
+def invalid(detail: Any) -> Response:
+    return Response(invalid_body(detail))
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
@@ -127,19 +135,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             status.HTTP_405_METHOD_NOT_ALLOWED,
         )
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        # Why is in the log (payments.api.authentication), not told to a stranger.
+        # The reason's name only; the details are in the log, not told to a stranger.
+        request = context.get("request")
+        reason = refusal_reason(request, exc) if request is not None else NO_KEY
         response = failure(
-            ErrorCode.UNAUTHORIZED, "UNAUTHORIZED", None, status.HTTP_401_UNAUTHORIZED
+            ErrorCode.UNAUTHORIZED, "UNAUTHORIZED", {"reason": reason}, status.HTTP_401_UNAUTHORIZED
         )
         response["WWW-Authenticate"] = getattr(exc, "auth_header", 'Bearer realm="registers"')
         return response
     if isinstance(exc, exceptions.ValidationError):
-        return failure(ErrorCode.VALIDATION, _validation_message(exc.detail))
+        return invalid(exc.detail)
     if isinstance(exc, RequestDataTooBig):
-        return failure(ErrorCode.VALIDATION, _validation_message(too_large_message()))
+        return invalid(too_large_message())
     if isinstance(exc, exceptions.APIException):
         # Parse errors, unsupported media types: the register sent something we cannot read.
-        return failure(ErrorCode.VALIDATION, _validation_message(str(exc.detail)))
+        return invalid(str(exc.detail))
     return internal_error_response(exc)
 
 
@@ -171,16 +181,15 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler400: what Django refuses before any view (a Host not in ALLOWED_HOSTS)."""
-    message = _validation_message("Bad request: the request was refused before any view.")
-    return _plain_response(failure_body(ErrorCode.VALIDATION, message), 400)
+    body = invalid_body("Bad request: the request was refused before any view.")
+    return _plain_response(body, 400)
 
 
 def refused_before_django(status: int, reason: str, detail: str) -> bytes:
     """A whole HTTP response for what the WSGI server refuses before Django sees it (a
     request line or a header too large): the envelope too, so a register can read it."""
     if status < 500:
-        message = _validation_message(f"Bad request: {reason}: {detail}")
-        body = failure_body(ErrorCode.VALIDATION, message)
+        body = invalid_body(f"Bad request: {reason}: {detail}")
     else:
         body = failure_body(ErrorCode.INTERNAL, "INTERNAL_ERROR", {"request_id": None})
     payload = compact_json(body).encode()

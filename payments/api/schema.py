@@ -49,6 +49,9 @@ class RegisterKeyScheme(OpenApiAuthenticationExtension):
 # The error codes of each error component, written in by `document_components` (after
 # drf-spectacular's own enum pass, which would name these many small enums badly).
 _ERROR_CODES: dict[str, list[int]] = {}
+# What each component means to a register, by component name (the schema would show the
+# serializers' docstrings, written for us).
+_ABOUT: dict[str, str] = {}
 
 
 def _envelope(name: str, data: serializers.Field | None, codes: Iterable[ErrorCode]) -> type:
@@ -60,9 +63,11 @@ def _envelope(name: str, data: serializers.Field | None, codes: Iterable[ErrorCo
     code = serializers.IntegerField(help_text=f"One of: {meanings}.")
     error = type(f"{name}Error", (ErrorOutput,), {"code": code})
     _ERROR_CODES[error.__name__] = numbers
+    _ABOUT[error.__name__] = ErrorOutput.about
+    _ABOUT[f"{name}Envelope"] = "Every answer: `data` on success, else `error` with its code."
     fields = {
         "error": error(allow_null=True, help_text="null when is_success is true."),
-        "is_success": serializers.BooleanField(),
+        "is_success": serializers.BooleanField(help_text="true exactly when error is null."),
     }
     fields["data"] = data or serializers.JSONField(allow_null=True, help_text="Always null.")
     return type(f"{name}Envelope", (serializers.Serializer,), fields)
@@ -71,6 +76,7 @@ def _envelope(name: str, data: serializers.Field | None, codes: Iterable[ErrorCo
 UNAUTHORIZED = _envelope("Unauthorized", None, [ErrorCode.UNAUTHORIZED])
 INTERNAL = _envelope("InternalError", None, [ErrorCode.INTERNAL])
 NOT_FOUND = _envelope("NotFound", None, [ErrorCode.NOT_FOUND])
+METHOD_NOT_ALLOWED = _envelope("MethodNotAllowed", None, [ErrorCode.METHOD_NOT_ALLOWED])
 
 
 def answers(
@@ -86,7 +92,14 @@ def answers(
             _envelope(name, data, codes),
             description="The outcome: `is_success` with `data`, or `error` with its code.",
         ),
-        401: OpenApiResponse(UNAUTHORIZED, description="Not a register: no key, a wrong one."),
+        401: OpenApiResponse(
+            UNAUTHORIZED,
+            description="Not a register: `error.data.reason` is no_key, unknown_or_revoked_key, "
+            "register_inactive or network_not_allowed.",
+        ),
+        405: OpenApiResponse(
+            METHOD_NOT_ALLOWED, description="Another method than this path takes (see Allow)."
+        ),
         500: OpenApiResponse(INTERNAL, description="Our own failure; the request id is in data."),
     }
     if not_found:
@@ -115,12 +128,21 @@ def document_components(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
     codes of each endpoint, the `patterns` the input checks enforce, and the `aliases`
     they accept for a field."""
     components = result["components"]["schemas"]
+    for name, component in components.items():
+        if "enum" not in component:  # an enum's description lists its values
+            component.pop("description", None)
+        if name in _ABOUT:
+            component["description"] = _ABOUT[name]
     for name, codes in _ERROR_CODES.items():
         if name in components:
             components[name]["properties"]["code"]["enum"] = codes
     for serializer in vars(inputs).values():
         if not (isinstance(serializer, type) and issubclass(serializer, serializers.Serializer)):
             continue
+        about = getattr(serializer, "about", "")
+        for named in (serializer.__name__, f"{serializer.__name__}Request"):
+            if about and named in components:
+                components[named]["description"] = about
         component = components.get(f"{serializer.__name__}Request")
         if component is None:
             continue

@@ -23,7 +23,8 @@ _DIGITS = re.compile(r"[0-9]+")
 
 
 class Serializer(serializers.Serializer):
-    """DRF's serializer, whose fields are copied cheaply for each one made.
+    """DRF's serializer, whose fields are copied cheaply for each one made. Its `about` is
+    what the schema says of it to integrators (docstrings are for us).
 
     DRF deep-copies the declared fields for every serializer made, which runs each field's
     constructor again: on a charge, a few tenths of a millisecond for the request's and the
@@ -31,6 +32,8 @@ class Serializer(serializers.Serializer):
     name, parent and source are its own), and nothing changes a declared field after its
     class is made. A nested serializer is still copied deeply (its bound fields are its own).
     """
+
+    about = ""
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {
@@ -102,6 +105,7 @@ UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9
 
 
 class QrChargeInput(Serializer):
+    about = "A scanned CLICK PASS or PAYME GO code and the amount to charge."
     # What the checks below enforce, for the schema (payments.api.schema.document_inputs).
     patterns = {"qr_code": "^[0-9]+$"}
 
@@ -123,6 +127,8 @@ class QrChargeInput(Serializer):
 class UzumChargeInput(QrChargeInput):
     """An Uzum Fast Pay code is not digits: `7993:5061401:01KFDH...:3sySIU...k=`."""
 
+    about = "A scanned Uzum Fast Pay code and the amount to charge."
+
     patterns = {"qr_code": "^[ -~]+$"}
 
     qr_code = serializers.CharField(
@@ -141,6 +147,7 @@ _PRINTABLE_ASCII = re.compile(r"[ -~]+")
 
 
 class ClickConfirmInput(AliasedInput):
+    about = "The fiscal receipt of a paid CLICK payment, to pass to CLICK."
     aliases = {"qr_code": "qrcode", "qrcodel": "qrcode"}
 
     payment_id = serializers.CharField(
@@ -150,14 +157,18 @@ class ClickConfirmInput(AliasedInput):
 
 
 class ClickChargeOutput(Serializer):
+    about = "A CLICK PASS charge that went through."
+
     status_code = serializers.SerializerMethodField(help_text="CLICK's error_code: 0.")
     status = serializers.SerializerMethodField(help_text='Always "successfully".')
     message = serializers.CharField(source="provider_message", help_text="CLICK's error_note.")
-    transaction_id = serializers.UUIDField()
+    transaction_id = serializers.UUIDField(help_text="Ours, for GET /payment/status.")
     payment_id = serializers.CharField(source="provider_payment_id", help_text="CLICK's id.")
     amount = serializers.IntegerField(help_text="Tiyin.")
-    qr_code = serializers.CharField()
-    client_phone_number = serializers.CharField(source="payer_phone")
+    qr_code = serializers.CharField(help_text="The code as scanned.")
+    client_phone_number = serializers.CharField(
+        source="payer_phone", help_text="The payer's phone as the provider gave it, or empty."
+    )
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_status_code(self, payment: Payment) -> int:
@@ -168,8 +179,10 @@ class ClickChargeOutput(Serializer):
 
 
 class ClickConfirmOutput(Serializer):
+    about = "CLICK took the fiscal receipt."
+
     inn = serializers.CharField(source="register.inn", help_text="The register's INN.")
-    payment_id = serializers.CharField(source="provider_payment_id")
+    payment_id = serializers.CharField(source="provider_payment_id", help_text="CLICK's id.")
     qr_code = serializers.CharField(source="fiscal_receipt_url", help_text="The receipt URL.")
     status = serializers.SerializerMethodField(help_text='Always "successfully".')
     error = serializers.SerializerMethodField(help_text="Always null.")
@@ -183,6 +196,7 @@ class ClickConfirmOutput(Serializer):
 
 
 class PaymeConfirmInput(AliasedInput):
+    about = "The fiscal receipt of a paid Payme payment, to pass to Payme."
     aliases = {"payment_id": "payme_id", "qr_code": "qr_code_url"}
     patterns = {"receipt_id": "^[0-9]+$", "fiscal_sign": "^[0-9]+$"}
 
@@ -226,18 +240,22 @@ def _same_number(given: str, from_url: str) -> bool:
 
 
 class PaymeChargeOutput(Serializer):
+    about = "A PAYME GO charge that went through."
+
     amount = serializers.IntegerField(help_text="Tiyin.")
-    transaction_id = serializers.UUIDField()
+    transaction_id = serializers.UUIDField(help_text="Ours, for GET /payment/status.")
     payment_id = serializers.CharField(source="provider_payment_id", help_text="Payme's _id.")
     inn = serializers.CharField(source="register.inn", help_text="The register's INN.")
-    qr_code = serializers.CharField()
+    qr_code = serializers.CharField(help_text="The code as scanned.")
     kkm_id = serializers.CharField(source="register.kkm_id", help_text="The register's KKM id.")
     device_id = serializers.CharField(
         source="register.device_id", help_text="The register's device id."
     )
     status = serializers.SerializerMethodField(help_text='Always "successfully".')
     message = serializers.SerializerMethodField(help_text='Always "successfully payment".')
-    client_phone_number = serializers.CharField(source="payer_phone")
+    client_phone_number = serializers.CharField(
+        source="payer_phone", help_text="The payer's phone as the provider gave it, or empty."
+    )
 
     def get_status(self, payment: Payment) -> str:
         return "successfully"
@@ -249,6 +267,8 @@ class PaymeChargeOutput(Serializer):
 class PaymeConfirmOutput(Serializer):
     """Payme's JSON-RPC answer to receipts.set_fiscal_data, as it came."""
 
+    about = "Payme's JSON-RPC answer to receipts.set_fiscal_data, as it came."
+
     id = serializers.IntegerField(allow_null=True, help_text="The JSON-RPC request id.")
     result = serializers.JSONField(
         help_text='{"receipt": {"_id", "create_time", "pay_time"}} or {"success": true}.'
@@ -257,6 +277,8 @@ class PaymeConfirmOutput(Serializer):
 
 
 class UzumChargeOutput(Serializer):
+    about = "An Uzum Fast Pay charge that went through."
+
     payment_id = serializers.CharField(source="provider_payment_id", help_text="Uzum's id.")
     payment_status = serializers.SerializerMethodField(help_text='Always "SUCCESS".')
     error_code = serializers.CharField(
@@ -281,6 +303,7 @@ class UzumChargeOutput(Serializer):
 
 
 class UzumConfirmInput(AliasedInput):
+    about = "The fiscal receipt of a paid Uzum payment, to pass to Uzum."
     aliases = {"qrcode": "qr_code"}
 
     payment_id = serializers.CharField(
@@ -295,6 +318,8 @@ class UzumConfirmInput(AliasedInput):
 class UzumConfirmOutput(UzumChargeOutput):
     """The charge's answer, without our id: what fbox's registers read after a confirm."""
 
+    about = "Uzum took the fiscal receipt: the charge's answer, without our id."
+
     transaction_id = None  # type: ignore[assignment]  # DRF's way to drop an inherited field
 
     def get_payment_status(self, payment: Payment) -> str:
@@ -304,6 +329,8 @@ class UzumConfirmOutput(UzumChargeOutput):
 
 
 class HumoInput(Serializer):
+    about = "A HUMO card purchase on the PIN pad, or (is_return) the return of one."
+
     patterns = {"request_id": f"^([0-9]{{12}}|{UUID_PATTERN})$"}
 
     # 12 digits travel on the line (CB): one tiyin less than the other endpoints allow.
@@ -339,6 +366,8 @@ class HumoInput(Serializer):
 
 
 class HumoOutput(Serializer):
+    about = "The PIN pad approved it: the slip and the RRN."
+
     message = serializers.CharField(source="slip_text", help_text="The bank slip, as printed.")
     ppt_id = serializers.CharField(source="provider_payment_id", help_text="The RRN.")
     transaction_id = serializers.UUIDField(help_text="Ours, for GET /payment/status.")
@@ -359,11 +388,15 @@ def pinpad_refusal(payment: Payment) -> ApplicationError:
 
 
 class HumoReportOutput(Serializer):
+    about = "A report the PIN pad printed."
+
     message = serializers.CharField(help_text="The terminal's end-of-day report.")
     ppt_id = serializers.CharField(allow_null=True, help_text="Always null.")
 
 
 class RefundInput(Serializer):
+    about = "The purchase to give money back from, and how much."
+
     transaction_id = serializers.UUIDField(
         help_text="Our transaction_id of the purchase to refund, from the charge's answer."
     )
@@ -377,6 +410,8 @@ class RefundInput(Serializer):
 
 
 class RefundOutput(Serializer):
+    about = "A refund the provider took."
+
     transaction_id = serializers.UUIDField(
         help_text="The refund's own id: GET /payment/status/{transaction_id} follows it."
     )
@@ -411,6 +446,7 @@ class RefundOutput(Serializer):
 
 
 class PaymentStatusOutput(serializers.ModelSerializer):
+    about = "A payment (or a refund) as it stands now."
     provider = serializers.ChoiceField(choices=provider_choices())
     status = serializers.ChoiceField(choices=PaymentStatus.choices)
     fiscal_status = serializers.ChoiceField(choices=FiscalStatus.choices)
@@ -426,6 +462,8 @@ class PaymentStatusOutput(serializers.ModelSerializer):
         default=None,
         help_text="Of a refund: the purchase's transaction_id; null for a purchase.",
     )
+    created_at = serializers.DateTimeField(help_text="When we made it (Tashkent time).")
+    updated_at = serializers.DateTimeField(help_text="When it last changed (Tashkent time).")
 
     class Meta:
         model = Payment
@@ -450,6 +488,8 @@ class PaymentStatusOutput(serializers.ModelSerializer):
 
 
 class ErrorOutput(Serializer):
+    about = "Why the request did not succeed."
+
     code = serializers.IntegerField(
         help_text="7 validation, 103 internal, 104 provider error, 106 conflict, 108 PIN pad, "
         "110 outcome unknown (ask the status), 111 unauthorized, 404/405 unknown path/method."
@@ -458,5 +498,9 @@ class ErrorOutput(Serializer):
         help_text="For code 7 the field errors as compact JSON; else the code's name."
     )
     data = serializers.JSONField(  # type: ignore[assignment]  # a field named like Serializer.data
-        allow_null=True, help_text="Details, e.g. the provider's code."
+        allow_null=True,
+        help_text='7: {"fields": {field: [messages]}}, the errors of `message` as an object. '
+        '103: {"request_id"}. 104: {"provider", "code", "note"}, the provider\'s own. 106: '
+        '{"reason", ...}. 108: {"host_code", "reason", "slip"}. 110: {"transaction_id"}. '
+        '111: {"reason"}. 404: {"path"}. 405: {"detail"}.',
     )

@@ -437,6 +437,10 @@ class HumoCloseView(APIView):
         # Django would answer HEAD by running GET: here that would close the shift.
         raise exceptions.MethodNotAllowed("HEAD")
 
+    @property
+    def allowed_methods(self) -> list[str]:
+        return ["GET", "OPTIONS"]  # not HEAD (above), as `Allow` says
+
 
 class PaymentStatusView(APIView):
     @extend_schema(

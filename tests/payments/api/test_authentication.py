@@ -12,11 +12,14 @@ from tests.helpers import SEED_URL, post_json
 
 pytestmark = pytest.mark.django_db
 
-UNAUTHORIZED = {
-    "data": None,
-    "error": {"code": 111, "message": "UNAUTHORIZED", "data": None},
-    "is_success": False,
-}
+
+def unauthorized(reason: str) -> dict:
+    return {
+        "data": None,
+        "error": {"code": 111, "message": "UNAUTHORIZED", "data": {"reason": reason}},
+        "is_success": False,
+    }
+
 
 # Every register endpoint, with a request that would act if it were let through.
 ENDPOINTS = [
@@ -37,9 +40,10 @@ def call(client: APIClient, method: str, path: str, body: dict | None, **extra):
     return client.get(path, **extra)
 
 
-def assert_refused(response) -> None:
+def assert_refused(response, reason: str) -> None:
+    """Refused with 111 in the envelope, saying why by the reason's name only."""
     assert response.status_code == 401
-    assert response.json() == UNAUTHORIZED
+    assert response.json() == unauthorized(reason)
     assert response["WWW-Authenticate"] == 'Bearer realm="registers"'
 
 
@@ -53,7 +57,7 @@ def stranger() -> APIClient:
 def test_no_key_and_no_bound_network_is_111(
     shop, stranger, click, payme, pinpad, method, path, body
 ) -> None:
-    assert_refused(call(stranger, method, path, body))
+    assert_refused(call(stranger, method, path, body), "network_not_allowed")
     assert not Payment.objects.exists()
     assert click.stats()["requests"] == []
     assert payme.stats()["requests"] == []
@@ -66,7 +70,7 @@ def test_an_unknown_key_is_111_even_from_a_bound_network(
 ) -> None:
     local = APIClient(REMOTE_ADDR="127.0.0.1")  # the shop register's network
     local.credentials(HTTP_AUTHORIZATION="Bearer rk_not-a-key-of-anyone")
-    assert_refused(call(local, method, path, body))
+    assert_refused(call(local, method, path, body), "unknown_or_revoked_key")
     assert not Payment.objects.exists()
     assert pinpad.requests == []
 
@@ -77,7 +81,10 @@ def test_a_revoked_key_is_refused_at_once(shop, stranger, click) -> None:
     body = {"amount": 500, "qr_code": "7700112233"}
     assert stranger.post("/payment/click", body, format="json").json()["is_success"]
     revoke_key(row)
-    assert_refused(stranger.get("/payment/status/00000000-0000-0000-0000-000000000000"))
+    assert_refused(
+        stranger.get("/payment/status/00000000-0000-0000-0000-000000000000"),
+        "unknown_or_revoked_key",
+    )
 
 
 def test_keys_rotate_several_active_at_once(shop, stranger, click) -> None:
@@ -88,7 +95,7 @@ def test_keys_rotate_several_active_at_once(shop, stranger, click) -> None:
         assert stranger.get("/payment/status/x").json()["error"]["code"] == 106
     revoke_key(old_row)
     stranger.credentials(HTTP_AUTHORIZATION=f"Bearer {old}")
-    assert_refused(stranger.get("/payment/status/x"))
+    assert_refused(stranger.get("/payment/status/x"), "unknown_or_revoked_key")
     stranger.credentials(HTTP_AUTHORIZATION=f"Bearer {new}")
     assert stranger.get("/payment/status/x").json()["error"]["code"] == 106
 
@@ -106,7 +113,7 @@ def test_the_last_use_of_a_key_is_recorded(shop, stranger) -> None:
 def test_an_authorization_that_is_not_a_bearer_key_is_111(shop, header) -> None:
     local = APIClient(REMOTE_ADDR="127.0.0.1")
     local.credentials(HTTP_AUTHORIZATION=header)
-    assert_refused(local.get("/payment/status/x"))
+    assert_refused(local.get("/payment/status/x"), "no_key")
 
 
 def test_a_bound_network_needs_no_key(shop) -> None:
@@ -117,8 +124,8 @@ def test_a_bound_network_needs_no_key(shop) -> None:
 def test_a_browser_on_a_bound_network_is_refused_without_a_key(shop, pinpad) -> None:
     """A web page on the shop's LAN cannot close the shift with an image tag."""
     browser = APIClient(REMOTE_ADDR="127.0.0.1")
-    assert_refused(browser.get("/payment/xumo_close", HTTP_SEC_FETCH_SITE="cross-site"))
-    assert_refused(browser.get("/payment/xumo_close", HTTP_ORIGIN="https://evil.example"))
+    assert_refused(browser.get("/payment/xumo_close", HTTP_SEC_FETCH_SITE="cross-site"), "no_key")
+    assert_refused(browser.get("/payment/xumo_close", HTTP_ORIGIN="https://evil.example"), "no_key")
     assert pinpad.requests == []
 
 
@@ -127,9 +134,9 @@ def test_an_inactive_register_is_refused_by_key_and_by_network(shop) -> None:
     shop.active = False
     shop.save()
     local = APIClient(REMOTE_ADDR="127.0.0.1")
-    assert_refused(local.get("/payment/status/x"))
+    assert_refused(local.get("/payment/status/x"), "network_not_allowed")
     local.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    assert_refused(local.get("/payment/status/x"))
+    assert_refused(local.get("/payment/status/x"), "register_inactive")
 
 
 def test_the_narrowest_bound_network_wins(shop) -> None:
@@ -142,27 +149,29 @@ def test_the_narrowest_bound_network_wins(shop) -> None:
 
 def test_two_registers_bound_to_the_same_network_are_refused(shop) -> None:
     add_register(name="Twin", inn="1", kkm_id="K8", networks="127.0.0.0/8")
-    assert_refused(APIClient(REMOTE_ADDR="127.0.0.1").get("/payment/status/x"))
+    assert_refused(
+        APIClient(REMOTE_ADDR="127.0.0.1").get("/payment/status/x"), "network_not_allowed"
+    )
 
 
 class TestBehindAProxy:
     def test_the_forwarded_address_counts_only_from_a_trusted_proxy(self, shop, settings) -> None:
         # Without a trusted proxy, a forged header changes nothing: the stranger stays one.
         forged = APIClient(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="127.0.0.1")
-        assert_refused(forged.get("/payment/status/x"))
+        assert_refused(forged.get("/payment/status/x"), "network_not_allowed")
         # Through the trusted proxy, the client's own address is the one judged.
         settings.TRUSTED_PROXIES = ["10.0.0.5/32"]
         proxied = APIClient(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="127.0.0.1")
         assert proxied.get("/payment/status/x").json()["error"]["code"] == 106
         # The proxy appends what it saw: a client's own forged first hop is not believed.
         spoofed = APIClient(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="127.0.0.1, 203.0.113.9")
-        assert_refused(spoofed.get("/payment/status/x"))
+        assert_refused(spoofed.get("/payment/status/x"), "network_not_allowed")
 
     def test_the_proxy_itself_is_not_a_register_by_its_address(self, shop, settings) -> None:
         settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
         # Forwarded for a stranger by a trusted proxy on loopback: the stranger is judged.
         proxied = APIClient(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
-        assert_refused(proxied.get("/payment/status/x"))
+        assert_refused(proxied.get("/payment/status/x"), "network_not_allowed")
 
 
 def test_the_api_schema_and_unknown_paths_need_no_key(client) -> None:

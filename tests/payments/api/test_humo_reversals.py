@@ -58,7 +58,7 @@ def test_a_request_id_without_is_return_is_a_validation_error_not_a_purchase(api
     assert body["error"] == {
         "code": 7,
         "message": '{"request_id":["Send it only with is_return: true."]}',
-        "data": None,
+        "data": {"fields": {"request_id": ["Send it only with is_return: true."]}},
     }
     assert pinpad.requests == []
     assert not Payment.objects.exists()
@@ -67,5 +67,7 @@ def test_a_request_id_without_is_return_is_a_validation_error_not_a_purchase(api
 def test_head_of_the_end_of_day_runs_nothing(api, pinpad) -> None:
     response = api.head("/payment/xumo_close")
     assert response.status_code == 405
+    assert "HEAD" not in response["Allow"]  # what the answer says agrees with what it did
+    assert "GET" in response["Allow"]
     assert pinpad.requests == []
     assert pinpad.shift == 1

@@ -79,7 +79,7 @@ def test_seed_error_example_fiscal_sign_null(api, payme, paid) -> None:
         "error": {
             "code": 7,
             "message": '{"fiscal_sign":["This field may not be null."]}',
-            "data": None,
+            "data": {"fields": {"fiscal_sign": ["This field may not be null."]}},
         },
         "is_success": False,
     }

@@ -138,6 +138,7 @@ def test_a_bad_request_is_code_7_and_changes_nothing(api, body, field) -> None:
     answer = post_json(api, "/payment/refund", body)
     assert answer["error"]["code"] == 7
     assert field in answer["error"]["message"]
+    assert list(answer["error"]["data"]["fields"]) == [field]
     assert not Payment.objects.exists()
 
 
