@@ -317,6 +317,8 @@ class PinpadEmulator:
             return self._close_day()
         if request.action == Action.LAST_TRANSACTION:
             return self._last_transaction()
+        if request.action == Action.SHIFT_REPORT:
+            return self._shift_report()
         return PinpadAnswer(action=request.action, done=False, host_code="999")
 
     def _purchase(self, request: PinpadRequest, scenario: int) -> PinpadAnswer:
@@ -385,6 +387,21 @@ class PinpadEmulator:
         if approved and request.action == Action.PURCHASE:
             self.counters.charged(request.order_id)
         return record
+
+    def _shift_report(self) -> PinpadAnswer:
+        """The shift's totals so far, printed; nothing is closed or forgotten."""
+        when = _now()
+        report = close_day_report(
+            TERMINAL_ID, MERCHANT_ID, self.shift, self.totals(), when, closing=False
+        )
+        return PinpadAnswer(
+            action=Action.SHIFT_REPORT,
+            done=True,
+            host_code="000",
+            terminal_id=TERMINAL_ID,
+            shift=str(self.shift),
+            slip=report,
+        )
 
     def _close_day(self) -> PinpadAnswer:
         report = close_day_report(TERMINAL_ID, MERCHANT_ID, self.shift, self.totals(), _now())

@@ -3,6 +3,7 @@ payments.services."""
 
 import hashlib
 import ipaddress
+import json
 import uuid
 from datetime import date, datetime, time, timedelta
 
@@ -219,6 +220,28 @@ def last_day_closed(
     if before is not None:
         closes = closes.filter(started_at__lt=before)
     return closes.order_by("-started_at").values_list("started_at", flat=True).first()
+
+
+def latest_slip(provider: str, register: Register) -> Payment | None:
+    """The register's last operation at the provider that printed a slip."""
+    printed = Payment.objects.filter(provider=provider, register=register).exclude(slip_text="")
+    return printed.order_by("-created_at", "-id").first()
+
+
+def latest_day_report(provider: str, register: Register) -> str | None:
+    """The report the register's last successful end of day at the provider printed, as
+    the journal kept the terminal's answer."""
+    closes = ProviderExchange.objects.filter(
+        provider=provider, register=register, operation="close_day", error=""
+    )
+    for answered in closes.order_by("-started_at", "-id").values_list("response_body", flat=True):
+        try:
+            answer = json.loads(answered or "{}").get("answer") or {}
+        except ValueError:
+            continue  # not an answer we wrote: an earlier one may be
+        if answer.get("slip"):
+            return str(answer["slip"])
+    return None
 
 
 def shift_operations(

@@ -218,6 +218,7 @@ class Action:
     CANCEL = "2"
     CLOSE_DAY = "B"  # "telecollection" in Concert V3 terms
     LAST_TRANSACTION = "L"  # private
+    SHIFT_REPORT = "X"  # private: the shift's totals so far, printed; the shift stays open
 
 
 # How people and logs name the actions.
@@ -226,6 +227,7 @@ ACTION_NAMES = {
     Action.CANCEL: "cancel",
     Action.CLOSE_DAY: "close_day",
     Action.LAST_TRANSACTION: "last_transaction",
+    Action.SHIFT_REPORT: "shift_report",
 }
 
 

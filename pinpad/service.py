@@ -44,6 +44,7 @@ SUCCESS_CODES = {
     Action.PURCHASE: frozenset({"000"}),
     Action.CANCEL: frozenset({"000", "400"}),
     Action.CLOSE_DAY: frozenset({"000"}),
+    Action.SHIFT_REPORT: frozenset({"000"}),
 }
 BUSY_CODES = frozenset({"984"})  # "PIN pad busy": nothing was done
 
@@ -106,6 +107,11 @@ class Pinpad:
 
     def close_day(self) -> PinpadResult:
         return self._exchange(PinpadRequest(Action.CLOSE_DAY, pos=self.pos))
+
+    def shift_report(self) -> PinpadResult:
+        """The shift's totals so far, as the terminal prints them (an X-report); the shift
+        stays open."""
+        return self._exchange(PinpadRequest(Action.SHIFT_REPORT, pos=self.pos))
 
     def last_transaction(self) -> PinpadResult:
         """What the terminal did last: the answer carries that operation's own fields, its

@@ -120,13 +120,22 @@ def _tiyin(text: str) -> int:
 
 
 def close_day_report(
-    terminal_id: str, merchant_id: str, shift: int, totals: ShiftTotals, when: datetime
+    terminal_id: str,
+    merchant_id: str,
+    shift: int,
+    totals: ShiftTotals,
+    when: datetime,
+    *,
+    closing: bool = True,
 ) -> str:
+    """The end of day's report; not `closing`, the shift's report so far (it stays open)."""
+    title = "Отчет закрытия смены" if closing else "Промежуточный отчет"
+    ending = ["Итоги совпали", "Отчет окончен"] if closing else ["Смена не закрыта"]
     lines = [
         RULE,
-        centred("Отчет закрытия смены"),
+        centred(title),
         RULE,
-        centred("Сверка итогов"),
+        centred("Сверка итогов" if closing else "Итоги смены"),
         spread(f"Дата:{when:%d/%m/%y}", f"Время:{when:%H:%M:%S}"),
         RULE,
         f"Терминал ID: {terminal_id}",
@@ -139,8 +148,7 @@ def close_day_report(
         spread("СУММА", f"{money(totals.cancel_amount)} UZS"),
         spread("ИТОГО", f"{money(totals.net)} UZS"),
         "-" * WIDTH,
-        centred("Итоги совпали"),
-        centred("Отчет окончен"),
+        *(centred(line) for line in ending),
         RULE,
     ]
     return "\n".join(lines)

@@ -247,6 +247,11 @@ class Gateway(Protocol):
         """End the provider's day (a terminal's shift); the report in `slip_text`."""
         ...
 
+    def shift_report(self, account: Any) -> GatewayResult:
+        """The day's totals so far (a terminal's shift, which stays open); the report in
+        `slip_text`."""
+        ...
+
 
 class BaseGateway:
     """Neutral defaults for the optional steps of `Gateway`."""
@@ -281,6 +286,9 @@ class BaseGateway:
 
     def close_day(self, account: Any) -> GatewayResult:
         return GatewayResult(Outcome.FAILED, message=f"{self.label} has no end of day")
+
+    def shift_report(self, account: Any) -> GatewayResult:
+        return GatewayResult(Outcome.FAILED, message=f"{self.label} has no shift to report")
 
 
 # --- the exchanges a gateway call made ---------------------------------------------------

@@ -25,6 +25,9 @@ def test_every_register_path_is_described(schema: dict) -> None:
         "/payment/uzum_confirm",
         "/payment/xumo",
         "/payment/xumo_close",
+        "/payment/xumo_shortreport",
+        "/payment/xumo/print_last",
+        "/payment/xumo_close/print_last",
         "/payment/refund",
         "/payment/status/{transaction_id}",
     }

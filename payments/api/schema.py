@@ -80,12 +80,17 @@ METHOD_NOT_ALLOWED = _envelope("MethodNotAllowed", None, [ErrorCode.METHOD_NOT_A
 
 
 def answers(
-    output: type[serializers.Serializer], codes: Iterable[ErrorCode], *, not_found: bool = False
+    output: type[serializers.Serializer],
+    codes: Iterable[ErrorCode],
+    *,
+    not_found: bool = False,
+    name: str = "",
 ) -> dict[int, OpenApiResponse]:
     """Every answer of an endpoint: HTTP 200 for every outcome a register acts on (its data,
     or an error with one of `codes`), 401 (code 111) for a caller who is not a register,
-    500 (code 103) for our own failure; 404 where the path carries a value."""
-    name = output.__name__.removesuffix("Output")
+    500 (code 103) for our own failure; 404 where the path carries a value. `name` names
+    the envelope where another endpoint's with the same data has other codes."""
+    name = name or output.__name__.removesuffix("Output")
     data = output(allow_null=True, help_text="null when is_success is false.")
     documented = {
         200: OpenApiResponse(

@@ -387,6 +387,18 @@ def pinpad_refusal(payment: Payment) -> ApplicationError:
     )
 
 
+class HumoReprintOutput(Serializer):
+    about = "The register's last slip again, as it was printed."
+
+    message = serializers.CharField(source="slip_text", help_text="The bank slip, as printed.")
+    ppt_id = serializers.CharField(
+        source="provider_payment_id",
+        allow_null=True,
+        help_text="Its RRN; empty when the terminal gave none (a declined card).",
+    )
+    transaction_id = serializers.UUIDField(help_text="Ours, of the operation it printed.")
+
+
 class HumoReportOutput(Serializer):
     about = "A report the PIN pad printed."
 

@@ -13,6 +13,19 @@ urlpatterns = [
     re_path(r"^payment/uzum_confirm/?$", views.UzumConfirmView.as_view(), name="uzum-confirm"),
     re_path(r"^payment/xumo/?$", views.HumoView.as_view(), name="xumo"),
     re_path(r"^payment/xumo_close/?$", views.HumoCloseView.as_view(), name="xumo-close"),
+    re_path(
+        r"^payment/xumo_shortreport/?$",
+        views.HumoShiftReportView.as_view(),
+        name="xumo-shortreport",
+    ),
+    re_path(
+        r"^payment/xumo/print_last/?$", views.HumoLastSlipView.as_view(), name="xumo-print-last"
+    ),
+    re_path(
+        r"^payment/xumo_close/print_last/?$",
+        views.HumoLastDayReportView.as_view(),
+        name="xumo-close-print-last",
+    ),
     re_path(r"^payment/refund/?$", views.RefundView.as_view(), name="refund"),
     re_path(
         r"^payment/status/(?P<transaction_id>[^/]+)/?$",

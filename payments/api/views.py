@@ -22,6 +22,7 @@ from payments.api.serializers import (
     HumoInput,
     HumoOutput,
     HumoReportOutput,
+    HumoReprintOutput,
     PaymeChargeOutput,
     PaymeConfirmInput,
     PaymeConfirmOutput,
@@ -419,27 +420,79 @@ def _as_return_said_it(exc: ApplicationError) -> ApplicationError:
     return ApplicationError(exc.code, data)
 
 
-class HumoCloseView(APIView):
+# What a report the PIN pad prints answers (the end of day's, the shift's so far).
+HUMO_REPORT_ANSWERS = answers(
+    HumoReportOutput, (ErrorCode.INTERNAL, ErrorCode.PAYMENT, ErrorCode.XUMO)
+)
+
+
+class HumoPrintView(APIView):
+    """A report the PIN pad prints on a GET. HEAD would run it (Django answers HEAD by
+    running GET), so HEAD is refused, and `Allow` says so."""
+
+    def head(self, request: Request) -> Response:
+        raise exceptions.MethodNotAllowed("HEAD")
+
+    @property
+    def allowed_methods(self) -> list[str]:
+        return ["GET", "OPTIONS"]
+
+
+class HumoCloseView(HumoPrintView):
     @extend_schema(
         operation_id="xumo_close",
         summary="End-of-day reconciliation on the PIN pad",
-        responses=answers(
-            HumoReportOutput, (ErrorCode.INTERNAL, ErrorCode.PAYMENT, ErrorCode.XUMO)
-        ),
+        responses=HUMO_REPORT_ANSWERS,
         description="`message` is the terminal's report. Code 108 when it cannot be run; "
-        "code 106 `no_account` when the register has no PIN pad.",
+        "code 106 `no_account` when the register has no PIN pad. HEAD is 405: it would close "
+        "the shift.",
     )
     def get(self, request: Request) -> Response:
         closed = end_of_day.close_day(HumoView.provider, calling_register(request))
         return success({"message": closed.report, "ppt_id": None})
 
-    def head(self, request: Request) -> Response:
-        # Django would answer HEAD by running GET: here that would close the shift.
-        raise exceptions.MethodNotAllowed("HEAD")
 
-    @property
-    def allowed_methods(self) -> list[str]:
-        return ["GET", "OPTIONS"]  # not HEAD (above), as `Allow` says
+class HumoShiftReportView(HumoPrintView):
+    @extend_schema(
+        operation_id="xumo_shortreport",
+        summary="The shift's totals so far, printed by the PIN pad",
+        responses=HUMO_REPORT_ANSWERS,
+        description="`message` is the terminal's report of the shift so far; the shift stays "
+        "open. Code 108 `unsupported` where the terminal's protocol has no such report "
+        "(Concert E+): nothing is sent. Code 106 `no_account` when the register has no PIN pad.",
+    )
+    def get(self, request: Request) -> Response:
+        report = end_of_day.shift_report(HumoView.provider, calling_register(request))
+        return success({"message": report, "ppt_id": None})
+
+
+class HumoLastSlipView(APIView):
+    @extend_schema(
+        operation_id="xumo_print_last",
+        summary="The register's last HUMO slip again",
+        responses=answers(HumoReprintOutput, (ErrorCode.INTERNAL, ErrorCode.PAYMENT)),
+        description="From our records, without touching the terminal (after a paper jam): "
+        "the last slip of the calling register's purchases and returns, approved or not. "
+        "Code 106 `not_found` when it has none.",
+    )
+    def get(self, request: Request) -> Response:
+        printed = end_of_day.last_slip(HumoView.provider, calling_register(request))
+        return success(HumoReprintOutput(printed).data)
+
+
+class HumoLastDayReportView(APIView):
+    @extend_schema(
+        operation_id="xumo_close_print_last",
+        summary="The register's last end-of-day report again",
+        responses=answers(
+            HumoReportOutput, (ErrorCode.INTERNAL, ErrorCode.PAYMENT), name="HumoLastReport"
+        ),
+        description="From our records, without touching the terminal. Code 106 `not_found` "
+        "when the register has closed no day.",
+    )
+    def get(self, request: Request) -> Response:
+        report = end_of_day.last_day_report(HumoView.provider, calling_register(request))
+        return success({"message": report, "ppt_id": None})
 
 
 class PaymentStatusView(APIView):

@@ -181,32 +181,43 @@ class HumoGateway(BaseGateway):
         )
 
     @journaled
+    def shift_report(self, account: PinpadAccount) -> GatewayResult:
+        """The shift's totals so far, printed by the terminal (the shift stays open); the
+        report in `slip_text`."""
+        return _report(account, account.pinpad().shift_report())
+
+    @journaled
     def close_day(self, account: PinpadAccount) -> GatewayResult:
         """The terminal's end of day; `raw` has the totals its report prints (None when it
         cannot be read): purchases and reversals, their count and sum in tiyin."""
-        done = _journal(account, account.pinpad().close_day())
-        outcome = Outcome.SUCCESS if done.status == Status.APPROVED else Outcome.FAILED
-        printed = parse_totals(done.slip)
-        totals = None
-        if printed is not None:
-            totals = {
-                "purchases": printed.purchases,
-                "purchase_amount": printed.purchase_amount,
-                "reversals": printed.cancels,
-                "reversal_amount": printed.cancel_amount,
-            }
-        return GatewayResult(
-            outcome,
-            provider_status=str(done.status),
-            code=done.host_code or None,
-            message=done.reason,
-            slip_text=done.slip,
-            late=_late(done),
-            raw={"totals": totals},
-        )
+        return _report(account, account.pinpad().close_day())
 
 
 GATEWAY = HumoGateway()
+
+
+def _report(account: PinpadAccount, done: PinpadResult) -> GatewayResult:
+    """A report the terminal printed (the end of day's, or the shift's so far), journaled."""
+    done = _journal(account, done)
+    outcome = Outcome.SUCCESS if done.status == Status.APPROVED else Outcome.FAILED
+    printed = parse_totals(done.slip)
+    totals = None
+    if printed is not None:
+        totals = {
+            "purchases": printed.purchases,
+            "purchase_amount": printed.purchase_amount,
+            "reversals": printed.cancels,
+            "reversal_amount": printed.cancel_amount,
+        }
+    return GatewayResult(
+        outcome,
+        provider_status=str(done.status),
+        code=done.host_code or None,
+        message=done.reason,
+        slip_text=done.slip,
+        late=_late(done),
+        raw={"totals": totals},
+    )
 
 
 def order_id(payment: PaymentData[PinpadAccount]) -> str:
