@@ -240,6 +240,7 @@ STARTS_PROCESSES = {
     "tests/reliability/test_races.py",
     "tests/reliability/test_sqlite_load.py",
     "tests/test_deploy_template.py",
+    "tests/test_examples_run.py",
     "tests/test_gunicorn_config.py",
     "tests/upgrade/test_previous_release.py",
 }
