@@ -100,6 +100,7 @@ ok "$(post /payment/refund "{\"transaction_id\": \"$click_sale\", \"amount\": 20
 # Payme and Uzum: the whole purchase only.
 refused "$(post /payment/refund "{\"transaction_id\": \"$payme_sale\", \"amount\": 100}")" 106 partial_reversal_not_supported
 ok "$(post /payment/refund "{\"transaction_id\": \"$payme_sale\"}")"
+refused "$(post /payment/refund "{\"transaction_id\": \"$uzum_sale\", \"amount\": 100}")" 106 partial_reversal_not_supported
 ok "$(post /payment/refund "{\"transaction_id\": \"$uzum_sale\"}")"
 # HUMO: what is left of the purchase above, on the PIN pad.
 ok "$(post /payment/refund "{\"transaction_id\": \"$humo_sale\", \"amount\": 40000}")"
