@@ -34,7 +34,9 @@ REFUSALS = {
     "not_a_final_status": _("%(status)s is not an outcome to settle with"),
     "already_reversed": _("it has already been given back"),
     "partial_reversal_not_supported": _("this provider gives back only the whole amount"),
-    "cancel_in_progress": _("a reversal of it is already under way"),
+    "cancel_in_progress": _("a reversal of it is already under way"),  # before refunds
+    "refund_in_progress": _("a refund of it is already under way"),
+    "amount_exceeds": _("more than is left to give back"),
     "receipt_reused": _("that receipt belongs to another payment"),
     "not_found": _("the provider has no such payment"),
 }

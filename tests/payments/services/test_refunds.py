@@ -200,3 +200,16 @@ def test_a_dry_run_reports_a_lost_refund_and_changes_nothing(request, api) -> No
     assert Payment.objects.get(pk=purchase.pk).reversed_amount == 0
     assert "dry run" in printed
     assert status == 0
+
+
+def test_the_operators_second_refund_while_one_is_open_reads_as_a_sentence(request, api) -> None:
+    purchase, server = paid_purchase(request, api, "click", 43)
+    server.faults.inject("payment/reversal", "timeout_after")
+    server.faults.inject("payment/status", "server_error")
+    assert refund(api, purchase)["error"]["code"] == 110
+    user = User.objects.create_user("op", password="pw", is_staff=True)
+    purchase.refresh_from_db()
+    done, outcome = operations.run("reverse_payments", purchase, user=user, reason="again")
+    assert done is False
+    assert outcome_text(outcome) == "refused: a refund of it is already under way"
+    assert refund_requests(server, "click") == 1
