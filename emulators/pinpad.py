@@ -390,33 +390,29 @@ class PinpadEmulator:
 
     def _shift_report(self) -> PinpadAnswer:
         """The shift's totals so far, printed; nothing is closed or forgotten."""
-        when = _now()
-        report = close_day_report(
-            TERMINAL_ID, MERCHANT_ID, self.shift, self.totals(), when, closing=False
-        )
-        return PinpadAnswer(
-            action=Action.SHIFT_REPORT,
-            done=True,
-            host_code="000",
-            terminal_id=TERMINAL_ID,
-            shift=str(self.shift),
-            slip=report,
-        )
+        return self._report(Action.SHIFT_REPORT, closing=False)
 
     def _close_day(self) -> PinpadAnswer:
-        report = close_day_report(TERMINAL_ID, MERCHANT_ID, self.shift, self.totals(), _now())
-        answer = PinpadAnswer(
-            action=Action.CLOSE_DAY,
-            done=True,
-            host_code="000",
-            terminal_id=TERMINAL_ID,
-            shift=str(self.shift),
-            slip=report,
-        )
+        answer = self._report(Action.CLOSE_DAY, closing=True)
         self.shift += 1
         self.transactions = []
         self._number = 0
         return answer
+
+    def _report(self, action: str, *, closing: bool) -> PinpadAnswer:
+        """The shift's report as printed: at its end of day (`closing`), or so far."""
+        totals = self.totals()
+        report = close_day_report(
+            TERMINAL_ID, MERCHANT_ID, self.shift, totals, _now(), closing=closing
+        )
+        return PinpadAnswer(
+            action=action,
+            done=True,
+            host_code="000",
+            terminal_id=TERMINAL_ID,
+            shift=str(self.shift),
+            slip=report,
+        )
 
     def _last_transaction(self) -> PinpadAnswer:
         if self.last is None:
