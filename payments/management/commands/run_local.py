@@ -221,11 +221,19 @@ OPERATOR_PERMISSIONS = [
 ]
 
 
+def fresh_password() -> str:
+    """A new random password that starts with a letter or a digit: one starting with "-"
+    would be taken for an option where a person pastes it after a command."""
+    while not (password := secrets.token_urlsafe(12))[0].isalnum():
+        pass
+    return password
+
+
 def _operator_login() -> str:
     """A local operator account for the demo, with a new password on every start."""
     from django.contrib.auth.models import Permission, User
 
-    password = secrets.token_urlsafe(12)
+    password = fresh_password()
     user, _ = User.objects.get_or_create(username="operator")
     user.is_staff, user.is_superuser = True, False
     user.set_password(password)
