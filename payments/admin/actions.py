@@ -8,16 +8,20 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from payments.admin.base import uzs
-from payments.admin.outcomes import outcome_text
+from payments.admin.outcomes import changed_nothing, outcome_text
 from payments.models import Payment
+from payments.reasons import Reason
 from payments.services import operations
 
 
@@ -124,7 +128,8 @@ def admin_action(action: BackOfficeAction) -> Callable:
         form = ConfirmForm(request.POST, choose_status=action.choose_status)
         if form.is_confirmed:
             if form.is_valid():
-                for payment in queryset:
+                acted_on = list(queryset)
+                for payment in acted_on:
                     done, outcome = operations.run(
                         action.name,
                         payment,
@@ -132,9 +137,18 @@ def admin_action(action: BackOfficeAction) -> Callable:
                         reason=form.cleaned_data["reason"],
                         status=form.cleaned_data["status"],
                     )
-                    level = messages.SUCCESS if done else messages.ERROR
-                    said = f"{payment.transaction_id}: {outcome_text(outcome)}"
-                    modeladmin.message_user(request, said, level)
+                    said = gettext("Payment %(id)s: %(outcome)s") % {
+                        "id": payment.transaction_id,
+                        "outcome": outcome_text(outcome),
+                    }
+                    modeladmin.message_user(request, said, _level(done, outcome))
+                if len(acted_on) == 1:  # back to the payment, the list's filters kept
+                    page = reverse("admin:payments_payment_change", args=[acted_on[0].pk])
+                    kept = {
+                        "preserved_filters": modeladmin.get_preserved_filters(request),
+                        "opts": modeladmin.model._meta,
+                    }
+                    return HttpResponseRedirect(add_preserved_filters(kept, page))
                 return None
             for errors in form.errors.values():
                 for error in errors:
@@ -155,6 +169,13 @@ def admin_action(action: BackOfficeAction) -> Callable:
 
     run.__name__ = action.name
     return run
+
+
+def _level(done: bool, outcome: Reason) -> int:
+    """A refusal is an error; an action that changed nothing is information, not success."""
+    if not done:
+        return messages.ERROR
+    return messages.INFO if changed_nothing(outcome) else messages.SUCCESS
 
 
 ADMIN_ACTIONS = [admin_action(action) for action in ACTIONS]

@@ -50,7 +50,13 @@ def outcome_text(outcome: Reason) -> str:
         return label_of(PaymentStatus, data.get("status", ""))
     if outcome.code == "status_asked":  # what it was, what it is, what the provider said
         was, now = (label_of(PaymentStatus, data.get(k, "")) for k in ("before", "after"))
-        return f"{was} → {now} ({data.get('said') or gettext('no status')})"
+        said = data.get("said") or gettext("no status")
+        if was == now:
+            return gettext("still %(status)s (the provider said: %(said)s)") % {
+                "status": now,
+                "said": said,
+            }
+        return f"{was} → {now} ({said})"
     template = OUTCOMES.get(outcome.code)
     if template is None:
         return f"{outcome.code} {data}".strip()
@@ -65,6 +71,16 @@ def outcome_text(outcome: Reason) -> str:
     if outcome.code == "refused":
         values["why"] = why_refused(data)
     return str(template) % values
+
+
+# Outcomes of an action that ran and changed nothing: said as information, not success.
+UNCHANGED = frozenset({"asked_only_open", "fiscal_nothing_to_send"})
+
+
+def changed_nothing(outcome: Reason) -> bool:
+    data = outcome.data
+    asked_same = outcome.code == "status_asked" and data.get("before") == data.get("after")
+    return asked_same or outcome.code in UNCHANGED
 
 
 def action_outcome(action: OperatorAction) -> str:

@@ -4,7 +4,9 @@ import csv
 import io
 
 import pytest
+from django.contrib import messages
 from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
@@ -133,13 +135,18 @@ def test_an_action_first_asks_for_confirmation_and_a_reason(staff, paid, click) 
 def test_check_status_calls_the_provider_and_is_audited(staff, paid, click) -> None:
     response = run_action(staff, "check_status", paid, confirmed="yes", reason="customer called")
     assert response.status_code == 302
+    assert response["Location"] == f"/admin/payments/payment/{paid.pk}/change/"  # back to it
+    shown = list(get_messages(response.wsgi_request))
+    assert [(m.level, str(m)) for m in shown] == [
+        (messages.INFO, f"Payment {paid.transaction_id}: still Paid (the provider said: 2)")
+    ]
     audit = OperatorAction.objects.get()
     assert (audit.user.username, audit.action, audit.reason) == (
         "op",
         "check_status",
         "customer called",
     )
-    assert "Paid → Paid" in action_outcome(audit)
+    assert "still Paid" in action_outcome(audit)
     assert click.stats()["requests"][-1].startswith("GET payment/status")
 
 

@@ -88,7 +88,7 @@ def test_the_story_is_one_time_line(api, click) -> None:
     assert "click_pass/payment" in exchange.what
     assert "[redacted]" in exchange.request  # secrets as journaled
     assert exchange.response.startswith("{")
-    assert story[3].words == "a call — Paid → Paid (2)"
+    assert story[3].words == "a call — still Paid (the provider said: 2)"
 
 
 def test_the_page_shows_the_story(client, api, click) -> None:

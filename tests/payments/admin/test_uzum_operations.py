@@ -40,7 +40,7 @@ def test_the_provider_filter_and_the_search_box_know_uzum(staff, paid, api, clic
 def test_check_status_asks_uzum_by_its_payment_id(staff, paid, uzum) -> None:
     run_action(staff, "check_status", paid, confirmed="yes", reason="customer called")
     assert uzum.stats()["requests"][-1] == "POST payment/status"
-    assert "Paid → Paid" in action_outcome(OperatorAction.objects.get())
+    assert "still Paid" in action_outcome(OperatorAction.objects.get())
 
 
 def test_reverse_gives_the_money_back_at_uzum(staff, paid, uzum) -> None:
