@@ -75,6 +75,18 @@ def test_its_receipt_is_refused_before_anything_is_claimed(till2, click, setting
     assert paid.fiscal_sending_url == ""  # nothing claimed: a later confirm is not blocked
 
 
+def test_its_refund_is_refused_before_anything_is_made(till2, click, settings) -> None:
+    paid = paid_before_the_secret_went(settings, till2, provider_payment_id="78")
+    answer = post_json(
+        client_of(till2), "/payment/refund", {"transaction_id": str(paid.transaction_id)}
+    )
+    assert (answer["error"]["code"], answer["error"]["data"]["reason"]) == (108, "misconfigured")
+    assert not Payment.objects.filter(reverses=paid).exists()  # no refund row to settle
+    assert click.stats()["reversal_requests"] == 0
+    paid.refresh_from_db()
+    assert (paid.status, paid.reversed_amount) == (PaymentStatus.PAID, 0)
+
+
 def test_reconcile_flags_its_payments_settles_the_others_and_exits_2(till2, click) -> None:
     theirs = make_payment(register=till2, status=PaymentStatus.PROCESSING, qr_code="8801018")
     ours = make_payment(status=PaymentStatus.PROCESSING, qr_code="8801019")
