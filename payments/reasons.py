@@ -40,6 +40,8 @@ class Code(StrEnum):
     REGISTER_HUNG_UP = "register_hung_up"
     BY_HAND = "by_hand"
     COULD_NOT_SETTLE = "could_not_settle"
+    # Written on a purchase by releases before refunds were rows of their own (and by
+    # migration 0025): no longer written, still read in yesterday's timelines.
     REVERSAL_SENT = "reversal_sent"
     REVERSAL_UNANSWERED = "reversal_unanswered"
     REVERSAL_REFUSED = "reversal_refused"
