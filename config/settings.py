@@ -201,6 +201,8 @@ LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale" / "django_admin"]
 # An operator's choice outlives the session: a year in the browser, and with the operator.
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = "Asia/Tashkent"
+# Django's formats with the seconds: times are compared with registers' and providers' logs.
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 USE_TZ = True
 

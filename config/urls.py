@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from payments.admin import language
+from payments.admin import language, views
 from payments.api.health import LiveView, ReadyView
 from payments.api.metrics import MetricsView
 from payments.api.views import UnknownPathView
@@ -20,6 +20,8 @@ urlpatterns = [
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin", RedirectView.as_view(url="/admin/")),
     path("admin/language/", language.choose, name="choose-language"),
+    # The back office opens on the overview (Django's index stays for who may not see it).
+    path("admin/", admin.site.admin_view(views.home)),
     path("admin/", admin.site.urls),
     # Last: whatever nobody routes answers 404 in the envelope, whatever DEBUG says.
     re_path(r"^", UnknownPathView.as_view()),

@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
@@ -20,6 +20,7 @@ from payments.models import (
     FiscalStatus,
     Operation,
     Payment,
+    PaymentEvent,
     PaymentStatus,
     ProviderExchange,
     Register,
@@ -312,12 +313,14 @@ def created_on(day: date) -> QuerySet[Payment]:
     )
 
 
-# What the overview's charts tell apart: a payment's provider, status and fiscal status.
-TALLIED = ("provider", "status", "fiscal_status")
+# What the overview's charts tell apart: a payment's provider, operation (money in or
+# given back), status and fiscal status.
+TALLIED = ("provider", "operation", "status", "fiscal_status")
 
 
 def day_totals(day: date) -> list[dict]:
-    """Payments and their sum created on a day, per provider, status and fiscal status."""
+    """Payments and their sum created on a day, per provider, operation, status and fiscal
+    status."""
     rows = created_on(day).values(*TALLIED).annotate(payments=Count("id"), amount=Sum("amount"))
     return list(rows.order_by())
 
@@ -349,12 +352,12 @@ def waiting_counts(*, up_to: int = 999) -> dict[str, int]:
 
 
 def totals_since(moment: datetime) -> QuerySet:
-    """Payments and their sum per register, provider and status since `moment`."""
+    """Payments and their sum per register, provider, operation and status since `moment`."""
     return (
         Payment.objects.filter(created_at__gte=moment)
-        .values("register__name", "provider", "status")
+        .values("register__name", "provider", "operation", "status")
         .annotate(count=Count("id"), amount=Sum("amount"))
-        .order_by("register__name", "provider", "status")
+        .order_by("register__name", "provider", "operation", "status")
     )
 
 
@@ -366,11 +369,26 @@ def _stuck() -> Q:
     return Q(status=PaymentStatus.PROCESSING, created_at__lt=timezone.now() - STUCK_AFTER)
 
 
+def with_flag_reason(payments: QuerySet[Payment]) -> QuerySet[Payment]:
+    """Each payment with why it was last flagged for a person (`flag_code`, `flag_data`):
+    the reason of the latest timeline step that raised its flag ("" before such steps
+    were written)."""
+    raised = PaymentEvent.objects.filter(payment=OuterRef("pk"), flagged=True).order_by(
+        "-created_at", "-id"
+    )
+    return payments.annotate(
+        flag_code=Subquery(raised.values("reason")[:1]),
+        flag_data=Subquery(raised.values("reason_data")[:1]),
+    )
+
+
 def needing_attention() -> QuerySet[Payment]:
     """Flagged, unknown, or processing for longer than a request can take."""
-    return Payment.objects.filter(
-        Q(needs_attention=True) | Q(status=PaymentStatus.UNKNOWN) | _stuck()
-    ).order_by("-created_at")
+    return (
+        with_flag_reason(Payment.objects.all())
+        .filter(Q(needs_attention=True) | Q(status=PaymentStatus.UNKNOWN) | _stuck())
+        .order_by("-created_at")
+    )
 
 
 # --- monitoring (read at every scrape, so each rides an index) --------------------------

@@ -16,6 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
+from providers import sayings
+
 
 class Outcome(StrEnum):
     SUCCESS = "success"  # the provider did what was asked: paid, submitted, reversed
@@ -166,8 +168,7 @@ class Gateway(Protocol):
     `BaseGateway`, so callers never ask whether a gateway has them."""
 
     name: str  # the provider's name in our records: "click"
-    label: str  # how people call it: "CLICK"
-    title: str  # the product, as operators see it: "CLICK PASS"
+    label: str  # how people call it, and how the back office names it: "CLICK"
     # Whether a refund may give back part of a purchase (CLICK's partial reversal, a HUMO
     # cancel of a part); elsewhere only the whole of it, in one refund.
     partial_refunds: bool
@@ -258,7 +259,6 @@ class BaseGateway:
 
     name = ""
     label = ""
-    title = ""
     partial_refunds = False
     knows_only_latest = False
     takes_fiscal_receipts = True
@@ -279,16 +279,18 @@ class BaseGateway:
         return last  # left as it is: the register hears "unknown", reconcile asks later
 
     def fiscal_on_file(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
-        return GatewayResult(Outcome.UNKNOWN, message=f"{self.label} cannot be asked")
+        return GatewayResult(Outcome.UNKNOWN, message=sayings.CANNOT_BE_ASKED(provider=self.label))
 
     def submit_fiscal(self, payment: PaymentData, receipt: OfdReceipt) -> GatewayResult:
-        return GatewayResult(Outcome.FAILED, message=f"{self.label} takes no fiscal receipts")
+        return GatewayResult(
+            Outcome.FAILED, message=sayings.NO_FISCAL_RECEIPTS(provider=self.label)
+        )
 
     def close_day(self, account: Any) -> GatewayResult:
-        return GatewayResult(Outcome.FAILED, message=f"{self.label} has no end of day")
+        return GatewayResult(Outcome.FAILED, message=sayings.NO_END_OF_DAY(provider=self.label))
 
     def shift_report(self, account: Any) -> GatewayResult:
-        return GatewayResult(Outcome.FAILED, message=f"{self.label} has no shift to report")
+        return GatewayResult(Outcome.FAILED, message=sayings.NO_SHIFT_REPORT(provider=self.label))
 
 
 # --- the exchanges a gateway call made ---------------------------------------------------

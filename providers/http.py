@@ -22,6 +22,7 @@ from django.utils import timezone
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
+from providers import sayings
 from providers.base import Exchange, GatewayResult, Outcome, record_exchange
 from providers.money import json_text
 
@@ -137,9 +138,11 @@ def unanswered(
     """
     if exchange.failure == Failure.NOT_SENT and not_sent_fails:
         return GatewayResult(
-            Outcome.FAILED, message=f"{provider} is unreachable: {exchange.detail}"
+            Outcome.FAILED, message=sayings.UNREACHABLE(provider=provider, detail=exchange.detail)
         )
-    return GatewayResult(Outcome.UNKNOWN, message=f"no answer from {provider}: {exchange.failure}")
+    return GatewayResult(
+        Outcome.UNKNOWN, message=sayings.NO_ANSWER(provider=provider, failure=exchange.failure)
+    )
 
 
 def as_int(value: Any) -> int | None:

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 # One colour per provider, in the registry's order; colour-blind-safe (Okabe and Ito).
 PALETTE = ("#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#d55e00")
 
+# What went wrong, in the badges' colours: declined red, outcome unknown orange.
+DECLINED, UNKNOWN = "#dc3545", "#fd7e14"
+
 WIDTH, HEIGHT = 720, 220
 TOP, RIGHT, BOTTOM = 12, 8, 22
 CHAR_WIDTH = 6.5  # of an axis label at 11 px, to leave the labels room on the left
@@ -42,7 +45,8 @@ class Tick:
 @dataclass(frozen=True)
 class BarChart:
     """A stacked bar chart: one bar per category (an hour, a day), one colour per series
-    (a provider). `left` is where the plot starts, after the value labels."""
+    (a provider, or what went wrong). `left` is where the plot starts, after the value
+    labels."""
 
     name: str
     title: str
@@ -52,6 +56,9 @@ class BarChart:
     category_ticks: Sequence[Tick]
     left: float
     empty: bool
+    zero: float = HEIGHT - BOTTOM  # where the value axis is 0: the plot's foot, or above it
+    note: str = ""  # what the values are, under the title
+    nothing: str = ""  # said across an empty chart
     width: int = WIDTH
     height: int = HEIGHT
     top: int = TOP
@@ -104,44 +111,53 @@ def stacked_bars(
     whole: bool = False,
 ) -> BarChart:
     """Bars for `categories` (a key and its label, left to right), each stacked from the
-    values of `series` (`values[category, series]`, missing is 0). `show` writes a value,
-    `describe(category, series, value)` a bar's tooltip; every `label_every`-th category
-    is labelled under the axis. `whole` values (counts) get no step below 1."""
-    totals = [sum(values.get((key, s.key), 0) for s in series) for key, _ in categories]
-    step = nice_step(max(totals, default=0))
+    values of `series` (`values[category, series]`, missing is 0): what is above zero rises
+    from the axis, what is below it (money given back in an hour that took none) hangs
+    under it. `show` writes a value, `describe(category, series, value)` a bar's tooltip;
+    every `label_every`-th category is labelled under the axis. `whole` values (counts) get
+    no step below 1."""
+    rows = [[values.get((key, s.key), 0) for s in series] for key, _ in categories]
+    high = max((sum(v for v in row if v > 0) for row in rows), default=0)
+    low = max((-sum(v for v in row if v < 0) for row in rows), default=0)
+    step = nice_step(max(high, low))
     step = max(step, 1) if whole else step
-    top_value = step * max(1, math.ceil(max(totals, default=0) / step))
-    value_ticks = [step * i for i in range(int(round(top_value / step)) + 1)]
+    above = step * max(1 if not low else 0, math.ceil(high / step))
+    below = step * math.ceil(low / step)
+    value_ticks = [step * i for i in range(-int(round(below / step)), int(round(above / step)) + 1)]
     labels = [show(value) for value in value_ticks]
     left = 10 + CHAR_WIDTH * max(len(label) for label in labels)
     plot_width, plot_height = WIDTH - RIGHT - left, HEIGHT - TOP - BOTTOM
+    scale = plot_height / (above + below)
+    zero = TOP + above * scale
     slot = plot_width / max(1, len(categories))
     bars = []
-    for index, (key, label) in enumerate(categories):
-        base = 0.0
-        for s in series:
-            value = values.get((key, s.key), 0)
+    for index, ((_, label), row) in enumerate(zip(categories, rows, strict=True)):
+        rising = hanging = 0.0
+        for s, value in zip(series, row, strict=True):
             if not value:
                 continue
-            height = plot_height * value / top_value
+            height = abs(value) * scale
+            if value > 0:
+                y, rising = zero - rising - height, rising + height
+            else:
+                y, hanging = zero + hanging, hanging + height
             bars.append(
                 Bar(
                     x=round(left + index * slot + slot * 0.15, 1),
-                    y=round(TOP + plot_height - base - height, 1),
+                    y=round(y, 1),
                     width=round(slot * 0.7, 1),
                     height=round(max(height, 0.5), 1),
                     colour=s.colour,
                     title=describe(label, s.label, show(value)),
                 )
             )
-            base += height
     return BarChart(
         name=name,
         title=title,
         series=series,
         bars=bars,
         value_ticks=[
-            Tick(round(TOP + plot_height * (1 - v / top_value), 1), text)
+            Tick(round(zero - v * scale, 1), text)
             for v, text in zip(value_ticks, labels, strict=True)
         ],
         category_ticks=[
@@ -150,7 +166,8 @@ def stacked_bars(
             if index % label_every == 0
         ],
         left=left,
-        empty=not any(totals),
+        empty=not any(any(row) for row in rows),
+        zero=round(zero, 1),
     )
 
 

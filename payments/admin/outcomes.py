@@ -8,6 +8,7 @@ from typing import Any
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from payments.admin.sayings import said
 from payments.errors import ErrorCode
 from payments.models import FiscalStatus, OperatorAction, PaymentStatus, label_of
 from payments.reasons import TEXT, Filled, Reason
@@ -50,13 +51,13 @@ def outcome_text(outcome: Reason) -> str:
         return label_of(PaymentStatus, data.get("status", ""))
     if outcome.code == "status_asked":  # what it was, what it is, what the provider said
         was, now = (label_of(PaymentStatus, data.get(k, "")) for k in ("before", "after"))
-        said = data.get("said") or gettext("no status")
+        words = said(data["said"]) if data.get("said") else gettext("no status")
         if was == now:
             return gettext("still %(status)s (the provider said: %(said)s)") % {
                 "status": now,
-                "said": said,
+                "said": words,
             }
-        return f"{was} → {now} ({said})"
+        return f"{was} → {now} ({words})"
     template = OUTCOMES.get(outcome.code)
     if template is None:
         return f"{outcome.code} {data}".strip()
@@ -98,7 +99,7 @@ def why_refused(data: dict[str, Any]) -> str:
         return gettext("%(provider)s answered %(code)s: %(note)s") % {
             "provider": _provider_label(data.get("provider", "")),
             "code": data.get("code", ""),
-            "note": data.get("note", ""),
+            "note": said(data.get("note", "")),
         }
     if error == ErrorCode.XUMO and data.get("account"):
         return gettext("the account %(account)s cannot be used now (%(reason)s)") % {

@@ -7,15 +7,17 @@ changed, so thirty days of a busy chain cost a few hundred small rows, not a mil
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from django.utils import formats
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from payments import selectors
 from payments.admin import charts
-from payments.models import FISCAL_BACKLOG_STATUSES, FiscalStatus, PaymentStatus
+from payments.models import FISCAL_BACKLOG_STATUSES, FiscalStatus, Operation, PaymentStatus
 from payments.services import accounts, tallies
 
 DAYS = tallies.OVERVIEW_DAYS
@@ -29,7 +31,7 @@ def number(value: float) -> str:
 def amount(value: float) -> str:
     """Whole UZS on an axis or in a tooltip, grouped with no-break spaces as cashiers
     read amounts (the decimals are in the payment list)."""
-    return f"{round(value):,}".replace(",", "\u00a0")
+    return f"{round(value):,}".replace(",", "\u00a0").replace("-", "\u2212")
 
 
 def percent(share: charts.Share) -> str:
@@ -37,15 +39,41 @@ def percent(share: charts.Share) -> str:
     return "—" if value is None else formats.number_format(value, 1) + "\u00a0%"
 
 
-def _sum_by(rows: Iterable[dict], bucket: str, measure: str) -> dict[tuple[Any, str], int]:
+# A purchase that took money, whether or not it was given back since: what a refund gave
+# back is taken off in the hour (or day) the refund was made.
+TOOK_MONEY = frozenset({PaymentStatus.PAID, PaymentStatus.REVERSED})
+
+
+def money_in(rows: Iterable[dict], bucket: str) -> dict[tuple[Any, str], float]:
+    """UZS per bucket and provider: the purchases that took money, less the refunds done
+    in that bucket (below zero where more was given back than taken)."""
     summed: dict[tuple[Any, str], int] = defaultdict(int)
     for row in rows:
-        summed[row[bucket], row["provider"]] += row[measure]
-    return summed
+        if row["operation"] == Operation.PURCHASE and row["status"] in TOOK_MONEY:
+            summed[row[bucket], row["provider"]] += row["amount"]
+        elif row["operation"] == Operation.REVERSAL and row["status"] == PaymentStatus.PAID:
+            summed[row[bucket], row["provider"]] -= row["amount"]
+    return {key: tiyin / 100 for key, tiyin in summed.items() if tiyin}
 
 
-def _in_uzs(values: dict[tuple[Any, str], int]) -> dict[tuple[Any, str], float]:
-    return {key: tiyin / 100 for key, tiyin in values.items()}
+# What went wrong, counted apart from the money: a payment or refund the provider
+# declined, and one whose outcome is not known yet.
+TROUBLES = {PaymentStatus.FAILED: "declined", PaymentStatus.UNKNOWN: "unknown"}
+
+
+def troubles(rows: Iterable[dict], bucket: str) -> dict[tuple[Any, str], float]:
+    counted: dict[tuple[Any, str], int] = defaultdict(int)
+    for row in rows:
+        if row["status"] in TROUBLES:
+            counted[row[bucket], TROUBLES[row["status"]]] += row["payments"]
+    return dict(counted)
+
+
+def trouble_series() -> list[charts.Series]:
+    return [
+        charts.Series("declined", _("declined"), charts.DECLINED),
+        charts.Series("unknown", _("outcome unknown"), charts.UNKNOWN),
+    ]
 
 
 def _describe(when: str, provider: str, value: str) -> str:
@@ -63,68 +91,86 @@ def day_label(day: date) -> str:
 def build_charts(
     hour_rows: list[dict], day_rows: list[dict], days: list[date], series: list[charts.Series]
 ) -> list[charts.BarChart]:
-    """Payments and amounts per hour today and per day, stacked by provider."""
+    """Money taken per hour today and per day, by provider, refunds taken off; beside each,
+    the payments declined and those whose outcome is unknown, as counts."""
     hours = [(hour, f"{hour:02d}:00") for hour in range(24)]
     per_day = [(day, day_label(day)) for day in days]
     last = {"days": len(days)}
-    # Each chart: its name, title, categories, values, how a value reads, every which
-    # category is labelled.
+    money_note = _("Paid purchases less refunds, in UZS, by when each was made.")
+    trouble_note = _("Payments and refunds, counted: no money moved or none is known to.")
+    nothing_wrong = _("Nothing declined, nothing unknown.")
+    # Each chart: its name, title, what it says under it, the categories, the series, the
+    # values, how a value reads, every which category is labelled.
     drawn: list[
         tuple[
             str,
             str,
+            str,
             Sequence[tuple[object, str]],
+            list[charts.Series],
             Mapping[tuple[object, str], float],
             Callable[[float], str],
             int,
         ]
     ] = [
         (
-            "payments-per-hour",
-            _("Payments per hour, today"),
+            "paid-per-hour",
+            _("Paid per hour, today"),
+            money_note,
             hours,
-            _sum_by(hour_rows, "hour", "payments"),
-            number,
-            3,
-        ),
-        (
-            "amount-per-hour",
-            _("Amount per hour, today, UZS"),
-            hours,
-            _in_uzs(_sum_by(hour_rows, "hour", "amount")),
+            series,
+            money_in(hour_rows, "hour"),
             amount,
             3,
         ),
         (
-            "payments-per-day",
-            _("Payments per day, last %(days)d days") % last,
-            per_day,
-            _sum_by(day_rows, "day", "payments"),
+            "troubles-per-hour",
+            _("Declined and unknown per hour, today"),
+            trouble_note,
+            hours,
+            trouble_series(),
+            troubles(hour_rows, "hour"),
             number,
+            3,
+        ),
+        (
+            "paid-per-day",
+            _("Paid per day, last %(days)d days") % last,
+            money_note,
+            per_day,
+            series,
+            money_in(day_rows, "day"),
+            amount,
             5,
         ),
         (
-            "amount-per-day",
-            _("Amount per day, last %(days)d days, UZS") % last,
+            "troubles-per-day",
+            _("Declined and unknown per day, last %(days)d days") % last,
+            trouble_note,
             per_day,
-            _in_uzs(_sum_by(day_rows, "day", "amount")),
-            amount,
+            trouble_series(),
+            troubles(day_rows, "day"),
+            number,
             5,
         ),
     ]
     return [
-        charts.stacked_bars(
-            name=name,
-            title=title,
-            categories=categories,
-            values=values,
-            show=show,
-            label_every=label_every,
-            whole=show is number,  # counts: no step of half a payment
-            series=series,
-            describe=_describe,
+        replace(
+            charts.stacked_bars(
+                name=name,
+                title=title,
+                categories=categories,
+                values=values,
+                show=show,
+                label_every=label_every,
+                whole=show is number,  # counts: no step of half a payment
+                series=kinds,
+                describe=_describe,
+            ),
+            note=note,
+            nothing=nothing_wrong if show is number else gettext("No payments."),
         )
-        for name, title, categories, values, show, label_every in drawn
+        for name, title, note, categories, kinds, values, show, label_every in drawn
     ]
 
 
@@ -134,6 +180,8 @@ def shares_of(rows: Iterable[dict]) -> dict[str, charts.Share]:
     need one."""
     total = declined = unknown = needing = missing = 0
     for row in rows:
+        if row["operation"] != Operation.PURCHASE:
+            continue  # a refund is no payment that could be declined or lack a receipt
         count, status, fiscal = row["payments"], row["status"], row["fiscal_status"]
         total += count
         declined += count if status == PaymentStatus.FAILED else 0

@@ -7,32 +7,61 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.functional import lazy
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from payments import selectors
 from payments.admin import views
 from payments.admin.actions import ADMIN_ACTIONS, BY_NAME
-from payments.admin.base import ViewOnlyAdmin, badge, preformatted, uzs
+from payments.admin.base import (
+    ViewOnlyAdmin,
+    badge,
+    data,
+    flag,
+    moment,
+    preformatted,
+    short_id,
+    uzs,
+)
 from payments.admin.listing import CreatedBetweenFilter, EstimatedCountPaginator
-from payments.admin.story import story_of
-from payments.models import Payment
+from payments.admin.sayings import said
+from payments.admin.story import flag_reason, story_of
+from payments.logformat import mask_phone
+from payments.models import FiscalStatus, Payment, PaymentStatus
 from payments.selectors import payment_by_transaction_id, register_by_name
+
+# The flag column's head: the mark itself, what it means on hover (the column holds a mark
+# or nothing, so a word would make it five times as wide).
+FLAG_HEADER = lazy(lambda: flag(True, gettext("needs attention")), SafeString)()
+
+# The payer's phone as whoever may not see personal data sees it.
+PHONE_MASKED = {"payer_phone": "payer_phone_masked"}
+
+
+def personal_data_shown(request: HttpRequest) -> bool:
+    """Whether this operator sees payers' phones and cards whole (elsewhere masked)."""
+    return request.user.has_perm("payments.view_personal_data")
 
 
 @admin.register(Payment)
 class PaymentAdmin(ViewOnlyAdmin):
+    # What an operator searches and reads by, narrow enough for a 1366-pixel screen: the
+    # ids are cut short (whole on hover, whole in the search box), the flag is a mark.
     list_display = [
-        "created_at",
+        "created",
         "register",
         "provider",
         "amount_uzs",
         "status_badge",
         "fiscal_badge",
-        "transaction_id",
-        "provider_payment_id",
-        "needs_attention",
+        "transaction",
+        "provider_id",
+        "attention",
     ]
-    list_display_links = ["created_at", "transaction_id"]
+    list_display_links = ["created", "transaction"]
     list_select_related = ["register"]
     list_filter = [
         "register",
@@ -69,7 +98,7 @@ class PaymentAdmin(ViewOnlyAdmin):
                     "amount_uzs",
                     "reversed_uzs",
                     "status_badge",
-                    "needs_attention",
+                    "attention_why",
                     "related",
                 ]
             },
@@ -81,8 +110,8 @@ class PaymentAdmin(ViewOnlyAdmin):
                     "provider_payment_id",
                     "provider_status",
                     "provider_code",
-                    "provider_message",
-                    "qr_code",
+                    "provider_words",
+                    "scanned_code",
                     "payer_phone",
                     "masked_card",
                     "auth_code",
@@ -95,7 +124,7 @@ class PaymentAdmin(ViewOnlyAdmin):
             {
                 "fields": [
                     "fiscal_badge",
-                    "fiscal_receipt_url",
+                    "receipt_url",
                     "fiscal_error",
                     "fiscal_attempts",
                     "fiscal_next_attempt_at",
@@ -106,8 +135,17 @@ class PaymentAdmin(ViewOnlyAdmin):
         (_("Time"), {"fields": ["created_at", "updated_at", "paid_at"]}),
     ]
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
+        if personal_data_shown(request):
+            return self.fieldsets
+        # The payer's phone masked, as in the logs and the CSV, for whoever may not see it.
+        return [
+            (name, {"fields": [PHONE_MASKED.get(str(f), str(f)) for f in options["fields"]]})
+            for name, options in self.fieldsets
+        ]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return flatten_fieldsets(self.fieldsets)
+        return flatten_fieldsets(self.get_fieldsets(request, obj))
 
     def change_view(
         self,
@@ -128,15 +166,43 @@ class PaymentAdmin(ViewOnlyAdmin):
         context = {
             **(extra_context or {}),
             "payment_actions": buttons,
-            "story": story_of(payment) if payment is not None else [],
+            "story": story_of(payment, personal=personal_data_shown(request))
+            if payment is not None
+            else [],
         }
         return super().change_view(request, object_id, form_url, context)
 
     # --- columns -------------------------------------------------------------------------
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return selectors.with_flag_reason(super().get_queryset(request))
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, payment: Payment) -> str:
+        return moment(payment.created_at)
+
+    @admin.display(description=_("transaction"), ordering="transaction_id")
+    def transaction(self, payment: Payment) -> str:
+        return short_id(payment.transaction_id)
+
+    @admin.display(description=_("provider's id"))
+    def provider_id(self, payment: Payment) -> str:
+        return short_id(payment.provider_payment_id, keep=10) if payment.provider_payment_id else ""
+
+    @admin.display(description=FLAG_HEADER, ordering="needs_attention", empty_value="")
+    def attention(self, payment: Payment) -> str:
+        return flag(payment.needs_attention, flag_reason(payment))
+
+    @admin.display(description=_("needs attention"))
+    def attention_why(self, payment: Payment) -> str:
+        if not payment.needs_attention:
+            return str(_("no"))
+        return format_html("{} {}", flag(True, flag_reason(payment)), flag_reason(payment))
+
     @admin.display(description=_("amount, UZS"), ordering="amount")
     def amount_uzs(self, payment: Payment) -> str:
-        return uzs(payment.amount)
+        # Money given back reads as such: below zero.
+        return ("\u2212" if payment.is_refund else "") + uzs(payment.amount)
 
     @admin.display(description=_("given back, UZS"))
     def reversed_uzs(self, payment: Payment) -> str:
@@ -144,11 +210,31 @@ class PaymentAdmin(ViewOnlyAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, payment: Payment) -> str:
+        if payment.is_refund and payment.status == PaymentStatus.PAID:
+            return badge("reversed", gettext("refund done"))
         return badge(payment.status, payment.get_status_display())
 
     @admin.display(description=_("fiscal"), ordering="fiscal_status")
     def fiscal_badge(self, payment: Payment) -> str:
+        if payment.fiscal_status == FiscalStatus.NOT_REQUIRED:
+            return "—"  # nothing to read where no receipt is wanted
         return badge(payment.fiscal_status, payment.get_fiscal_status_display())
+
+    @admin.display(description=_("provider's message"))
+    def provider_words(self, payment: Payment) -> str:
+        return said(payment.provider_message) if payment.provider_message else "—"
+
+    @admin.display(description=_("scanned code"))
+    def scanned_code(self, payment: Payment) -> str:
+        return data(payment.qr_code or "")
+
+    @admin.display(description=_("fiscal receipt's address"))
+    def receipt_url(self, payment: Payment) -> str:
+        return data(payment.fiscal_receipt_url)
+
+    @admin.display(description=_("payer phone"))
+    def payer_phone_masked(self, payment: Payment) -> str:
+        return mask_phone(payment.payer_phone) if payment.payer_phone else "—"
 
     @admin.display(description=_("slip"))
     def slip(self, payment: Payment) -> str:

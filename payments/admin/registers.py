@@ -15,9 +15,10 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from payments.admin.base import ReadOnlyInline
+from payments.admin.base import BackOfficeAdmin, ReadOnlyInline, data, flag, moment
 from payments.models import ProviderAccount, Register, RegisterKey, parse_networks
 from payments.services import accounts, registers
 from providers import registry
@@ -60,7 +61,7 @@ class RegisterForm(forms.ModelForm):
 
 class KeyInline(ReadOnlyInline):
     model = RegisterKey
-    fields = readonly_fields = ("prefix", "label", "created_at", "last_used_at", "revoked_at")
+    fields = readonly_fields = ("key", "label", "created_at", "last_used_at", "revoked_at")
     verbose_name_plural = _("API keys (issue one with the button above; revoke from the key list)")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -69,11 +70,24 @@ class KeyInline(ReadOnlyInline):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description=_("prefix"))
+    def key(self, key: RegisterKey) -> str:
+        return data(key.prefix)
+
 
 @admin.register(Register)
-class RegisterAdmin(admin.ModelAdmin):
+class RegisterAdmin(BackOfficeAdmin):
     form = RegisterForm
-    list_display = ["name", "active", "inn", "kkm_id", "bound_to", "charges_through", "keys"]
+    list_display = [
+        "name",
+        "deactivated",
+        "last_call",
+        "inn",
+        "kkm_id",
+        "bound_to",
+        "charges_through",
+        "keys",
+    ]
     list_filter = ["active"]
     search_fields = ["name", "kkm_id", "inn"]
     filter_horizontal = ["accounts"]
@@ -84,8 +98,27 @@ class RegisterAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).prefetch_related("accounts", "keys")
 
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "accounts" and field is not None:
+            # Ours instead of Django's "Hold down Control, or Command on a Mac": the two
+            # lists beside each other are picked from with a click.
+            field.help_text = _(
+                "The provider accounts this register charges through: one of each provider at most."
+            )
+        return field
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a register with payments is deactivated, never deleted
+
+    @admin.display(description=_("deactivated"), ordering="active", empty_value="")
+    def deactivated(self, register: Register) -> str:
+        return flag(not register.active, gettext("deactivated: its calls are refused"))
+
+    @admin.display(description=_("last call with a key"))
+    def last_call(self, register: Register) -> str:
+        used = [key.last_used_at for key in register.keys.all() if key.last_used_at]
+        return moment(max(used)) if used else "—"
 
     @admin.display(description=_("networks without a key"))
     def bound_to(self, register: Register) -> str:
@@ -137,8 +170,9 @@ class RegisterAdmin(admin.ModelAdmin):
 
 
 @admin.register(RegisterKey)
-class RegisterKeyAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "register", "label", "created_at", "last_used_at", "state"]
+class RegisterKeyAdmin(BackOfficeAdmin):
+    list_display = ["key", "register", "label", "created", "last_used", "revoked"]
+    list_display_links = ["key"]
     list_filter = ["register", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "label"]
     actions = ["revoke"]
@@ -157,9 +191,21 @@ class RegisterKeyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description=_("state"))
-    def state(self, key: RegisterKey) -> str:
-        return "active" if key.is_active else "revoked"
+    @admin.display(description=_("prefix"), ordering="prefix")
+    def key(self, key: RegisterKey) -> str:
+        return data(key.prefix)
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def created(self, key: RegisterKey) -> str:
+        return moment(key.created_at)
+
+    @admin.display(description=_("last used at"), ordering="last_used_at")
+    def last_used(self, key: RegisterKey) -> str:
+        return moment(key.last_used_at)
+
+    @admin.display(description=_("revoked at"), ordering="revoked_at", empty_value="")
+    def revoked(self, key: RegisterKey) -> str:
+        return "" if key.is_active else moment(key.revoked_at)
 
     @admin.action(description=_("Revoke the selected keys"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
@@ -192,7 +238,7 @@ class ProviderAccountForm(forms.ModelForm):
 
 
 @admin.register(ProviderAccount)
-class ProviderAccountAdmin(admin.ModelAdmin):
+class ProviderAccountAdmin(BackOfficeAdmin):
     form = ProviderAccountForm
     list_display = ["name", "provider", "account_settings", "secrets", "used_by", "serves"]
     list_filter = ["provider"]

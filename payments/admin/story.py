@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from payments.admin.actions import BY_NAME
 from payments.admin.base import uzs
 from payments.admin.outcomes import action_outcome
+from payments.admin.sayings import said
+from payments.logformat import scrub
 from payments.models import FiscalStatus, Payment, PaymentEvent, label_of
 from payments.models import PaymentStatus as S
 from payments.reasons import TEXT, Filled
@@ -55,6 +57,11 @@ REASONS = {
     "reversal_not_done": _("the provider did not reverse it: the purchase stands"),
     "flagged": _("flagged: %(note)s"),
 }
+# Who changed a payment, when it was not an operator (PaymentEvent.actor).
+ACTORS = {
+    "system": pgettext_lazy("who changed it", "the service"),
+    "reconcile": pgettext_lazy("who changed it", "reconcile"),
+}
 # A provider's own words after "reversed at the provider", when it gave some.
 REVERSED_SAYING = _("reversed at the provider: %(message)s")
 # What a provider's answer meant (providers.base.Outcome).
@@ -73,6 +80,8 @@ class Moment:
     what: str
     who: str = ""
     words: str = ""  # the reason, the outcome, the error
+    # An exchange's operation as the provider names it ("click_pass/payment"): not words.
+    operation: str = ""
     request: str = ""  # an exchange's request and answer, as journaled (secrets redacted)
     response: str = ""
 
@@ -91,11 +100,29 @@ def reason_text(code: str, data: dict | None = None) -> str:
     if template is None:
         return code  # a code no release of ours wrote (a test's, say): as it is
     values = Filled({key: str(value) for key, value in data.items()})
+    for name in ("note", "message"):  # a gateway's sentence, when it is one of ours
+        if name in values:
+            values[name] = said(values[name])
     if "outcome" in data:
         values["outcome"] = str(OUTCOMES.get(data["outcome"], data["outcome"]))
     if "amount" in data:
         values["amount"] = uzs(int(data["amount"]))
     return str(template) % values
+
+
+def flag_reason(payment: Payment) -> str:
+    """Why a payment waits for a person, in the operator's words: the reason of the step
+    that flagged it (`selectors.with_flag_reason`), or what it is when no step says."""
+    code = getattr(payment, "flag_code", None)
+    if code:
+        words = reason_text(code, getattr(payment, "flag_data", None) or {})
+    elif payment.status == S.UNKNOWN:
+        words = gettext("outcome unknown: ask the provider")
+    else:
+        words = gettext("flagged for a person")
+    # What the provider said of it, unless the reason says it already.
+    message = said(payment.provider_message) if payment.provider_message else ""
+    return f"{words} ({message})" if message and message not in words else words
 
 
 def _change(event: PaymentEvent) -> str:
@@ -124,13 +151,16 @@ def _answer(body: str) -> str:
         return body
 
 
-def story_of(payment: Payment) -> list[Moment]:
+def story_of(payment: Payment, *, personal: bool = True) -> list[Moment]:
+    """The payment's moments, oldest first; without `personal`, the payer's phone and card
+    numbers in the journal's requests and answers are masked."""
+    shown = (lambda text: text) if personal else scrub
     moments = [
         Moment(
             event.created_at,
             "change",
             _change(event),
-            event.actor,
+            str(ACTORS.get(event.actor, event.actor)),
             reason_text(event.reason, event.reason_data),
         )
         for event in payment.events.all()
@@ -146,11 +176,11 @@ def story_of(payment: Payment) -> list[Moment]:
             Moment(
                 row.started_at or row.created_at,
                 "exchange",
-                gettext("%(provider)s: %(operation)s")
-                % {"provider": row.get_provider_display(), "operation": row.operation},
+                row.get_provider_display(),
+                operation=row.operation,
                 words=words,
-                request=json_text(sent, indent=2),
-                response=_answer(row.response_body),
+                request=shown(json_text(sent, indent=2)),
+                response=shown(_answer(row.response_body)),
             )
         )
     for action in payment.operator_actions.select_related("user"):

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from django.contrib import admin
 from django.db.models import Field
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -15,8 +15,10 @@ from payments import selectors
 from payments.admin import charts
 from payments.admin import overview as pictures
 from payments.admin.base import uzs
+from payments.admin.story import flag_reason
 from payments.logformat import mask_card, mask_phone
 from payments.models import Payment, PaymentStatus, label_of, provider_choices
+from payments.models.payment import OPERATION_CHOICES
 from providers.money import to_uzs
 
 CSV_COLUMNS = [
@@ -33,12 +35,21 @@ CSV_COLUMNS = [
 ]
 
 
+def home(request: HttpRequest) -> HttpResponse:
+    """The operator's first page: the overview, which leads to the rest (the sections are
+    in every page's header); whoever may not see payments gets Django's index."""
+    if request.user.has_perm("payments.view_payment"):
+        return HttpResponseRedirect(reverse("admin:payments_overview"))
+    return admin.site.index(request)
+
+
 def overview(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
     if not model_admin.has_view_permission(request):
         return HttpResponse(status=403)
     today = timezone.localdate()
     providers = provider_choices()
     titles = dict(providers)
+    operations = dict(OPERATION_CHOICES)
     totals = selectors.totals_since(selectors.start_of(today))
     context = {
         **model_admin.admin_site.each_context(request),
@@ -56,10 +67,14 @@ def overview(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRespons
                 "amount": uzs(row["amount"] or 0),
                 "provider_title": titles.get(row["provider"], row["provider"]),
                 "status_label": label_of(PaymentStatus, row["status"]),
+                "operation_label": operations.get(row["operation"], row["operation"]),
             }
             for row in totals
         ],
-        "attention": selectors.needing_attention().select_related("register")[:100],
+        "attention": [
+            (payment, flag_reason(payment))
+            for payment in selectors.needing_attention().select_related("register")[:100]
+        ],
         "overdue": selectors.overdue_receipts()
         .select_related("register")
         .order_by("-paid_at")[:100],

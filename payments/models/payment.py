@@ -18,7 +18,7 @@ from providers.registry import GATEWAYS
 
 def provider_choices() -> list[tuple[str, str]]:
     """The providers the registry knows: a new provider needs no migration."""
-    return [(gateway.name, gateway.title) for gateway in GATEWAYS.values()]
+    return [(gateway.name, gateway.label) for gateway in GATEWAYS.values()]
 
 
 # The state machine's statuses (payments.states), as the database stores them and people
@@ -258,6 +258,11 @@ class Payment(models.Model):
     def register_hung_up(self) -> bool:
         """Failed unsent: its register had gone before the provider would have heard of it."""
         return self.status == PaymentStatus.FAILED and self.provider_status == REGISTER_HUNG_UP
+
+    @property
+    def is_refund(self) -> bool:
+        """Money given back: a refund (a reversal of a purchase), not a purchase."""
+        return self.operation == Operation.REVERSAL
 
     @property
     def is_open(self) -> bool:

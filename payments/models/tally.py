@@ -37,10 +37,12 @@ class CountedDay(models.Model):
 
 
 class DayTally(models.Model):
-    """The payments of one past day with one provider, status and fiscal status."""
+    """The payments of one past day with one provider, operation (a purchase or a refund),
+    status and fiscal status."""
 
     day = models.ForeignKey(CountedDay, on_delete=models.CASCADE, related_name="tallies")
     provider = models.CharField(_("provider"), max_length=16)
+    operation = models.CharField(_("operation"), max_length=16, default="purchase")
     status = models.CharField(_("status"), max_length=16)
     fiscal_status = models.CharField(_("fiscal status"), max_length=16)
     payments = models.PositiveIntegerField(_("payments"))
@@ -51,7 +53,8 @@ class DayTally(models.Model):
         verbose_name_plural = _("days' tallies")
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "provider", "status", "fiscal_status"], name="one_tally_per_kind"
+                fields=["day", "provider", "operation", "status", "fiscal_status"],
+                name="one_tally_per_kind",
             )
         ]
 

@@ -33,7 +33,7 @@ from payments.store import (
     settled_meanwhile,
     write,
 )
-from providers import registry
+from providers import registry, sayings
 from providers.base import Exchange, GatewayResult, Outcome, PaymentData
 
 logger = logging.getLogger(__name__)
@@ -103,7 +103,8 @@ def settle_open(
             # nothing for a person; the next run asks again.
             return _settled(payment, before, payment.status, False, result.message)
         if payment.is_open:
-            return _flag(payment, result.message or f"still {payment.status}", before, dry_run)
+            note = result.message or sayings.STILL_OPEN(status=payment.status)
+            return _flag(payment, note, before, dry_run)
         return _settled(payment, before, payment.status, payment.needs_attention, result.message)
 
     def plan(payment: Payment, result: GatewayResult | str | None) -> Planned | None:

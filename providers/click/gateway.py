@@ -16,7 +16,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.utils import timezone
 
-from providers import http
+from providers import http, sayings
 from providers.base import (
     AccountField,
     BaseGateway,
@@ -59,7 +59,6 @@ def auth_header(merchant_user_id: str, secret_key: str, now: int | None = None) 
 class ClickGateway(BaseGateway):
     name = "click"
     label = "CLICK"
-    title = "CLICK PASS"
     partial_refunds = True  # payment/partial_reversal (not on docs.click.uz; several clients)
 
     account_fields: tuple[AccountField, ...] = (
@@ -243,12 +242,12 @@ def _check_refund(payment: PaymentData[ClickAccount]) -> GatewayResult:
     merchant cabinet."""
     purchase = _check_by_payment_id(payment.account, payment.reversed_reference)
     if not payment.reverses_whole and purchase.outcome is not Outcome.FAILED:
-        note = "CLICK's status does not tell whether a part was given back: see the cabinet"
+        note = sayings.CLICK_PART_UNTOLD()
         return refund_state(purchase, Outcome.UNKNOWN, note, needs_attention=True)
     if purchase.outcome is Outcome.FAILED:
-        return refund_state(purchase, Outcome.SUCCESS, "CLICK has the purchase reversed")
+        return refund_state(purchase, Outcome.SUCCESS, sayings.PURCHASE_REVERSED(provider="CLICK"))
     if purchase.outcome is Outcome.SUCCESS:
-        note = "CLICK still has the purchase paid: the reversal was not done"
+        note = sayings.REVERSAL_NOT_DONE(provider="CLICK")
         return refund_state(purchase, Outcome.FAILED, note)
     return refund_state(purchase, Outcome.UNKNOWN, purchase.message)
 

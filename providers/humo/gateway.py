@@ -11,16 +11,15 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
 
 from django.conf import settings
-from django.utils.translation import gettext_lazy as _
 
 from pinpad.link import LinkTiming
 from pinpad.messages import ACTION_NAMES, CODECS, UZS, Action, PinpadAnswer
 from pinpad.service import Pinpad, PinpadResult, Status, classify
 from pinpad.slips import parse_totals
 from pinpad.transport import LineSettings, line_present
+from providers import sayings
 from providers.base import (
     AccountField,
     BaseGateway,
@@ -71,7 +70,6 @@ class HumoGateway(BaseGateway):
     name = "humo"
     label = "HUMO"
     # Lazy: read in the language of whoever is shown it.
-    title = cast(str, _("HUMO (PIN pad)"))
     partial_refunds = True  # a cancel of a part, with its own RRN and slip
     knows_only_latest = True  # the terminal remembers its last transaction only
     takes_fiscal_receipts = False
@@ -165,7 +163,7 @@ class HumoGateway(BaseGateway):
         if answer is None:
             return GatewayResult(
                 Outcome.UNKNOWN,
-                message=f"the terminal did not say: {last.reason}",
+                message=sayings.TERMINAL_SILENT(reason=last.reason),
                 needs_attention=True,
                 late=late,
             )
@@ -174,7 +172,7 @@ class HumoGateway(BaseGateway):
         reported = "" if not answer.reported_action else _transaction_id(answer.order_id)
         return GatewayResult(
             Outcome.UNKNOWN,
-            message="the terminal's last transaction is another one",
+            message=sayings.TERMINAL_REPORTS_ANOTHER(),
             needs_attention=True,
             latest_reference=reported,
             late=late,

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from providers import http
+from providers import http, sayings
 from providers.base import (
     AccountField,
     BaseGateway,
@@ -77,7 +77,6 @@ def account_for(payment: PaymentData[PaymeAccount]) -> dict[str, str]:
 class PaymeGateway(BaseGateway):
     name = "payme"
     label = LABEL
-    title = "PAYME GO"
 
     account_fields: tuple[AccountField, ...] = (
         AccountField("cashbox_id", "Cashbox id", help_text="Payme's id of the cashbox"),
@@ -239,7 +238,7 @@ def _check(payment: PaymentData[PaymeAccount]) -> GatewayResult:
         found = find_receipt(payment)
         if found is None:
             return GatewayResult(
-                Outcome.UNKNOWN, message="Payme has no receipt of ours for it", not_found=True
+                Outcome.UNKNOWN, message=sayings.PAYME_NO_RECEIPT(), not_found=True
             )
         return _from_receipt(found)
     exchange, failed = _on_receipt(payment, "receipts.check")
@@ -273,7 +272,7 @@ def _settle_after_polling(payment: PaymentData[PaymeAccount], last: GatewayResul
             Outcome.FAILED,
             provider_payment_id=payment.provider_payment_id,
             provider_status=cancelled.provider_status,
-            message="Payme did not take the payment in time; the receipt was cancelled",
+            message=sayings.PAYME_TOO_LATE(),
         )
     return cancelled
 
@@ -304,7 +303,7 @@ def _submit_fiscal(payment: PaymentData[PaymeAccount], receipt: OfdReceipt) -> G
     # Two success shapes are in use: {"success": true} and {"receipt": {...}}.
     refused = not result or result.get("success") is False
     if refused or (echoed_id and echoed_id != payment.provider_payment_id):
-        return GatewayResult(Outcome.FAILED, message=f"unexpected answer: {result}")
+        return GatewayResult(Outcome.FAILED, message=sayings.UNEXPECTED_ANSWER(answer=result))
     answer = exchange.json_object()
     return GatewayResult(
         Outcome.SUCCESS,
@@ -335,13 +334,15 @@ def _refund_state(
     state = as_int(answer.get("state"))
     said = GatewayResult(Outcome.UNKNOWN, provider_status="" if state is None else str(state))
     if state == 50:
-        return refund_state(said, Outcome.SUCCESS, "Payme cancelled the receipt (state 50)")
+        return refund_state(said, Outcome.SUCCESS, sayings.PAYME_CANCELLED())
     if state == 21:
-        return refund_state(said, Outcome.PENDING, "Payme is returning the money (state 21)")
+        return refund_state(said, Outcome.PENDING, sayings.PAYME_RETURNING())
     if state == PAID:
-        note = "the receipt is still paid: Payme did not cancel it"
+        note = sayings.PAYME_NOT_CANCELLED()
         return refund_state(said, Outcome.FAILED, note)
-    return refund_state(said, Outcome.UNKNOWN, f"{method} answered state {state}")
+    return refund_state(
+        said, Outcome.UNKNOWN, sayings.PAYME_ANSWERED_STATE(method=method, state=state)
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -380,7 +381,7 @@ def _create(payment: PaymentData[PaymeAccount]) -> GatewayResult:
         return error
     receipt = _receipt(exchange)
     if not receipt.get("_id"):
-        return GatewayResult(Outcome.FAILED, message="receipts.create answered without a receipt")
+        return GatewayResult(Outcome.FAILED, message=sayings.PAYME_NO_RECEIPT_IN_ANSWER())
     return GatewayResult(
         Outcome.SUCCESS,
         provider_payment_id=str(receipt["_id"]),
@@ -418,11 +419,13 @@ def _cancel(payment: PaymentData[PaymeAccount]) -> GatewayResult:
         return GatewayResult(
             Outcome.FAILED,
             provider_status="21",
-            message="the payment went through late and is being returned to the customer",
+            message=sayings.PAYME_RETURNED_LATE(),
             needs_attention=True,
         )
     return GatewayResult(
-        Outcome.UNKNOWN, provider_status=str(state), message=f"cancel answered state {state}"
+        Outcome.UNKNOWN,
+        provider_status=str(state),
+        message=sayings.PAYME_ANSWERED_STATE(method="cancel", state=state),
     )
 
 
@@ -448,18 +451,18 @@ def state_result(state: int | None, receipt_id: str) -> GatewayResult:
         provider_status="" if state is None else str(state),
     )
     if state is None:
-        return replace(read, outcome=Outcome.UNKNOWN, message="Payme gave no receipt state")
+        return replace(read, outcome=Outcome.UNKNOWN, message=sayings.PAYME_NO_STATE())
     if state == PAID:
         return replace(read, outcome=Outcome.SUCCESS)
     if state in CANCELLED:
         return replace(
-            read, outcome=Outcome.FAILED, message=f"the receipt is cancelled (state {state})"
+            read, outcome=Outcome.FAILED, message=sayings.PAYME_RECEIPT_CANCELLED(state=state)
         )
     if state == MANUAL:
         return replace(
             read,
             outcome=Outcome.UNKNOWN,
-            message="Payme paused the receipt for manual review (state 20)",
+            message=sayings.PAYME_MANUAL_REVIEW(),
             needs_attention=True,
         )
     return read
@@ -471,7 +474,10 @@ def _error(exchange: HttpExchange) -> GatewayResult | None:
     if not error and exchange.status_code == 200:
         return None
     if not isinstance(error, dict):
-        return GatewayResult(Outcome.FAILED, message=f"HTTP {exchange.status_code} from Payme")
+        return GatewayResult(
+            Outcome.FAILED,
+            message=sayings.HTTP_STATUS(status=exchange.status_code, provider="Payme"),
+        )
     return GatewayResult(
         Outcome.FAILED, code=as_int(error.get("code")), message=_text(error.get("message"))
     )

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.utils import timezone
 
-from providers import http
+from providers import http, sayings
 from providers.base import (
     AccountField,
     BaseGateway,
@@ -80,7 +80,6 @@ def auth_header(user_id: str, secret_key: str, now_ms: int, shift_ms: int = 0) -
 class UzumGateway(BaseGateway):
     name = "uzum"
     label = "Uzum"
-    title = "Uzum Fast Pay"
 
     account_fields: tuple[AccountField, ...] = (
         AccountField("service_id", "Service id", help_text="Uzum's number of the service"),
@@ -156,7 +155,7 @@ class UzumGateway(BaseGateway):
             wait = int((REPEAT_AFTER - age).total_seconds()) + 1
             return GatewayResult(
                 Outcome.UNKNOWN,
-                message=f"Uzum has no lookup by our id: the charge is repeated in {wait} s",
+                message=sayings.UZUM_REPEAT_SOON(seconds=wait),
             )
         result = _charge_result(_send_charge(payment), repeat=True)
         return _settle_duplicate(payment, result)
@@ -238,11 +237,7 @@ def _charge_result(exchange: HttpExchange, *, repeat: bool) -> GatewayResult:
             return GatewayResult(
                 Outcome.UNKNOWN,
                 needs_attention=True,
-                **common
-                | {
-                    "message": f"{key}: Uzum refused the repeat, so the first charge ran; "
-                    "Uzum tells its outcome only in the merchant cabinet"
-                },
+                **common | {"message": sayings.UZUM_REPEAT_REFUSED(key=key)},
             )
         return GatewayResult(Outcome.FAILED, **common)  # the customer's code was used before
     if key in IN_PROCESS_KEYS or status == "HOLD":
@@ -260,10 +255,7 @@ def _declined_repeat(result: GatewayResult) -> GatewayResult:
     checks, so a person confirms it. Refused credentials or clock say nothing at all."""
     if result.code in AUTH_CODES:
         return replace(result, outcome=Outcome.UNKNOWN)
-    reason = (
-        f"{result.message}: Uzum declined the repeat, so the first charge most likely never "
-        "ran; confirm in Uzum's merchant cabinet"
-    )
+    reason = sayings.UZUM_REPEAT_DECLINED(message=result.message)
     return replace(result, needs_attention=True, message=reason)
 
 
@@ -301,9 +293,9 @@ def _refund_status(payment: PaymentData[UzumAccount]) -> GatewayResult:
     still `SUCCESS` -> not done; anything else cannot tell."""
     purchase = _status(payment.account, payment.reversed_reference)
     if purchase.provider_status == "REVERSED":
-        return refund_state(purchase, Outcome.SUCCESS, "Uzum has the purchase reversed")
+        return refund_state(purchase, Outcome.SUCCESS, sayings.PURCHASE_REVERSED(provider="Uzum"))
     if purchase.outcome is Outcome.SUCCESS:
-        note = "Uzum still has the purchase paid: the reversal was not done"
+        note = sayings.REVERSAL_NOT_DONE(provider="Uzum")
         return refund_state(purchase, Outcome.FAILED, note)
     return refund_state(purchase, Outcome.UNKNOWN, purchase.message)
 

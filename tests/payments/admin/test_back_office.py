@@ -281,5 +281,8 @@ def test_overview_shows_todays_totals_and_what_needs_a_person(staff, paid, api, 
     unknown = Payment.objects.get(status=PaymentStatus.UNKNOWN)
     change_payment(paid, reason="x", needs_attention=False)
     page = staff.get(reverse("admin:payments_overview")).content.decode()
-    assert "<td>CLICK PASS</td><td>Paid</td><td>1</td><td>1\u00a0500\u00a0000.00</td>" in page
+    assert (
+        "<td>CLICK</td><td>Purchase</td><td>Paid</td><td>1</td><td>1\u00a0500\u00a0000.00</td>"
+        in page
+    )
     assert str(unknown.transaction_id) in page

@@ -67,3 +67,14 @@ def test_counts_are_not_cut_into_fractions() -> None:
         "2.0",
     ]
     assert [t.label for t in draw({(0, "click"): 2}, whole=True).value_ticks] == ["0", "1", "2"]
+
+
+def test_what_is_below_zero_hangs_under_the_axis() -> None:
+    drawn = draw({(0, "click"): 30, (1, "click"): -10, (1, "payme"): 20})
+    up, down, payme = drawn.bars
+    assert up.y + up.height == pytest.approx(drawn.zero)  # rises from zero
+    assert down.y == pytest.approx(drawn.zero)  # hangs from it
+    assert payme.y + payme.height == pytest.approx(drawn.zero)  # the positive part rises
+    assert up.height == pytest.approx(3 * down.height, rel=0.02)
+    assert [t.label for t in drawn.value_ticks] == ["-10", "0", "10", "20", "30"]
+    assert drawn.zero < drawn.bottom

@@ -54,36 +54,63 @@ def week(db) -> None:
     make_payment(status=PaymentStatus.FAILED, amount=300_000, created_at=at(3, 20))
 
 
-def test_the_charts_count_per_hour_today_and_per_day_by_provider(staff, week) -> None:
+def test_the_charts_show_money_taken_and_apart_what_went_wrong(staff, week) -> None:
     page = staff.get(OVERVIEW).content.decode()
     today, three_days_ago = timezone.localdate(), timezone.localdate() - timedelta(days=3)
 
-    assert sorted(tooltips(page, "payments-per-hour")) == [
-        f"09:00, {CLICK}: 2",
-        f"14:00, {PAYME}: 1",
-    ]
-    assert sorted(tooltips(page, "amount-per-hour")) == [
+    assert sorted(tooltips(page, "paid-per-hour")) == [
         f"09:00, {CLICK}: 40\u00a0000",
         f"14:00, {PAYME}: 9\u00a0900",
     ]
-    assert sorted(tooltips(page, "payments-per-day")) == sorted(
-        [
-            f"{three_days_ago:%d.%m}, {CLICK}: 1",
-            f"{today:%d.%m}, {CLICK}: 2",
-            f"{today:%d.%m}, {PAYME}: 1",
-        ]
+    assert sorted(tooltips(page, "paid-per-day")) == sorted(
+        [f"{today:%d.%m}, {CLICK}: 40\u00a0000", f"{today:%d.%m}, {PAYME}: 9\u00a0900"]
     )
-    assert f"{three_days_ago:%d.%m}, {CLICK}: 3\u00a0000" in tooltips(page, "amount-per-day")
+    # The declined payment is no money: it is counted apart.
+    assert tooltips(page, "troubles-per-day") == [f"{three_days_ago:%d.%m}, declined: 1"]
+    assert "Paid purchases less refunds" in chart(page, "paid-per-day")
+
+
+def test_a_refund_is_taken_off_in_the_hour_it_was_made(staff, db) -> None:
+    """A purchase of 10 000 at ten, given back whole at eleven; one of 20 000 at ten, 5 000
+    of it given back at ten: the hours read 25 000 taken and 10 000 given back."""
+    whole = make_payment(status=PaymentStatus.PAID, amount=1_000_000, created_at=at(0, 10))
+    part = make_payment(status=PaymentStatus.PAID, amount=2_000_000, created_at=at(0, 10, 5))
+    refunds = [(whole, 1_000_000, 11), (part, 500_000, 10)]
+    for purchase, amount, hour in refunds:
+        make_payment(
+            operation="reversal",
+            reverses=purchase,
+            status=PaymentStatus.PAID,
+            amount=amount,
+            created_at=at(0, hour, 30),
+        )
+    whole.refresh_from_db()
+    assert whole.status == PaymentStatus.REVERSED  # taken, then given back: both counted
+
+    page = staff.get(OVERVIEW).content.decode()
+    assert sorted(tooltips(page, "paid-per-hour")) == [
+        f"10:00, {CLICK}: 25\u00a0000",
+        f"11:00, {CLICK}: \u221210\u00a0000",
+    ]
+    # A bar below zero hangs from the axis.
+    svg = chart(page, "paid-per-hour")
+    zero = float(re.search(r'class="axis"[^>]*y1="([\d.]+)"', svg).group(1))
+    y, height = re.search(
+        r'y="([\d.]+)" width="[\d.]+" height="([\d.]+)"[^>]*><title>11:00', svg
+    ).groups()
+    assert float(y) == pytest.approx(zero, abs=0.1)
+    assert float(height) > 0
 
 
 def test_a_bar_stands_as_high_as_its_share_of_the_axis(staff, week) -> None:
-    """Today's CLICK bar (2 payments) twice the Payme one (1) on the hourly chart."""
-    svg = chart(staff.get(OVERVIEW).content.decode(), "payments-per-hour")
+    """Today's CLICK bar (40 000) four times and a bit the Payme one (9 900)."""
+    svg = chart(staff.get(OVERVIEW).content.decode(), "paid-per-hour")
     heights = {
         title: float(height)
         for height, title in re.findall(r'height="([\d.]+)"[^>]*><title>(.*?)</title>', svg)
     }
-    assert heights[f"09:00, {CLICK}: 2"] == pytest.approx(2 * heights[f"14:00, {PAYME}: 1"], 0.01)
+    click, payme = heights[f"09:00, {CLICK}: 40\u00a0000"], heights[f"14:00, {PAYME}: 9\u00a0900"]
+    assert click == pytest.approx(payme * 40_000 / 9_900, 0.01)
 
 
 def test_what_went_wrong_is_shown_as_shares_per_provider(staff, db) -> None:

@@ -85,7 +85,7 @@ def test_the_story_is_one_time_line(api, click) -> None:
     assert [moment.kind for moment in story] == ["change", "exchange", "change", "action"]
     assert [moment.at for moment in story] == sorted(moment.at for moment in story)
     exchange = story[1]
-    assert "click_pass/payment" in exchange.what
+    assert (exchange.what, exchange.operation) == ("CLICK", "click_pass/payment")
     assert "[redacted]" in exchange.request  # secrets as journaled
     assert exchange.response.startswith("{")
     assert story[3].words == "a call — still Paid (the provider said: 2)"
@@ -106,4 +106,8 @@ def test_a_flag_reads_as_a_step_with_its_reason() -> None:
     change_payment(payment, reason=why, actor="reconcile", needs_attention=True)
     with translation.override("ru"):
         step = story_of(Payment.objects.get(pk=payment.pk))[-1]
-    assert (step.what, step.words) == ("требует внимания", "помечен: still unknown")
+    # A note a release before stored as a sentence reads in the operator's language too.
+    assert (step.what, step.words) == (
+        "требует внимания",
+        "помечен: по-прежнему «Исход неизвестен»",
+    )

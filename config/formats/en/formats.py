@@ -1,0 +1,3 @@
+DATETIME_FORMAT = "N j, Y, H:i:s"
+SHORT_DATETIME_FORMAT = "d.m.Y H:i:s"
+TIME_FORMAT = "H:i:s"
