@@ -31,7 +31,8 @@ def said(text: str) -> str:
         return text
     saying, values = found
     if "status" in values:
-        values["status"] = label_of(PaymentStatus, values["status"])
+        label = label_of(PaymentStatus, values["status"])
+        values["status"] = label[:1].lower() + label[1:]  # inside a sentence
     if "failure" in values:
         failure = values["failure"]
         values["failure"] = (

@@ -246,7 +246,7 @@ class Payment(models.Model):
             ("reverse_payment", "Can reverse a paid payment"),
             ("settle_payment", "Can settle an unknown payment by hand"),
             ("export_payments", "Can export the payment list as CSV"),
-            ("view_personal_data", "Can see payers' phones and cards in exports"),
+            ("view_personal_data", "Can see payers' phones and cards whole"),
         ]
 
     def __str__(self) -> str:

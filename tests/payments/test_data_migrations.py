@@ -158,3 +158,18 @@ def test_0025_a_reversal_in_flight_becomes_an_unknown_refund_and_back() -> None:
     assert undone.objects.get(pk=in_flight.pk).reversal_sent_at == sent_at
     assert undone.objects.get(pk=refund.pk).status == "failed"
     assert undone.objects.get(pk=settled.pk).reversal_sent_at is None
+
+
+def test_0028_tallies_counted_before_refunds_were_told_apart_are_counted_again() -> None:
+    """A day tallied before 0028 counted its refunds as money taken: its tallies go, and
+    the day is counted again at the next look."""
+    before = migrate("0027_one_open_refund_again")
+    day = before.get_model("payments", "CountedDay").objects.create(
+        day=timezone.localdate() - timedelta(days=2), counted_at=timezone.now()
+    )
+    before.get_model("payments", "DayTally").objects.create(
+        day=day, provider="click", status="paid", fiscal_status="", payments=2, amount=900
+    )
+    after = migrate("0028_tallies_tell_refunds_apart")
+    assert not after.get_model("payments", "DayTally").objects.exists()
+    assert after.get_model("payments", "CountedDay").objects.get(pk=day.pk).counted_at is None

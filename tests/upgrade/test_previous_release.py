@@ -121,6 +121,10 @@ def test_the_previous_releases_database_serves_after_the_upgrade(
     created = [row[0] for row in before if row[3] == "created" and row[2] == "purchase"]
     assert created
     assert all(after[transaction_id] == "failed" for transaction_id in created)  # never sent
+    # The permission that now shows a payer's phone whole anywhere says so (0029 renames the
+    # row the release made).
+    query = "SELECT name FROM auth_permission WHERE codename = 'view_personal_data'"
+    assert _select(release_database, query) == [("Can see payers' phones and cards whole",)]
 
 
 def _set_click_id(database_url: str, transaction_id: str, old_id: str, click_id: int) -> None:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from payments.admin.outcomes import action_outcome
+from payments.logformat import mask_phone
 from payments.models import OperatorAction, OperatorLanguage, Payment, PaymentStatus
 from payments.store import change_payment
 from tests.factories import make_payment, operator
@@ -274,6 +275,22 @@ def test_phones_and_cards_are_masked_unless_the_operator_may_see_personal_data(
     User.objects.filter(username="op").delete()
     client.force_login(operator("export_payments", "view_personal_data"))
     assert exported(client)[1][-2:] == [phone, card]
+
+
+def test_a_payments_page_masks_the_phone_unless_the_operator_may_see_personal_data(
+    client, paid
+) -> None:
+    """As in the logs and the CSV: masked in its field and in the journal's answers, whole
+    for whoever has `view_personal_data`."""
+    phone, page_of = paid.payer_phone, reverse("admin:payments_payment_change", args=[paid.pk])
+    assert paid.exchanges.filter(response_body__contains=phone).exists()  # CLICK said it
+    client.force_login(operator())
+    page = client.get(page_of).content.decode()
+    assert phone not in page
+    assert mask_phone(phone) in page
+    User.objects.filter(username="op").delete()
+    client.force_login(operator("view_personal_data"))
+    assert client.get(page_of).content.decode().count(phone) >= 2  # the field, the answer
 
 
 def test_overview_shows_todays_totals_and_what_needs_a_person(staff, paid, api, click) -> None:

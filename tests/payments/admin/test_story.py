@@ -109,5 +109,5 @@ def test_a_flag_reads_as_a_step_with_its_reason() -> None:
     # A note a release before stored as a sentence reads in the operator's language too.
     assert (step.what, step.words) == (
         "требует внимания",
-        "помечен: по-прежнему «Исход неизвестен»",
+        "помечен: по-прежнему «исход неизвестен»",
     )
