@@ -5,7 +5,9 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import formats, timezone
+from django.utils.functional import lazy
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
 from providers.money import format_uzs
@@ -40,6 +42,13 @@ def flag(raised: bool, why: str) -> str:
     if not raised:
         return ""
     return format_html('<span class="flag" title="{}" aria-label="{}">⚑</span>', why, why)
+
+
+def flag_column(meaning: Any) -> Any:
+    """A flag column's head: the mark itself, what it means on hover (the column holds a
+    mark or nothing, so a word would make it wider than all it shows). `meaning` is a lazy
+    translation, said in the language of the page that shows the head."""
+    return lazy(lambda: flag(True, str(meaning)), SafeString)()
 
 
 def short_id(value: object, *, keep: int = 8) -> str:

@@ -7,9 +7,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
-from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +19,7 @@ from payments.admin.base import (
     badge,
     data,
     flag,
+    flag_column,
     moment,
     preformatted,
     short_id,
@@ -32,10 +31,6 @@ from payments.admin.story import flag_reason, story_of
 from payments.logformat import mask_phone
 from payments.models import FiscalStatus, Payment, PaymentStatus
 from payments.selectors import payment_by_transaction_id, register_by_name
-
-# The flag column's head: the mark itself, what it means on hover (the column holds a mark
-# or nothing, so a word would make it five times as wide).
-FLAG_HEADER = lazy(lambda: flag(True, gettext("needs attention")), SafeString)()
 
 # The payer's phone as whoever may not see personal data sees it.
 PHONE_MASKED = {"payer_phone": "payer_phone_masked"}
@@ -189,7 +184,9 @@ class PaymentAdmin(ViewOnlyAdmin):
     def provider_id(self, payment: Payment) -> str:
         return short_id(payment.provider_payment_id, keep=10) if payment.provider_payment_id else ""
 
-    @admin.display(description=FLAG_HEADER, ordering="needs_attention", empty_value="")
+    @admin.display(
+        description=flag_column(_("needs attention")), ordering="needs_attention", empty_value=""
+    )
     def attention(self, payment: Payment) -> str:
         return flag(payment.needs_attention, flag_reason(payment))
 

@@ -14,11 +14,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from payments.admin.base import BackOfficeAdmin, ReadOnlyInline, data, flag, moment
+from payments.admin.base import (
+    BackOfficeAdmin,
+    ReadOnlyInline,
+    data,
+    flag,
+    flag_column,
+    moment,
+)
 from payments.models import ProviderAccount, Register, RegisterKey, parse_networks
 from payments.services import accounts, registers
 from providers import registry
@@ -111,7 +119,7 @@ class RegisterAdmin(BackOfficeAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a register with payments is deactivated, never deleted
 
-    @admin.display(description=_("deactivated"), ordering="active", empty_value="")
+    @admin.display(description=flag_column(_("deactivated")), ordering="active", empty_value="")
     def deactivated(self, register: Register) -> str:
         return flag(not register.active, gettext("deactivated: its calls are refused"))
 
@@ -126,7 +134,9 @@ class RegisterAdmin(BackOfficeAdmin):
 
     @admin.display(description=_("accounts"))
     def charges_through(self, register: Register) -> str:
-        return ", ".join(account.name for account in register.accounts.all()) or "-"
+        # One a line: a register has one a provider, and the names are the shop's own.
+        names = [(account.name,) for account in register.accounts.all()]
+        return format_html_join(mark_safe("<br>"), "{}", names) or "-"
 
     @admin.display(description=_("active keys"))
     def keys(self, register: Register) -> int:

@@ -154,6 +154,7 @@ def a_shop_day(api) -> dict[str, Payment]:
         device_id="EP000000000599",
         cashbox_code="2",
         networks="10.0.0.0/8",
+        active=False,  # the shop closed this till: a flag on the registers' list
     )
     for account in ProviderAccount.objects.all():  # as the shop named its accounts
         account.name = f"{account.get_provider_display()}-{account.pk} Chilonzor"
@@ -271,6 +272,19 @@ def test_the_list_keeps_the_columns_an_operator_searches_by_in_view(
         page.press("#searchbar", "Enter")
         page.wait_for_load_state()
         assert page.locator("#result_list tbody tr").count() == 1
+
+
+def test_the_registers_list_fits_the_smaller_screen(screens, screenshots) -> None:
+    page = screens["page"]
+    for language in LANGUAGES:
+        visit(screens, Shot("registers", language, 1366), screenshots)
+        box = page.locator("#changelist-form .results").bounding_box()
+        assert box
+        for header in page.locator("#result_list thead th").all():
+            edge = header.bounding_box()
+            assert edge
+            right = edge["x"] + edge["width"]
+            assert right <= box["x"] + box["width"], f"{header.inner_text()} in {language}"
 
 
 @pytest.mark.parametrize(
