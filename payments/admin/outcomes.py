@@ -23,15 +23,15 @@ OUTCOMES = {
         "no answer from the provider: it may have gone through; the payment is flagged until "
         "the provider says"
     ),
-    "settled_meanwhile": _("refused: settled meanwhile, it is %(status)s now"),
-    "refused": _("refused: %(why)s"),
+    "settled_meanwhile": _("not done, because it was settled meanwhile (it is %(status)s now)"),
+    "refused": _("not done, because %(why)s"),
 }
 
 # Why the services refuse an action on a payment (their `conflict` reasons), as an operator
 # reads it; the register API answers the same refusals with their codes.
 REFUSALS = {
-    "not_paid": _("it is not paid: it is %(status)s"),
-    "not_open": _("it is no longer open: it is %(status)s"),
+    "not_paid": _("it is not paid (it is %(status)s)"),
+    "not_open": _("it is no longer open (it is %(status)s)"),
     "not_a_final_status": _("%(status)s is not an outcome to settle with"),
     "already_reversed": _("it has already been given back"),
     "partial_reversal_not_supported": _("this provider gives back only the whole amount"),

@@ -154,7 +154,7 @@ def test_it_prints_a_working_operator_login_with_a_fresh_password(
         headers={"Referer": f"{base}/admin/login/"},
         timeout=10,
     )
-    assert answer.url.endswith("/admin/")
+    assert answer.url.endswith("/admin/payments/payment/overview/")  # the first page
     assert "Payments" in answer.text
 
 

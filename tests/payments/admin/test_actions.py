@@ -57,18 +57,19 @@ def test_settling_by_hand_what_reconcile_just_settled_is_refused_and_audited(
     response = settle_as_failed(staff, payment, "seen in the cabinet")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "settled meanwhile, it is Paid now" in page
+    assert "settled meanwhile (it is Paid now)" in page
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PAID  # reconcile's word stands
     audit = OperatorAction.objects.get()
     assert (audit.action, audit.reason) == ("settle_by_hand", "seen in the cabinet")
-    assert action_outcome(audit) == "refused: settled meanwhile, it is Paid now"
+    assert action_outcome(audit) == "not done, because it was settled meanwhile (it is Paid now)"
 
 
 def test_an_action_on_a_payment_no_longer_open_names_its_state(staff) -> None:
     settle_as_failed(staff, make_payment(status=PaymentStatus.PAID), "late look")
     assert (
-        action_outcome(OperatorAction.objects.get()) == "refused: it is no longer open: it is Paid"
+        action_outcome(OperatorAction.objects.get())
+        == "not done, because it is no longer open (it is Paid)"
     )
 
 
@@ -78,10 +79,10 @@ def test_a_refusal_reads_in_the_operators_language(staff) -> None:
     OperatorLanguage.objects.create(user=User.objects.get(username="op"), language="ru")
     page = settle_as_failed(staff, make_payment(status=PaymentStatus.PAID), "late look")
     page = page.content.decode()
-    assert "отказано: он уже не открыт: он «Оплачен»" in page
+    assert "не выполнено, потому что он уже не открыт (он «Оплачен»)" in page
     audited = OperatorAction.objects.get()  # kept as a code: read in the reader's language
     with translation.override("ru"):
-        assert action_outcome(audited) == "отказано: он уже не открыт: он «Оплачен»"
+        assert action_outcome(audited) == "не выполнено, потому что он уже не открыт (он «Оплачен»)"
 
 
 @translation.override("en")

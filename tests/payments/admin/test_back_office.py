@@ -196,7 +196,8 @@ def test_an_action_refused_by_the_service_is_audited_as_refused(staff, paid) -> 
     paid.refresh_from_db()
     assert paid.status == PaymentStatus.PAID
     assert (
-        action_outcome(OperatorAction.objects.get()) == "refused: it is no longer open: it is Paid"
+        action_outcome(OperatorAction.objects.get())
+        == "not done, because it is no longer open (it is Paid)"
     )
 
 

@@ -211,5 +211,5 @@ def test_the_operators_second_refund_while_one_is_open_reads_as_a_sentence(reque
     purchase.refresh_from_db()
     done, outcome = operations.run("reverse_payments", purchase, user=user, reason="again")
     assert done is False
-    assert outcome_text(outcome) == "refused: a refund of it is already under way"
+    assert outcome_text(outcome) == "not done, because a refund of it is already under way"
     assert refund_requests(server, "click") == 1
