@@ -48,5 +48,5 @@ def test_a_stored_sentence_reads_in_the_operators_language(stored, english, russ
 def test_every_saying_has_its_words(language) -> None:
     with translation.override(language):
         for saying in sayings.ALL:
-            values = {name: "7" for name in saying.parameters}
+            values = dict.fromkeys(saying.parameters, "7")
             assert said(saying(**values)) != saying(**values), saying.template
