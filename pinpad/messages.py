@@ -13,6 +13,8 @@ import binascii
 import re
 from dataclasses import dataclass
 
+from pinpad import reasons
+
 UZS = "860"
 TLV_VERSION = "0300"
 
@@ -379,7 +381,7 @@ class ConcertEPlusCodec:
     def cannot(self, request: PinpadRequest) -> str:
         if request.action not in _E_PLUS_KINDS:
             what = ACTION_NAMES.get(request.action, request.action).replace("_", " ")
-            return f"Concert E+ has no {what}"
+            return reasons.NO_SUCH_ACTION % {"what": what}
         if request.amount > E_PLUS_MAX_AMOUNT:
             return "Concert E+ carries at most 999 999.99 UZS"
         return ""

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pinpad import reasons
 from pinpad.link import Link, LinkError, LinkTiming, NoAnswer, Rejected, Trace
 from pinpad.messages import CODECS, UZS, Action, MessageError, PinpadAnswer, PinpadRequest
 from pinpad.transport import LineSettings, PinpadBusy, PinpadUnavailable, open_line
@@ -145,7 +146,7 @@ class Pinpad:
             )
 
         if not self.line.url:
-            return result(Status.UNAVAILABLE, reason="no PIN pad is configured (PINPAD_URL)")
+            return result(Status.UNAVAILABLE, reason=reasons.NOT_CONFIGURED)
         cannot = self.codec.cannot(request)
         if cannot:
             return result(Status.UNSUPPORTED, reason=cannot)
@@ -165,22 +166,24 @@ class Pinpad:
         except PinpadUnavailable as exc:
             return result(Status.UNAVAILABLE, reason=str(exc))
         except (NoAnswer, Rejected) as exc:
-            return result(Status.UNAVAILABLE, reason=f"the PIN pad did not take the request: {exc}")
+            return result(Status.UNAVAILABLE, reason=reasons.NOT_TAKEN % {"error": exc})
         except LinkError as exc:
             status = Status.UNKNOWN if exc.delivered else Status.UNAVAILABLE
             return result(status, reason=f"{type(exc).__name__}: {exc}")
         answer = self._decoded(payload, request)
         if answer is None:
-            return result(Status.UNKNOWN, reason="the answer could not be read")
+            return result(Status.UNKNOWN, reason=reasons.UNREADABLE)
         mismatch = _mismatch(request, answer)
         if mismatch:
-            return result(Status.UNKNOWN, reason=f"not our request: {mismatch}", unmatched=answer)
+            return result(
+                Status.UNKNOWN, reason=reasons.NOT_OURS % {"mismatch": mismatch}, unmatched=answer
+            )
         status = classify(answer)
-        reasons = {
-            Status.BUSY: "the PIN pad is busy",
-            Status.UNKNOWN: "the answer says neither approved nor declined",
+        by_status = {
+            Status.BUSY: reasons.BUSY,
+            Status.UNKNOWN: reasons.NEITHER,
         }
-        return result(status, answer, reason=reasons.get(status, ""))
+        return result(status, answer, reason=by_status.get(status, ""))
 
     def _decoded(self, payload: bytes, request: PinpadRequest) -> PinpadAnswer | None:
         try:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import serial
 
+from pinpad import reasons
 from pinpad.link import LINE_ERRORS
 
 
@@ -66,7 +67,7 @@ def line_lock(line: LineSettings) -> Iterator[None]:
                 break
             except BlockingIOError as exc:
                 if time.monotonic() >= deadline:
-                    raise PinpadBusy("the PIN pad is serving another request") from exc
+                    raise PinpadBusy(reasons.SERVING_ANOTHER) from exc
                 time.sleep(0.05)
         try:
             yield
@@ -112,7 +113,7 @@ def _open(line: LineSettings) -> serial.SerialBase:
             if port is not None:
                 with contextlib.suppress(*LINE_ERRORS):
                     port.close()
-    raise PinpadUnavailable(f"cannot open {line.url}: {error}")
+    raise PinpadUnavailable(reasons.CANNOT_OPEN % {"url": line.url, "error": error})
 
 
 def line_present(url: str, *, timeout: float = 1.0) -> str | None:

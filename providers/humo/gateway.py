@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
+from pinpad import reasons
 from pinpad.link import LinkTiming
 from pinpad.messages import ACTION_NAMES, CODECS, UZS, Action, PinpadAnswer
 from pinpad.service import Pinpad, PinpadResult, Status, classify
@@ -31,6 +32,10 @@ from providers.base import (
     journaled,
     record_exchange,
 )
+
+# The terminal library's own sentences (a result's message when the terminal gave no answer
+# to carry), known to the back office like every gateway's (providers/sayings.py).
+TERMINAL_SAYINGS = [sayings.Saying(template) for template in reasons.ALL]
 
 OUTCOMES = {
     Status.APPROVED: Outcome.SUCCESS,

@@ -50,3 +50,13 @@ def test_every_saying_has_its_words(language) -> None:
         for saying in sayings.ALL:
             values = dict.fromkeys(saying.parameters, "7")
             assert said(saying(**values)) != saying(**values), saying.template
+
+
+def test_the_terminals_own_sentences_read_in_the_operators_language_too() -> None:
+    with translation.override("ru"):
+        assert said("the terminal did not say: the PIN pad is busy") == (
+            "терминал не ответил: ПИН-пад занят"
+        )
+        assert said("cannot open /dev/ttyUSB0: [Errno 2] No such file or directory") == (
+            "не удаётся открыть /dev/ttyUSB0: [Errno 2] No such file or directory"
+        )
