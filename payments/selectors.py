@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
@@ -376,9 +376,14 @@ def with_flag_reason(payments: QuerySet[Payment]) -> QuerySet[Payment]:
     raised = PaymentEvent.objects.filter(payment=OuterRef("pk"), flagged=True).order_by(
         "-created_at", "-id"
     )
+    # Asked only of a flagged row: a page of the list is mostly rows nobody flagged.
+    flagged = Q(needs_attention=True)
     return payments.annotate(
-        flag_code=Subquery(raised.values("reason")[:1]),
-        flag_data=Subquery(raised.values("reason_data")[:1]),
+        flag_code=Case(When(flagged, then=Subquery(raised.values("reason")[:1]))),
+        flag_data=Case(
+            When(flagged, then=Subquery(raised.values("reason_data")[:1])),
+            output_field=PaymentEvent._meta.get_field("reason_data"),
+        ),
     )
 
 

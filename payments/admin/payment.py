@@ -188,7 +188,7 @@ class PaymentAdmin(ViewOnlyAdmin):
         description=flag_column(_("needs attention")), ordering="needs_attention", empty_value=""
     )
     def attention(self, payment: Payment) -> str:
-        return flag(payment.needs_attention, flag_reason(payment))
+        return flag(True, flag_reason(payment)) if payment.needs_attention else ""
 
     @admin.display(description=_("needs attention"))
     def attention_why(self, payment: Payment) -> str:
