@@ -288,13 +288,10 @@ class ProviderAccountAdmin(BackOfficeAdmin):
     def used_by(self, account: ProviderAccount) -> str:
         return ", ".join(str(register) for register in account.registers.all()) or "-"
 
-    @admin.display(description=_("can serve"))
+    @admin.display(description=_("cannot serve"), empty_value="")
     def serves(self, account: ProviderAccount) -> str:
+        # A mark and why only where the account cannot serve: nothing on the rest.
         problem = accounts.problem_of(account)
         if problem is None:
-            return str(_("yes"))
-        return format_html(
-            '<span class="badge" style="background:#dc3545">{}</span> {}',
-            _("no"),
-            problem[1],
-        )
+            return ""
+        return format_html("{} {}", flag(True, problem[1]), problem[1])
